@@ -1,0 +1,79 @@
+// The agent's compiled config: every default filled in, ready to use.
+
+export const RELOAD_SIGNALS = ["HUP", "USR1", "USR2", "WINCH"] as const;
+export type ReloadSignal = (typeof RELOAD_SIGNALS)[number];
+
+/** How the main process of a service is found. */
+export type MainTarget =
+  | { kind: "pidfile"; path: string }
+  | { kind: "process"; match: string }
+  | { kind: "unit"; unit: string };
+
+export type ReloadSpec =
+  | { method: "signal"; signal: ReloadSignal; target: MainTarget }
+  | { method: "systemd"; unit: string }
+  | { method: "command"; argv: string[]; target?: MainTarget }
+  | { method: "supervisor"; program: string; signal: ReloadSignal; config?: string }
+  | { method: "docker"; container: string; signal: ReloadSignal };
+
+export type GenerationSpec =
+  | { kind: "auto" }
+  | { kind: "workers" }
+  | { kind: "none" }
+  | { kind: "http"; url: string; json?: string }
+  | { kind: "log"; path: string; marker: RegExp };
+
+export type ProbeSpec =
+  | { kind: "http"; url: string; status: number; body?: RegExp; timeoutMs: number }
+  | { kind: "tcp"; host: string; port: number; timeoutMs: number }
+  | { kind: "exec"; argv: string[]; timeoutMs: number };
+
+export interface ConfigFileSpec {
+  path: string;
+  mode: number;
+  owner: string;
+}
+
+export interface ServiceConfig {
+  name: string;
+  reload: ReloadSpec;
+  check?: string[];
+  generation: GenerationSpec;
+  rejectMarkers?: { log: string; pattern: RegExp };
+  health: ProbeSpec[];
+  configs: ConfigFileSpec[];
+  allowRestart: boolean;
+  timeouts: {
+    /** How long to wait for a new generation after the reload was sent. */
+    generationMs: number;
+    /** How long probes must stay green after the new generation appeared. */
+    healthyForMs: number;
+    /** Pause between probe rounds during the reload window. */
+    probeIntervalMs: number;
+    /** Limit for the check command and for reload commands. */
+    commandMs: number;
+  };
+}
+
+export type AgentAuth =
+  | { mode: "insecure" }
+  | { mode: "token"; tokenFile: string }
+  | { mode: "tls"; cert: string; key: string; ca: string };
+
+export interface AgentConfig {
+  listen: string;
+  auth: AgentAuth;
+  limits: { maxMessageBytes: number; maxConcurrentReloads: number };
+  services: Map<string, ServiceConfig>;
+}
+
+export const AGENT_DEFAULTS = {
+  listen: "0.0.0.0:7601",
+  generationMs: 5000,
+  healthyForMs: 500,
+  probeIntervalMs: 100,
+  commandMs: 30_000,
+  probeTimeoutMs: 1000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxConcurrentReloads: 4,
+} as const;

@@ -1,0 +1,295 @@
+// Pure parse of agent.yaml's data into a compiled AgentConfig, reporting every
+// problem with its field path. No file or process access here.
+import type { ConfigProblem } from "../../common/errors.js";
+import {
+  Problems, type Path, record, noUnknownKeys, string, bool, int, duration, oneOf, argv, regex, absolutePath, isRecord,
+} from "../../common/field-checks.js";
+import {
+  AGENT_DEFAULTS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
+  type MainTarget, type ProbeSpec, type ReloadSpec, type ServiceConfig,
+} from "./agent-config.js";
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
+
+const TOP_KEYS = ["listen", "tls", "auth", "insecure", "limits", "services"] as const;
+const SERVICE_KEYS = [
+  "reload", "check", "generation", "reject_markers", "health", "configs", "allow_restart",
+  "generation_timeout", "healthy_for", "probe_interval", "command_timeout",
+] as const;
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+
+export function parseAgentConfig(data: unknown): ParseResult<AgentConfig> {
+  const p = new Problems();
+  const top = record(data ?? {}, [], p);
+  if (!top) return { ok: false, problems: p.list };
+  noUnknownKeys(top, TOP_KEYS, [], p);
+
+  const listen = top.listen === undefined ? AGENT_DEFAULTS.listen : parseListen(top.listen, ["listen"], p);
+  const auth = parseAuth(top, p);
+  const limits = parseLimits(top.limits, p);
+
+  const services = new Map<string, ServiceConfig>();
+  const rawServices = top.services === undefined ? p.add(["services"], "is required: declare at least one service") : record(top.services, ["services"], p);
+  if (rawServices) {
+    if (Object.keys(rawServices).length === 0) p.add(["services"], "declares no service; the agent would have nothing to do");
+    for (const [name, raw] of Object.entries(rawServices)) {
+      if (!SERVICE_NAME.test(name)) p.add(["services", name], "service name must be 1-64 letters, digits, '_', '.', '@' or '-'");
+      const svc = parseService(name, raw, ["services", name], p);
+      if (svc) services.set(name, svc);
+    }
+  }
+  if (p.list.length || listen === undefined || auth === undefined) return { ok: false, problems: p.list };
+  return { ok: true, value: { listen, auth, limits, services } };
+}
+
+export function parseListen(v: unknown, path: Path, p: Problems): string | undefined {
+  const s = string(v, path, p);
+  if (s === undefined) return undefined;
+  if (s.startsWith("unix:")) {
+    if (!s.slice(5).startsWith("/")) return p.add(path, `unix socket must be an absolute path like unix:/run/fleet/agent.sock, got ${JSON.stringify(s)}`);
+    return s;
+  }
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) return p.add(path, `must be HOST:PORT (port 0-65535) or unix:/PATH, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+function parseAuth(top: Record<string, unknown>, p: Problems): AgentAuth | undefined {
+  const chosen = ["tls", "auth", "insecure"].filter((k) => top[k] !== undefined && top[k] !== false);
+  if (chosen.length > 1) return p.add([chosen[1]!], `conflicts with ${chosen[0]}: choose one of tls, auth (token) or insecure: true`);
+  if (top.insecure !== undefined) bool(top.insecure, ["insecure"], p);
+  if (top.tls !== undefined) {
+    const t = record(top.tls, ["tls"], p);
+    if (!t) return undefined;
+    noUnknownKeys(t, ["cert", "key", "ca"], ["tls"], p);
+    const cert = absolutePath(t.cert, ["tls", "cert"], p);
+    const key = absolutePath(t.key, ["tls", "key"], p);
+    const ca = absolutePath(t.ca, ["tls", "ca"], p);
+    return cert && key && ca ? { mode: "tls", cert, key, ca } : undefined;
+  }
+  if (top.auth !== undefined) {
+    const a = record(top.auth, ["auth"], p);
+    if (!a) return undefined;
+    noUnknownKeys(a, ["token_file"], ["auth"], p);
+    const tokenFile = absolutePath(a.token_file, ["auth", "token_file"], p);
+    return tokenFile ? { mode: "token", tokenFile } : undefined;
+  }
+  if (top.insecure === true) return { mode: "insecure" };
+  return p.add(
+    [],
+    "no authentication configured: set tls: {cert, key, ca} (mutual TLS), auth: {token_file: /etc/fleet/agent.token}, or insecure: true (loopback demos only)",
+  );
+}
+
+function parseLimits(v: unknown, p: Problems): AgentConfig["limits"] {
+  const limits = { maxMessageBytes: AGENT_DEFAULTS.maxMessageBytes as number, maxConcurrentReloads: AGENT_DEFAULTS.maxConcurrentReloads as number };
+  if (v === undefined) return limits;
+  const l = record(v, ["limits"], p);
+  if (!l) return limits;
+  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads"], ["limits"], p);
+  if (l.max_message_bytes !== undefined) limits.maxMessageBytes = int(l.max_message_bytes, ["limits", "max_message_bytes"], p, 1024, 256 * 1024 * 1024) ?? limits.maxMessageBytes;
+  if (l.max_concurrent_reloads !== undefined) limits.maxConcurrentReloads = int(l.max_concurrent_reloads, ["limits", "max_concurrent_reloads"], p, 1, 1000) ?? limits.maxConcurrentReloads;
+  return limits;
+}
+
+function parseService(name: string, raw: unknown, path: Path, p: Problems): ServiceConfig | undefined {
+  const s = record(raw, path, p);
+  if (!s) return undefined;
+  noUnknownKeys(s, SERVICE_KEYS, path, p);
+  const reload = s.reload === undefined ? p.add([...path, "reload"], "is required: how this service reloads") : parseReload(s.reload, [...path, "reload"], p);
+  const configs = s.configs === undefined ? [] : parseConfigs(s.configs, [...path, "configs"], p);
+  let check: string[] | undefined;
+  if (s.check !== undefined) {
+    check = argv(s.check, [...path, "check"], p);
+    if (check?.some((a) => a.includes("{path}")) && configs.length === 0) {
+      p.add([...path, "check"], "uses {path} but the service declares no configs to substitute");
+    }
+  }
+  const generation = s.generation === undefined ? { kind: "auto" as const } : parseGeneration(s.generation, [...path, "generation"], p);
+  let rejectMarkers: ServiceConfig["rejectMarkers"];
+  if (s.reject_markers !== undefined) {
+    const r = record(s.reject_markers, [...path, "reject_markers"], p);
+    if (r) {
+      noUnknownKeys(r, ["log", "pattern"], [...path, "reject_markers"], p);
+      const log = absolutePath(r.log, [...path, "reject_markers", "log"], p);
+      const pattern = regex(r.pattern, [...path, "reject_markers", "pattern"], p);
+      if (log && pattern) rejectMarkers = { log, pattern };
+    }
+  }
+  const health: ProbeSpec[] = [];
+  if (s.health !== undefined) {
+    if (!Array.isArray(s.health)) p.add([...path, "health"], "must be a list of probes ({http: URL}, {tcp: HOST:PORT} or {exec: [argv]})");
+    else s.health.forEach((h, i) => {
+      const probe = parseProbe(h, [...path, "health", i], p);
+      if (probe) health.push(probe);
+    });
+  }
+  const allowRestart = s.allow_restart === undefined ? false : bool(s.allow_restart, [...path, "allow_restart"], p) ?? false;
+  const d = (key: string, def: number, max?: number) => (s[key] === undefined ? def : duration(s[key], [...path, key], p, max) ?? def);
+  const timeouts = {
+    generationMs: d("generation_timeout", AGENT_DEFAULTS.generationMs, 600_000),
+    healthyForMs: d("healthy_for", AGENT_DEFAULTS.healthyForMs, 600_000),
+    probeIntervalMs: d("probe_interval", AGENT_DEFAULTS.probeIntervalMs, 60_000),
+    commandMs: d("command_timeout", AGENT_DEFAULTS.commandMs, 600_000),
+  };
+  if (!reload || !generation) return undefined;
+  return { name, reload, check, generation, rejectMarkers, health, configs, allowRestart, timeouts };
+}
+
+function parseTarget(r: Record<string, unknown>, path: Path, p: Problems, required: boolean): MainTarget | undefined {
+  const keys = ["pidfile", "process", "unit"].filter((k) => r[k] !== undefined);
+  if (keys.length > 1) return p.add([...path, keys[1]!], `conflicts with ${keys[0]}: the main process is found one way only`);
+  if (r.pidfile !== undefined) {
+    const path2 = absolutePath(r.pidfile, [...path, "pidfile"], p);
+    return path2 ? { kind: "pidfile", path: path2 } : undefined;
+  }
+  if (r.process !== undefined) {
+    const match = string(r.process, [...path, "process"], p);
+    return match ? { kind: "process", match } : undefined;
+  }
+  if (r.unit !== undefined) {
+    const unit = unitName(r.unit, [...path, "unit"], p);
+    return unit ? { kind: "unit", unit } : undefined;
+  }
+  if (required) p.add(path, "a signal needs its target: pidfile: PATH, process: \"COMMAND MATCH\" or unit: NAME.service");
+  return undefined;
+}
+
+function unitName(v: unknown, path: Path, p: Problems): string | undefined {
+  const s = string(v, path, p);
+  if (s === undefined) return undefined;
+  if (!/^[A-Za-z0-9:_.\\@-]+$/.test(s) || s.startsWith("-")) return p.add(path, `is not a systemd unit name, got ${JSON.stringify(s)}`);
+  return s.includes(".") ? s : `${s}.service`;
+}
+
+function parseSignal(v: unknown, path: Path, p: Problems) {
+  return oneOf(typeof v === "string" ? v.replace(/^SIG/, "") : v, RELOAD_SIGNALS, path, p);
+}
+
+function parseReload(v: unknown, path: Path, p: Problems): ReloadSpec | undefined {
+  const r = record(v, path, p);
+  if (!r) return undefined;
+  const methods = ["systemd", "command", "supervisor", "docker"].filter((k) => r[k] !== undefined);
+  if (methods.length > 1) return p.add([...path, methods[1]!], `conflicts with ${methods[0]}: declare one reload method`);
+  const method = methods[0] ?? (r.signal !== undefined ? "signal" : undefined);
+  switch (method) {
+    case "systemd": {
+      noUnknownKeys(r, ["systemd"], path, p);
+      const unit = unitName(r.systemd, [...path, "systemd"], p);
+      return unit ? { method: "systemd", unit } : undefined;
+    }
+    case "signal": {
+      noUnknownKeys(r, ["signal", "pidfile", "process", "unit"], path, p);
+      const signal = parseSignal(r.signal, [...path, "signal"], p);
+      const target = parseTarget(r, path, p, true);
+      return signal && target ? { method: "signal", signal, target } : undefined;
+    }
+    case "command": {
+      noUnknownKeys(r, ["command", "pidfile", "process", "unit"], path, p);
+      const cmd = argv(r.command, [...path, "command"], p);
+      const target = parseTarget(r, path, p, false);
+      return cmd ? { method: "command", argv: cmd, target } : undefined;
+    }
+    case "supervisor": {
+      noUnknownKeys(r, ["supervisor", "signal", "config"], path, p);
+      const program = string(r.supervisor, [...path, "supervisor"], p);
+      if (program && !/^[A-Za-z0-9_.:-]+$/.test(program)) p.add([...path, "supervisor"], "must be a supervisor program name (letters, digits, _ . : -)");
+      const signal = r.signal === undefined ? "HUP" : parseSignal(r.signal, [...path, "signal"], p);
+      const config = r.config === undefined ? undefined : absolutePath(r.config, [...path, "config"], p);
+      return program && signal ? { method: "supervisor", program, signal, config } : undefined;
+    }
+    case "docker": {
+      noUnknownKeys(r, ["docker", "signal"], path, p);
+      const container = string(r.docker, [...path, "docker"], p);
+      if (container && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(container)) p.add([...path, "docker"], "must be a container name or id");
+      const signal = r.signal === undefined ? "HUP" : parseSignal(r.signal, [...path, "signal"], p);
+      return container && signal ? { method: "docker", container, signal } : undefined;
+    }
+    default:
+      return p.add(path, "must declare one reload method: systemd: UNIT, signal: SIG with pidfile/process/unit, command: [argv], supervisor: PROGRAM or docker: CONTAINER");
+  }
+}
+
+function parseGeneration(v: unknown, path: Path, p: Problems): GenerationSpec | undefined {
+  if (typeof v === "string") {
+    const kind = oneOf(v, ["auto", "workers", "none"] as const, path, p);
+    return kind ? { kind } : undefined;
+  }
+  const g = record(v, path, p);
+  if (!g) return undefined;
+  if (g.http !== undefined) {
+    noUnknownKeys(g, ["http", "json"], path, p);
+    const url = httpUrl(g.http, [...path, "http"], p);
+    const json = g.json === undefined ? undefined : string(g.json, [...path, "json"], p);
+    return url ? { kind: "http", url, json } : undefined;
+  }
+  if (g.log !== undefined) {
+    noUnknownKeys(g, ["log", "marker"], path, p);
+    const log = absolutePath(g.log, [...path, "log"], p);
+    const marker = regex(g.marker, [...path, "marker"], p);
+    return log && marker ? { kind: "log", path: log, marker } : undefined;
+  }
+  return p.add(path, "must be auto, workers, none, {http: URL, json: FIELD} or {log: FILE, marker: REGEX}");
+}
+
+function httpUrl(v: unknown, path: Path, p: Problems): string | undefined {
+  const s = string(v, path, p);
+  if (s === undefined) return undefined;
+  try {
+    const u = new URL(s);
+    if (u.protocol === "http:" || u.protocol === "https:") return s;
+  } catch {
+    // reported below
+  }
+  return p.add(path, `must be an http:// or https:// URL, got ${JSON.stringify(s)}`);
+}
+
+function parseProbe(v: unknown, path: Path, p: Problems): ProbeSpec | undefined {
+  const h = record(v, path, p);
+  if (!h) return undefined;
+  const timeoutMs = h.timeout === undefined ? AGENT_DEFAULTS.probeTimeoutMs : duration(h.timeout, [...path, "timeout"], p, 60_000) ?? 0;
+  if (h.http !== undefined) {
+    noUnknownKeys(h, ["http", "status", "body", "timeout"], path, p);
+    const url = httpUrl(h.http, [...path, "http"], p);
+    const status = h.status === undefined ? 200 : int(h.status, [...path, "status"], p, 100, 599);
+    const body = h.body === undefined ? undefined : regex(h.body, [...path, "body"], p);
+    return url && status ? { kind: "http", url, status, body, timeoutMs } : undefined;
+  }
+  if (h.tcp !== undefined) {
+    noUnknownKeys(h, ["tcp", "timeout"], path, p);
+    const s = string(h.tcp, [...path, "tcp"], p);
+    const m = s ? /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s) : null;
+    if (s && (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)) return p.add([...path, "tcp"], `must be HOST:PORT, got ${JSON.stringify(s)}`);
+    return m ? { kind: "tcp", host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]), timeoutMs } : undefined;
+  }
+  if (h.exec !== undefined) {
+    noUnknownKeys(h, ["exec", "timeout"], path, p);
+    const a = argv(h.exec, [...path, "exec"], p);
+    return a ? { kind: "exec", argv: a, timeoutMs } : undefined;
+  }
+  return p.add(path, "must be one of {http: URL, status, body}, {tcp: HOST:PORT} or {exec: [argv]}");
+}
+
+function parseConfigs(v: unknown, path: Path, p: Problems): ConfigFileSpec[] {
+  if (!Array.isArray(v)) {
+    p.add(path, "must be a list of {path, mode, owner}");
+    return [];
+  }
+  const out: ConfigFileSpec[] = [];
+  v.forEach((c, i) => {
+    const cp = [...path, i];
+    if (!isRecord(c)) return p.add(cp, "must be a mapping {path, mode, owner}");
+    noUnknownKeys(c, ["path", "mode", "owner"], cp, p);
+    const file = absolutePath(c.path, [...cp, "path"], p);
+    if (file && file.split("/").includes("..")) p.add([...cp, "path"], "must not contain '..'");
+    let mode = 0o644;
+    if (c.mode !== undefined) {
+      const m = typeof c.mode === "string" && /^0?[0-7]{3}$/.test(c.mode) ? parseInt(c.mode, 8) : undefined;
+      if (m === undefined) p.add([...cp, "mode"], `must be an octal mode string like "0644", got ${JSON.stringify(c.mode)}`);
+      else mode = m;
+    }
+    const owner = c.owner === undefined ? "root" : string(c.owner, [...cp, "owner"], p) ?? "root";
+    if (file) out.push({ path: file, mode, owner });
+  });
+  return out;
+}

@@ -1,0 +1,12 @@
+// Reads agent.yaml from disk and compiles it; throws ConfigError listing every
+// problem with its field path and line.
+import { readYamlFile, withLines } from "../../common/yaml-file.js";
+import type { AgentConfig } from "./agent-config.js";
+import { parseAgentConfig } from "./parse-agent-config.js";
+
+export async function readAgentConfig(file: string): Promise<AgentConfig> {
+  const source = await readYamlFile(file);
+  const result = parseAgentConfig(source.data);
+  if (!result.ok) throw withLines(source, result.problems);
+  return result.value;
+}
