@@ -190,6 +190,8 @@ export interface ReloadResponse {
   /** True when this is the stored result of an earlier call with the same id. */
   replayed: boolean;
   hostname: string;
+  /** Whether the outcome counts as success (reloaded, or restarted when allowed). */
+  ok: boolean;
 }
 
 export interface CheckResult {
@@ -1489,7 +1491,16 @@ export const ReloadRequest: MessageFns<ReloadRequest> = {
 };
 
 function createBaseReloadResponse(): ReloadResponse {
-  return { requestId: "", service: "", outcome: 0, reason: "", evidence: undefined, replayed: false, hostname: "" };
+  return {
+    requestId: "",
+    service: "",
+    outcome: 0,
+    reason: "",
+    evidence: undefined,
+    replayed: false,
+    hostname: "",
+    ok: false,
+  };
 }
 
 export const ReloadResponse: MessageFns<ReloadResponse> = {
@@ -1514,6 +1525,9 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
     }
     if (message.hostname !== "") {
       writer.uint32(58).string(message.hostname);
+    }
+    if (message.ok !== false) {
+      writer.uint32(64).bool(message.ok);
     }
     return writer;
   },
@@ -1587,6 +1601,14 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
             message.hostname = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1612,6 +1634,7 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
       evidence: isSet(object.evidence) ? ReloadEvidence.fromJSON(object.evidence) : undefined,
       replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
     };
   },
 
@@ -1638,6 +1661,9 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
     }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
     return obj;
   },
 
@@ -1655,6 +1681,7 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
       : undefined;
     message.replayed = object.replayed ?? false;
     message.hostname = object.hostname ?? "";
+    message.ok = object.ok ?? false;
     return message;
   },
 };

@@ -1,0 +1,192 @@
+// The agent's behaviour without the transport: declared services only,
+// idempotent reloads, one reload per service at a time.
+import os from "node:os";
+import { permissionDenied, resourceExhausted } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import type { AgentConfig, ServiceConfig } from "./config/agent-config.js";
+import { configFileStates, type ConfigFileState } from "./configs/config-file-state.js";
+import { createServiceDriver, type MainProcess, type ServiceDriver } from "./drivers/service-driver.js";
+import type { CommandRunner } from "./process/command-runner.js";
+import { childrenOf, listeningSocketInodes, userName } from "./process/proc-fs.js";
+import type { SystemdClient } from "./process/systemd-client.js";
+import { probeLabel, runProbe, type ProbeOutcome } from "./probes/run-probe.js";
+import { performReload, type ReloadReport } from "./reload/perform-reload.js";
+import { RequestLedger } from "./reload/request-ledger.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+export interface AgentDeps {
+  runner: CommandRunner;
+  systemd: SystemdClient;
+  logger: Logger;
+  hostname?: string;
+}
+
+export interface ReloadCommand {
+  requestId: string;
+  service: string;
+  allowRestart: boolean;
+  generationTimeoutMs: number;
+  healthyForMs: number;
+}
+
+export interface ServiceStatusReport {
+  name: string;
+  running: boolean;
+  main?: MainProcess;
+  workerPids: number[];
+  listenSocketInodes: number[];
+  healthy: boolean;
+  probes: ProbeOutcome[];
+  configs: ConfigFileState[];
+  error: string;
+}
+
+interface Declared {
+  config: ServiceConfig;
+  driver: ServiceDriver;
+}
+
+export class AgentCore {
+  readonly hostname: string;
+  private services = new Map<string, Declared>();
+  private readonly ledger = new RequestLedger<ReloadReport>();
+  private readonly serviceLocks = new Map<string, Promise<unknown>>();
+  private inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private config: AgentConfig,
+    private readonly deps: AgentDeps,
+  ) {
+    this.hostname = deps.hostname ?? os.hostname();
+    this.applyServices(config);
+  }
+
+  get currentConfig(): AgentConfig {
+    return this.config;
+  }
+
+  /** Swaps in a new, already validated config (SIGHUP). In-flight reloads keep their old service definition. */
+  replaceConfig(config: AgentConfig): void {
+    this.config = config;
+    this.applyServices(config);
+  }
+
+  private applyServices(config: AgentConfig) {
+    this.services = new Map([...config.services].map(([name, svc]) => [name, { config: svc, driver: createServiceDriver(svc.reload, this.deps) }]));
+  }
+
+  private declared(name: string): Declared {
+    const d = this.services.get(name);
+    if (!d) throw permissionDenied(`service ${JSON.stringify(name)} is not declared in this agent's config; declared: ${[...this.services.keys()].join(", ") || "(none)"}`);
+    return d;
+  }
+
+  describe() {
+    const uid = process.getuid?.() ?? -1;
+    return {
+      agentVersion: AGENT_VERSION,
+      hostname: this.hostname,
+      runAsUser: `${userName(uid)} (uid ${uid})`,
+      services: [...this.services.values()].map(({ config: s, driver }) => ({
+        name: s.name,
+        reloadMethod: driver.method,
+        reloadSummary: driver.summary,
+        hasCheck: s.check !== undefined,
+        generation: s.generation.kind,
+        configPaths: s.configs.map((c) => c.path),
+        healthProbes: s.health.map(probeLabel),
+        allowRestart: s.allowRestart,
+      })),
+    };
+  }
+
+  async status(service: string): Promise<ServiceStatusReport[]> {
+    const names = service ? [this.declared(service).config.name] : [...this.services.keys()];
+    return Promise.all(names.map((n) => this.statusOf(this.services.get(n)!)));
+  }
+
+  private async statusOf({ config, driver }: Declared): Promise<ServiceStatusReport> {
+    const [located, probes, configs] = await Promise.all([
+      driver.locate().catch((err: Error) => ({ state: "error" as const, reason: err.message })),
+      this.runProbes(config),
+      configFileStates(config.configs),
+    ]);
+    const main = located?.state === "running" ? located.main : undefined;
+    const [workerPids, listenSocketInodes] = main ? await Promise.all([childrenOf(main.pid), listeningSocketInodes(main.pid)]) : [[], []];
+    return {
+      name: config.name,
+      // Without a way to find the main process, "running" rests on the probes.
+      running: located ? located.state === "running" : probes.length > 0 && probes.every((p) => p.ok),
+      main,
+      workerPids,
+      listenSocketInodes,
+      healthy: probes.every((p) => p.ok),
+      probes,
+      configs,
+      error: located && located.state !== "running" ? located.reason : "",
+    };
+  }
+
+  private runProbes(config: ServiceConfig) {
+    return Promise.all(config.health.map((p) => runProbe(p, this.deps.runner)));
+  }
+
+  async probe(service: string) {
+    const { config } = this.declared(service);
+    const results = await this.runProbes(config);
+    return { service: config.name, healthy: results.every((r) => r.ok), results };
+  }
+
+  async reload(cmd: ReloadCommand): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
+    const { config, driver } = this.declared(cmd.service);
+    const key = `reload ${config.name}`;
+    const { result, replayed } = await this.ledger.once(cmd.requestId, key, () => {
+      if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
+        throw resourceExhausted(`${this.inFlight.size} reloads already in progress (limits.max_concurrent_reloads); retry later`);
+      }
+      return this.track(this.serialized(config.name, () => this.runReload(cmd, config, driver)));
+    });
+    return { ...result, requestId: cmd.requestId, replayed };
+  }
+
+  private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver): Promise<ReloadReport> {
+    const log = this.deps.logger.child({ service: config.name, request_id: cmd.requestId });
+    log.info("reload started", { method: driver.method });
+    const report = await performReload(config, driver, this.deps.runner, {
+      allowRestart: cmd.allowRestart,
+      generationTimeoutMs: cmd.generationTimeoutMs,
+      healthyForMs: cmd.healthyForMs,
+    });
+    log[report.ok ? "info" : "warn"]("reload finished", {
+      outcome: report.outcome,
+      reason: report.reason,
+      probes: report.evidence.probes,
+      ms: report.evidence.durations.totalMs,
+    });
+    return report;
+  }
+
+  private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.serviceLocks.get(name) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.serviceLocks.set(name, next);
+    void next.finally(() => {
+      if (this.serviceLocks.get(name) === next) this.serviceLocks.delete(name);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves when every reload in progress has finished (graceful shutdown). */
+  async drain(): Promise<number> {
+    const pending = this.inFlight.size;
+    await Promise.allSettled([...this.inFlight]);
+    return pending;
+  }
+}

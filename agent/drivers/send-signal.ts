@@ -1,0 +1,30 @@
+// Delivers a reload signal to a main process after re-checking its identity,
+// so a recycled PID is never signalled.
+import type { ReloadSignal } from "../config/agent-config.js";
+import { readProc, userName } from "../process/proc-fs.js";
+import type { MainProcess, TriggerResult } from "./service-driver.js";
+
+export async function sendSignal(main: MainProcess, signal: ReloadSignal): Promise<TriggerResult> {
+  const action = `kill -${signal} ${main.pid}`;
+  const now = await readProc(main.pid);
+  if (!now || now.startTime !== main.startTime) {
+    return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
+  }
+  try {
+    process.kill(main.pid, `SIG${signal}`);
+    return { ok: true, action };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EPERM") {
+      const self = process.getuid?.() ?? -1;
+      return {
+        ok: false,
+        outcome: "refused",
+        action,
+        reason: `permission denied: the agent runs as user ${userName(self)} (uid ${self}) and may not signal pid ${main.pid}, which belongs to user ${userName(now.uid)} (uid ${now.uid}); run the agent as root or as ${userName(now.uid)}`,
+      };
+    }
+    if (code === "ESRCH") return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} exited before the signal arrived` };
+    return { ok: false, outcome: "failed", action, reason: `kill failed: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,19 @@
+import type { ReloadSpec } from "../config/agent-config.js";
+import { locateMain } from "./locate-main.js";
+import { sendSignal } from "./send-signal.js";
+import type { DriverDeps, ServiceDriver } from "./service-driver.js";
+
+export function signalDriver(spec: Extract<ReloadSpec, { method: "signal" }>, deps: DriverDeps): ServiceDriver {
+  const t = spec.target;
+  const where = t.kind === "pidfile" ? `the pid in ${t.path}` : t.kind === "process" ? `the process matching ${JSON.stringify(t.match)}` : `the MainPID of ${t.unit}`;
+  return {
+    method: "signal",
+    summary: `SIG${spec.signal} to ${where}`,
+    locate: () => locateMain(t, deps.systemd),
+    preflight: async () => undefined,
+    async trigger(main) {
+      if (!main) return { ok: false, outcome: "failed", action: "signal", reason: "main process unknown" };
+      return sendSignal(main, spec.signal);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Reads process facts from /proc. Identity is (pid, starttime): a PID alone
+// can be reused, starttime (field 22 of /proc/PID/stat) cannot repeat for it.
+import { readFile, readdir, readlink, stat } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  startTime: number;
+  uid: number;
+  state: string;
+  command: string;
+}
+
+export async function readProc(pid: number): Promise<ProcInfo | undefined> {
+  try {
+    const [statText, st, cmdline] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, "utf8"),
+      stat(`/proc/${pid}`),
+      readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""),
+    ]);
+    const info = parseStat(statText);
+    if (!info || info.state === "Z" || info.state === "X") return undefined;
+    return { pid, ppid: info.ppid, startTime: info.startTime, uid: st.uid, state: info.state, command: cmdline.split("\0").filter(Boolean).join(" ") || info.comm };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses /proc/PID/stat; the command may contain spaces and ')' so split after the last ')'. */
+export function parseStat(text: string): { comm: string; state: string; ppid: number; startTime: number } | undefined {
+  const close = text.lastIndexOf(")");
+  const open = text.indexOf("(");
+  if (close < 0 || open < 0) return undefined;
+  const rest = text.slice(close + 2).split(" ");
+  // rest[0] is field 3 (state); field N is rest[N - 3].
+  const ppid = Number(rest[1]);
+  const startTime = Number(rest[19]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(startTime)) return undefined;
+  return { comm: text.slice(open + 1, close), state: rest[0] ?? "?", ppid, startTime };
+}
+
+export async function listProcs(): Promise<ProcInfo[]> {
+  const names = await readdir("/proc");
+  const procs = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))));
+  return procs.filter((p): p is ProcInfo => p !== undefined);
+}
+
+export async function childrenOf(pid: number): Promise<number[]> {
+  return (await listProcs()).filter((p) => p.ppid === pid).map((p) => p.pid).sort((a, b) => a - b);
+}
+
+/** Inodes of listening TCP/unix sockets the process holds open. */
+export async function listeningSocketInodes(pid: number): Promise<number[]> {
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const held = new Set<number>();
+  await Promise.all(
+    fds.map(async (fd) => {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m) held.add(Number(m[1]));
+    }),
+  );
+  if (held.size === 0) return [];
+  const listening = new Set<number>();
+  for (const table of ["tcp", "tcp6"]) {
+    const text = await readFile(`/proc/${pid}/net/${table}`, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === "0A") listening.add(Number(cols[9])); // 0A = TCP_LISTEN
+    }
+  }
+  return [...held].filter((i) => listening.has(i)).sort((a, b) => a - b);
+}
+
+let passwd: Map<number, string> | undefined;
+export function userName(uid: number): string {
+  if (!passwd) {
+    passwd = new Map();
+    try {
+      for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+        const [name, , id] = line.split(":");
+        if (name && id) passwd.set(Number(id), name);
+      }
+    } catch {
+      // no passwd: numeric ids only
+    }
+  }
+  return passwd.get(uid) ?? `uid ${uid}`;
+}

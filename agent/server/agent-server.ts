@@ -1,0 +1,108 @@
+// The gRPC surface of the agent. Handlers are thin: authenticate, validate the
+// request's shape, call AgentCore, map the result; errors map in one place.
+import { readFileSync, rmSync } from "node:fs";
+import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
+import { invalidArgument } from "../../common/errors.js";
+import { unary } from "../../common/grpc-status.js";
+import type { Logger } from "../../common/logger.js";
+import { AgentServiceService, type AgentServiceServer } from "../../proto/gen/fleet/agent/v1/agent.js";
+import {
+  HealthCheckResponse_ServingStatus as Serving,
+  HealthService,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+} from "../../proto/gen/grpc/health/v1/health.js";
+import type { AgentCore } from "../agent-core.js";
+import type { AgentConfig } from "../config/agent-config.js";
+import { createAuthenticator, type Authenticate } from "./authenticator.js";
+import { reloadToProto, statusToProto } from "./to-proto.js";
+
+const MAX_OVERRIDE_MS = 600_000;
+
+export interface RunningAgentServer {
+  /** The bound address, e.g. 127.0.0.1:41234 or unix:/run/fleet/agent.sock. */
+  address: string;
+  port: number;
+  setAuth(config: AgentConfig): void;
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger): Promise<RunningAgentServer> {
+  let authenticate: Authenticate = createAuthenticator(config.auth);
+  const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
+    unary<Req, Res>(logger, rpc, async (req, call) => {
+      authenticate(call.metadata);
+      return impl(req);
+    });
+
+  const agentService: AgentServiceServer = {
+    describe: guard("Describe", async () => core.describe()),
+    status: guard("Status", async (req: { service: string }) => ({
+      hostname: core.hostname,
+      services: (await core.status(req.service)).map(statusToProto),
+    })),
+    probe: guard("Probe", async (req: { service: string }) => {
+      if (!req.service) throw invalidArgument("service is required");
+      return core.probe(req.service);
+    }),
+    reload: guard("Reload", async (req: { requestId: string; service: string; allowRestart: boolean; generationTimeoutMs: number; healthyForMs: number }) => {
+      if (!req.service) throw invalidArgument("service is required");
+      if (req.generationTimeoutMs > MAX_OVERRIDE_MS || req.healthyForMs > MAX_OVERRIDE_MS) throw invalidArgument(`generation_timeout_ms and healthy_for_ms must be at most ${MAX_OVERRIDE_MS}`);
+      const report = await core.reload(req);
+      return reloadToProto(report, core.hostname);
+    }),
+  };
+
+  const health = {
+    check: unary<HealthCheckRequest, HealthCheckResponse>(logger, "Health.Check", async (req) => ({ status: servingStatus(req.service) })),
+    watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+      // The agent is serving for as long as the stream lives; the client ends it.
+      call.write({ status: servingStatus(call.request.service) });
+      call.on("cancelled", () => call.end());
+    },
+  };
+  const servingStatus = (service: string) => (service === "" || service === "fleet.agent.v1.AgentService" ? Serving.SERVING : Serving.SERVICE_UNKNOWN);
+
+  const server = new Server({
+    "grpc.max_receive_message_length": config.limits.maxMessageBytes,
+    "grpc.max_send_message_length": config.limits.maxMessageBytes,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  server.addService(AgentServiceService, agentService);
+  server.addService(HealthService, health);
+
+  if (config.listen.startsWith("unix:")) rmSync(config.listen.slice(5), { force: true });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(new Error(`cannot listen on ${config.listen}: ${err.message}`)) : resolve(p))),
+  );
+  const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
+  logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
+
+  return {
+    address,
+    port,
+    setAuth(next) {
+      authenticate = createAuthenticator(next.auth);
+    },
+    shutdown(graceMs) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs });
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+function serverCredentials(config: AgentConfig): ServerCredentials {
+  if (config.auth.mode !== "tls") return ServerCredentials.createInsecure();
+  const { ca, cert, key } = config.auth;
+  return ServerCredentials.createSsl(readFileSync(ca), [{ cert_chain: readFileSync(cert), private_key: readFileSync(key) }], true);
+}
+

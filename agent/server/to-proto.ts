@@ -1,0 +1,63 @@
+// Domain results -> generated protobuf messages.
+import { wordToOutcome } from "../../common/outcome-words.js";
+import type { ProcessIdentity, ReloadResponse, ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
+import type { ServiceStatusReport } from "../agent-core.js";
+import type { MainProcess } from "../drivers/service-driver.js";
+import { userName } from "../process/proc-fs.js";
+import type { ReloadReport } from "../reload/perform-reload.js";
+
+export function identityToProto(m: MainProcess | undefined): ProcessIdentity | undefined {
+  if (!m) return undefined;
+  return {
+    pid: m.pid,
+    startTime: m.startTime,
+    invocationId: m.invocationId ?? "",
+    nRestarts: m.nRestarts ?? 0,
+    user: userName(m.uid),
+    command: m.command.slice(0, 512),
+  };
+}
+
+export function statusToProto(s: ServiceStatusReport): ServiceStatus {
+  return {
+    name: s.name,
+    running: s.running,
+    main: identityToProto(s.main),
+    workerPids: s.workerPids,
+    listenSocketInodes: s.listenSocketInodes,
+    healthy: s.healthy,
+    probes: s.probes,
+    configs: s.configs,
+    error: s.error,
+  };
+}
+
+export function reloadToProto(r: ReloadReport & { requestId: string; replayed: boolean }, hostname: string): ReloadResponse {
+  const e = r.evidence;
+  return {
+    requestId: r.requestId,
+    service: r.service,
+    outcome: wordToOutcome(r.outcome),
+    ok: r.ok,
+    reason: r.reason,
+    replayed: r.replayed,
+    hostname,
+    evidence: {
+      method: e.method,
+      action: e.action,
+      signalled: e.signalled,
+      mainBefore: identityToProto(e.mainBefore),
+      mainAfter: identityToProto(e.mainAfter),
+      workersBefore: e.workersBefore,
+      workersAfter: e.workersAfter,
+      generation: e.generation,
+      probes: e.probes,
+      check: e.check,
+      durations: e.durations,
+      rejectMarker: e.rejectMarker,
+      configs: e.configs,
+      listenSocketInodesBefore: e.listenBefore,
+      listenSocketInodesAfter: e.listenAfter,
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// `fleet agent describe|status|reload|probe ADDRESS [SERVICE]`: one agent, directly.
+import { randomUUID } from "node:crypto";
+import { Command, Option } from "commander";
+import { parseDuration } from "../../common/duration.js";
+import { EXIT, UsageError } from "../exit-codes.js";
+import { formatReload, reloadToJson } from "../output/reload-output.js";
+import { connectAgent, type AgentConnectionFlags } from "./agent-connection.js";
+
+interface CommonFlags extends AgentConnectionFlags {
+  json?: boolean;
+}
+
+const durationOption = (flag: string, what: string) =>
+  new Option(flag, what).argParser((v: string) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) throw new UsageError(`${flag.split(" ")[0]} must be a duration like 500ms, 5s or 2m, got ${JSON.stringify(v)}`);
+    return ms;
+  });
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option("--json", "print the result as JSON")
+    .option("--token-file <file>", "bearer token file (or FLEET_TOKEN_FILE)")
+    .option("--tls-ca <file>", "CA certificate for mutual TLS")
+    .option("--tls-cert <file>", "client certificate")
+    .option("--tls-key <file>", "client key")
+    .option("--server-name <name>", "expected name in the agent's certificate")
+    .addOption(durationOption("--deadline <duration>", "deadline for the call"));
+}
+
+export function agentCommand(setExit: (code: number) => void): Command {
+  const agent = new Command("agent").description("talk to one agent directly (debugging)");
+  const print = (flags: CommonFlags, value: unknown, human: () => string) => console.log(flags.json ? JSON.stringify(value, null, 2) : human());
+
+  withConnection(agent.command("describe").argument("<address>", "HOST:PORT or unix:/PATH").description("agent version, host and declared services")).action(
+    async (address: string, flags: CommonFlags) => {
+      const client = connectAgent(address, flags);
+      try {
+        const d = await client.describe();
+        print(flags, d, () =>
+          [
+            `${d.hostname} — fleet-agent ${d.agentVersion}, running as ${d.runAsUser}`,
+            ...d.services.map((s) => `  ${s.name}: ${s.reloadSummary}${s.hasCheck ? ", config check" : ""}, generation ${s.generation}${s.healthProbes.length ? `, probes: ${s.healthProbes.join("; ")}` : ""}${s.allowRestart ? ", restart allowed" : ""}`),
+          ].join("\n"),
+        );
+      } finally {
+        client.close();
+      }
+    },
+  );
+
+  withConnection(agent.command("status").argument("<address>").argument("[service]").description("main process, workers, probes and config hashes")).action(
+    async (address: string, service: string | undefined, flags: CommonFlags) => {
+      const client = connectAgent(address, flags);
+      try {
+        const s = await client.status(service ?? "");
+        print(flags, s, () =>
+          s.services
+            .map((x) =>
+              [
+                `${s.hostname} ${x.name}: ${x.running ? "running" : "NOT RUNNING"}, ${x.healthy ? "healthy" : "UNHEALTHY"}${x.error ? ` (${x.error})` : ""}`,
+                x.main ? `  main pid ${x.main.pid} (${x.main.user}) ${x.main.command}` : "",
+                x.workerPids.length ? `  workers ${x.workerPids.join(", ")}` : "",
+                ...x.probes.map((p) => `  probe ${p.probe}: ${p.ok ? "ok" : "FAIL"} ${p.detail} (${p.durationMs}ms)`),
+                ...x.configs.map((c) => `  config ${c.path} ${c.exists ? c.sha256.slice(0, 12) : "(missing)"}`),
+              ].filter(Boolean).join("\n"),
+            )
+            .join("\n"),
+        );
+        if (s.services.some((x) => !x.running || !x.healthy)) setExit(EXIT.failed);
+      } finally {
+        client.close();
+      }
+    },
+  );
+
+  withConnection(agent.command("probe").argument("<address>").argument("<service>").description("run a service's health probes once")).action(
+    async (address: string, service: string, flags: CommonFlags) => {
+      const client = connectAgent(address, flags);
+      try {
+        const r = await client.probe(service);
+        print(flags, r, () => [`${r.service}: ${r.healthy ? "healthy" : "UNHEALTHY"}`, ...r.results.map((p) => `  ${p.probe}: ${p.ok ? "ok" : "FAIL"} ${p.detail} (${p.durationMs}ms)`)].join("\n"));
+        if (!r.healthy) setExit(EXIT.failed);
+      } finally {
+        client.close();
+      }
+    },
+  );
+
+  withConnection(agent.command("reload").argument("<address>").argument("<service>").description("reload one service and print the evidence"))
+    .option("--request-id <id>", "idempotency key (default: a new UUID); a retry with the same id does nothing again")
+    .option("--allow-restart", "accept a restart (new main process) as success, if the service allows it")
+    .addOption(durationOption("--generation-timeout <duration>", "how long to wait for a new generation"))
+    .addOption(durationOption("--healthy-for <duration>", "how long probes must stay green afterwards"))
+    .action(async (address: string, service: string, flags: CommonFlags & { requestId?: string; allowRestart?: boolean; generationTimeout?: number; healthyFor?: number }) => {
+      const client = connectAgent(address, flags);
+      try {
+        const r = await client.reload({
+          requestId: flags.requestId ?? randomUUID(),
+          service,
+          allowRestart: flags.allowRestart ?? false,
+          generationTimeoutMs: flags.generationTimeout ?? 0,
+          healthyForMs: flags.healthyFor ?? 0,
+        });
+        print(flags, reloadToJson(r), () => formatReload(r));
+        if (!r.ok) setExit(EXIT.failed);
+      } finally {
+        client.close();
+      }
+    });
+  return agent;
+}

@@ -1,0 +1,89 @@
+// The one way the CLI and the controller talk to an agent: promises, a
+// deadline on every call, and transport failures turned into AgentCallError.
+import { readFileSync } from "node:fs";
+import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import {
+  AgentServiceClient,
+  type DescribeResponse,
+  type ProbeResponse,
+  type ReloadRequest,
+  type ReloadResponse,
+  type StatusResponse,
+} from "../proto/gen/fleet/agent/v1/agent.js";
+
+export interface AgentClient {
+  readonly address: string;
+  describe(options?: CallOptions): Promise<DescribeResponse>;
+  status(service?: string, options?: CallOptions): Promise<StatusResponse>;
+  reload(request: ReloadRequest, options?: CallOptions): Promise<ReloadResponse>;
+  probe(service: string, options?: CallOptions): Promise<ProbeResponse>;
+  close(): void;
+}
+
+export interface CallOptions {
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface AgentClientOptions {
+  /** Default deadline for quick calls (Describe, Status, Probe). */
+  deadlineMs?: number;
+  /** Deadline for Reload, which waits for evidence on the agent. */
+  reloadDeadlineMs?: number;
+  token?: string;
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
+}
+
+/** A failed call to an agent; `unreachable` when the agent could not be reached or did not answer in time. */
+export class AgentCallError extends Error {
+  readonly code: status;
+  readonly unreachable: boolean;
+  constructor(
+    readonly address: string,
+    readonly rpc: string,
+    cause: ServiceError,
+  ) {
+    const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
+    super(`${rpc} on ${address}: ${unreachable ? "unreachable: " : ""}${cause.details || cause.message}`, { cause });
+    this.name = "AgentCallError";
+    this.code = cause.code;
+    this.unreachable = unreachable;
+  }
+}
+
+export function readTokenFile(file: string): string {
+  return readFileSync(file, "utf8").trim();
+}
+
+export function createAgentClient(address: string, options: AgentClientOptions = {}): AgentClient {
+  const creds: ChannelCredentials = options.tls
+    ? credentials.createSsl(options.tls.ca, options.tls.key, options.tls.cert)
+    : credentials.createInsecure();
+  const channelOptions: Record<string, string | number> = { "grpc.max_receive_message_length": 16 * 1024 * 1024 };
+  if (options.tls?.serverName) channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
+  const client = new AgentServiceClient(address, creds, channelOptions);
+  const quick = options.deadlineMs ?? 5000;
+  const slow = options.reloadDeadlineMs ?? 120_000;
+
+  const call = <Req, Res>(rpc: string, method: Function, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> =>
+    new Promise<Res>((resolve, reject) => {
+      const metadata = new Metadata();
+      if (options.token) metadata.set("authorization", `Bearer ${options.token}`);
+      const c = method.call(client, request, metadata, { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res: Res) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (err) reject(new AgentCallError(address, rpc, err));
+        else resolve(res);
+      });
+      const onAbort = () => c.cancel();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+
+  return {
+    address,
+    describe: (o = {}) => call("Describe", client.describe, {}, o.deadlineMs ?? quick, o.signal),
+    status: (service = "", o = {}) => call("Status", client.status, { service }, o.deadlineMs ?? quick, o.signal),
+    reload: (request, o = {}) => call("Reload", client.reload, request, o.deadlineMs ?? slow, o.signal),
+    probe: (service, o = {}) => call("Probe", client.probe, { service }, o.deadlineMs ?? quick, o.signal),
+    close: () => client.close(),
+  };
+}
