@@ -16,7 +16,7 @@ export function parseYamlText(file: string, text: string): YamlSource {
   if (doc.errors.length) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: [], message: `YAML syntax: ${e.message.split("\n")[0]}`, line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => ({ path: [], message: `YAML syntax: ${e.message.split("\n")[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
     );
   }
   const lineOf = (path: (string | number)[]) => {
@@ -56,6 +56,8 @@ export async function readYamlFile(file: string): Promise<YamlSource> {
 export function withLines(source: YamlSource, problems: ConfigProblem[]): ConfigError {
   return new ConfigError(
     source.file,
-    problems.map((p) => ({ ...p, line: p.line ?? source.lineOf(p.path) })),
+    problems
+      .map((p) => ({ ...p, line: p.line ?? source.lineOf(p.path) }))
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
   );
 }

@@ -1,5 +1,6 @@
 // Probes continuously through a reload window: rounds of every probe, a short
-// pause, again, counting what was sent, failed and refused.
+// pause, again. Only rounds started after markWindowStart() are counted, so a
+// service that was unhealthy before a reload that heals it is not blamed.
 import type { ProbeSpec } from "../config/agent-config.js";
 import type { CommandRunner } from "../process/command-runner.js";
 import { runProbe, type ProbeOutcome } from "./run-probe.js";
@@ -15,6 +16,7 @@ export class ProbeLoop {
   readonly counts: ProbeCounts = { sent: 0, failed: 0, refused: 0, firstFailure: "" };
   private rounds: { startedAt: number; ok: boolean }[] = [];
   private stopped = false;
+  private windowStart = Infinity;
   private running: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
 
@@ -33,7 +35,7 @@ export class ProbeLoop {
     while (!this.stopped) {
       const startedAt = performance.now();
       const results = await Promise.all(this.probes.map((p) => runProbe(p, this.runner)));
-      this.record(results);
+      if (startedAt >= this.windowStart) this.record(results);
       this.rounds.push({ startedAt, ok: results.every((r) => r.ok) });
       if (this.stopped) break;
       await new Promise<void>((resolve) => {
@@ -55,6 +57,12 @@ export class ProbeLoop {
         if (!this.counts.firstFailure) this.counts.firstFailure = `${r.probe}: ${r.detail}`;
       }
     }
+  }
+
+  /** Counts from now on, and starts a round at once. */
+  markWindowStart(): void {
+    this.windowStart = performance.now();
+    this.wake?.();
   }
 
   /** Probe rounds that started at or after `since` (performance.now() time). */

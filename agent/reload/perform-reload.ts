@@ -138,6 +138,7 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
   try {
     // 5. Send the reload.
     const tSignal = now();
+    loop.markWindowStart();
     const trig = await driver.trigger(main, { timeoutMs: svc.timeouts.commandMs, signal: opts.signal });
     ev.action = trig.action;
     ev.durations.signalMs = Math.round(now() - tSignal);

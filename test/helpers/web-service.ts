@@ -1,0 +1,62 @@
+// Starts the demo's reloadable web service as a real child process for tests.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "./free-port.js";
+import { waitFor } from "./wait-for.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const TSX_LOADER = path.join(root, "node_modules/tsx/dist/loader.mjs");
+export const WEB_SERVICE = path.join(root, "cli/demo/reloadable-web-service.ts");
+export const REPO_ROOT = root;
+
+export interface WebService {
+  port: number;
+  pidfile: string;
+  configFile: string;
+  logFile: string;
+  child: ChildProcess;
+  pid(): number;
+  generation(): Promise<{ generation: number; reloads: number; pid: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startWebService(dir: string, name: string, mode: "normal" | "ignore-hup" | "reexec" = "normal"): Promise<WebService> {
+  const port = await freePort();
+  const pidfile = path.join(dir, `${name}.pid`);
+  const configFile = path.join(dir, `${name}.json`);
+  const logFile = path.join(dir, `${name}.log`);
+  writeFileSync(configFile, JSON.stringify({ healthy: true, body: `hello from ${name}` }));
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, WEB_SERVICE, "--port", String(port), "--pidfile", pidfile, "--config", configFile, "--log", logFile, "--mode", mode], {
+    stdio: "ignore",
+  });
+  const svc: WebService = {
+    port,
+    pidfile,
+    configFile,
+    logFile,
+    child,
+    pid: () => Number(readFileSync(pidfile, "utf8")),
+    async generation() {
+      const res = await fetch(`http://127.0.0.1:${port}/generation`, { signal: AbortSignal.timeout(2000) });
+      return (await res.json()) as { generation: number; reloads: number; pid: number };
+    },
+    async stop() {
+      for (const pid of new Set([child.pid, safePid(pidfile)])) {
+        if (pid) try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
+      }
+      await waitFor(`${name} to exit`, () => child.exitCode !== null || child.signalCode !== null, 5000).catch(() => child.kill("SIGKILL"));
+    },
+  };
+  await waitFor(`${name} to listen`, async () => (await svc.generation()).pid > 0, 15_000);
+  return svc;
+}
+
+function safePid(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, "utf8")) || undefined;
+  } catch {
+    return undefined;
+  }
+}

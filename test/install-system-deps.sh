@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the tests drive for real: nginx, supervisor, systemd (for test
+# hosts), iproute2/util-linux (namespaces). Idempotent; needs root.
+set -euo pipefail
+pkgs=(nginx-light supervisor systemd iproute2 util-linux procps)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-system-deps: missing ${missing[*]}; run as root to install them (tests needing them will skip and say why)" >&2
+    exit 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d 101: the packages must not start their daemons on this machine.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  rm -f /usr/sbin/policy-rc.d
+fi
