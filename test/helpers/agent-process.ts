@@ -1,0 +1,40 @@
+// The real fleet-agent daemon as a child process (for signals, exit codes, users).
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import path from "node:path";
+import { REPO_ROOT } from "./web-service.js";
+import { waitFor } from "./wait-for.js";
+
+export const AGENT_BIN = path.join(REPO_ROOT, "bin/fleet-agent");
+
+export interface AgentProcess {
+  child: ChildProcess;
+  address: string;
+  output(): string;
+  exited(): Promise<number | null>;
+}
+
+export async function spawnAgent(configFile: string, options: SpawnOptions = {}): Promise<AgentProcess> {
+  const child = spawn(AGENT_BIN, ["--config", configFile], { stdio: ["ignore", "pipe", "pipe"], ...options });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const address = await Promise.race([
+    waitFor("agent to listen", () => /"msg":"agent listening","address":"([^"]+)"/.exec(out)?.[1], 20_000),
+    exit.then((code) => {
+      throw new Error(`agent exited with ${code}: ${out}`);
+    }),
+  ]);
+  return { child, address, output: () => out, exited: () => exit };
+}
+
+/** Runs fleet-agent to completion (for config errors). */
+export function runAgent(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(AGENT_BIN, args, { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("exit", (code) => resolve({ code, output }));
+  });
+}
