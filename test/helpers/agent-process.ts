@@ -13,8 +13,10 @@ export interface AgentProcess {
   exited(): Promise<number | null>;
 }
 
-export async function spawnAgent(configFile: string, options: SpawnOptions = {}): Promise<AgentProcess> {
-  const child = spawn(AGENT_BIN, ["--config", configFile], { stdio: ["ignore", "pipe", "pipe"], ...options });
+/** Starts the agent; `prefix` runs it through another command (e.g. nsenter into a test host). */
+export async function spawnAgent(configFile: string, options: SpawnOptions = {}, prefix: string[] = []): Promise<AgentProcess> {
+  const argv = [...prefix, AGENT_BIN, "--config", configFile];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], ...options });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

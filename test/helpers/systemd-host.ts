@@ -1,0 +1,87 @@
+// A test host with its own real systemd as PID 1 (DESIGN.md "Test hosts"):
+// new PID, mount, UTS, IPC and network namespaces; tmpfs over /run, /tmp and
+// /var/tmp; unit files in /run/systemd/system. Needs root.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { childrenOf } from "../../agent/process/proc-fs.js";
+import { REPO_ROOT } from "./web-service.js";
+import { waitFor } from "./wait-for.js";
+
+export const systemdHostMissing =
+  process.getuid?.() !== 0
+    ? "needs root for namespaces and a systemd test host (CI runs as root)"
+    : !existsSync("/lib/systemd/systemd")
+      ? "systemd not installed (apt-get install systemd; .ci/run installs it)"
+      : undefined;
+
+export interface SystemdHost {
+  /** A directory on the real disk, visible inside the host at the same path. */
+  dir: string;
+  pid1: number;
+  run(argv: string[], timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
+  spawn(argv: string[]): ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `units` receives the host's directory so unit files can refer to files in it. */
+export async function startSystemdHost(name: string, units: (dir: string) => Record<string, string>): Promise<SystemdHost> {
+  // Not under /tmp: the host mounts its own tmpfs there.
+  const dir = path.join(REPO_ROOT, ".scratch", `host-${name}-${randomBytes(3).toString("hex")}`);
+  mkdirSync(path.join(dir, "units"), { recursive: true });
+  chmodSync(dir, 0o755);
+  for (const [unit, text] of Object.entries(units(dir))) writeFileSync(path.join(dir, "units", unit), text);
+  const script = path.join(dir, "host.sh");
+  writeFileSync(
+    script,
+    `#!/bin/bash
+set -e
+mount --make-rprivate /
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /var/tmp
+mkdir -p /run/systemd/system
+cp ${dir}/units/* /run/systemd/system/ 2>/dev/null || true
+hostname ${name}
+ip link set lo up
+exec /lib/systemd/systemd --system --unit=basic.target
+`,
+  );
+  chmodSync(script, 0o755);
+  const unshare = spawn("/usr/bin/unshare", ["--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "--mount-proc", script], { stdio: "ignore" });
+  const pid1 = await waitFor("the host's PID 1", async () => (await childrenOf(unshare.pid!))[0], 10_000);
+  const host: SystemdHost = {
+    dir,
+    pid1,
+    async run(argv, timeoutMs = 30_000) {
+      const r = await execa("/usr/bin/nsenter", ["-t", String(pid1), "-a", ...argv], { reject: false, all: true, timeout: timeoutMs });
+      return { exitCode: r.exitCode ?? -1, output: String(r.all ?? "") };
+    },
+    spawn(argv) {
+      return spawn("/usr/bin/nsenter", ["-t", String(pid1), "-a", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    },
+    async stop() {
+      // SIGRTMIN+4 asks systemd for a clean poweroff; node has no name for it.
+      await execa("/bin/kill", ["-s", "RTMIN+4", String(pid1)], { reject: false, timeout: 5000 });
+      const gone = () => unshare.exitCode !== null || unshare.signalCode !== null;
+      await waitFor("the host to power off", gone, 20_000).catch(() => {
+        try {
+          process.kill(pid1, "SIGKILL");
+        } catch {
+          // gone
+        }
+      });
+      await waitFor("the host to be gone", gone, 5000).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await waitFor(
+    "systemd in the host to finish booting",
+    async () => /^(running|degraded)/.test((await host.run(["/usr/bin/systemctl", "is-system-running"], 5000)).output.trim()),
+    30_000,
+    200,
+  );
+  return host;
+}
