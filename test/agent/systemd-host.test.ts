@@ -54,6 +54,8 @@ services:
   });
   after(async () => {
     client?.close();
+    // The agent is not in a unit: stop it first so the host's poweroff does not wait on it.
+    await agent?.stopInside();
     await host?.stop();
   });
 

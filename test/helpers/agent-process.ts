@@ -1,6 +1,7 @@
 // The real fleet-agent daemon as a child process (for signals, exit codes, users).
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import path from "node:path";
+import { childrenOf } from "../../agent/process/proc-fs.js";
 import { REPO_ROOT } from "./web-service.js";
 import { waitFor } from "./wait-for.js";
 
@@ -11,6 +12,8 @@ export interface AgentProcess {
   address: string;
   output(): string;
   exited(): Promise<number | null>;
+  /** SIGTERM to the agent itself, also when it runs under a wrapper such as nsenter; waits for it to exit. */
+  stopInside(): Promise<number | null>;
 }
 
 /** Starts the agent; `prefix` runs it through another command (e.g. nsenter into a test host). */
@@ -27,7 +30,23 @@ export async function spawnAgent(configFile: string, options: SpawnOptions = {},
       throw new Error(`agent exited with ${code}: ${out}`);
     }),
   ]);
-  return { child, address, output: () => out, exited: () => exit };
+  return {
+    child,
+    address,
+    output: () => out,
+    exited: () => exit,
+    async stopInside() {
+      const pids = prefix.length ? await childrenOf(child.pid!) : [child.pid!];
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+      return Promise.race([exit, new Promise<null>((r) => setTimeout(r, 15_000)).then(() => (child.kill("SIGKILL"), null))]);
+    },
+  };
 }
 
 /** Runs fleet-agent to completion (for config errors). */
