@@ -1,0 +1,210 @@
+// Commands that talk to the controller: reload, resume, abort, status, history, show.
+import { createInterface } from "node:readline/promises";
+import { Command, Option } from "commander";
+import { parseDuration, formatDuration } from "../../common/duration.js";
+import type { GroupStatusResponse, HistoryResponse, RolloutEvent, RolloutSummary, ShowResponse, AbortResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
+import { caller, ControllerClient, resolveControllerAddress } from "../controller-client.js";
+import { EXIT, UsageError } from "../exit-codes.js";
+import { createRolloutDisplay } from "../output/rollout-display.js";
+
+interface GlobalFlags {
+  controller?: string;
+  json?: boolean;
+}
+
+const FOLLOW_MS = 24 * 3_600_000;
+
+function connect(flags: GlobalFlags): ControllerClient {
+  return new ControllerClient(resolveControllerAddress(flags.controller));
+}
+
+function positiveId(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`ID must be a rollout number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Follows a stream of events to the end; returns the exit code. */
+async function follow(events: AsyncGenerator<RolloutEvent>, flags: GlobalFlags, abort: AbortController): Promise<number> {
+  const display = createRolloutDisplay(flags.json ? "json" : process.stdout.isTTY ? "tty" : "lines");
+  let id = 0;
+  let final: RolloutEvent | undefined;
+  const onInt = () => {
+    abort.abort();
+    process.stderr.write(`\nfleet: stopped following${id ? `; rollout ${id} continues on the controller (fleet abort ${id} stops it, fleet show ${id} shows it)` : ""}\n`);
+  };
+  process.once("SIGINT", onInt);
+  try {
+    for await (const e of events) {
+      if (e.rolloutId) id = Number(e.rolloutId);
+      display.event(e);
+      if (e.kind === "finished") final = e;
+    }
+  } finally {
+    process.removeListener("SIGINT", onInt);
+    display.end();
+  }
+  if (abort.signal.aborted) return EXIT.failed;
+  if (!final) return EXIT.ok; // dry run: the plan only
+  return final.outcome === "succeeded" ? EXIT.ok : EXIT.failed;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const policyOption = (flag: string, what: string, check: (v: string) => boolean, allowed: string) =>
+  new Option(flag, what).argParser((v: string) => {
+    if (!check(v)) throw new UsageError(`${flag.split(" ")[0]} ${allowed}, got ${JSON.stringify(v)}`);
+    return v;
+  });
+const isCount = (v: string) => /^\d+%?$/.test(v) && !(v.endsWith("%") && Number(v.slice(0, -1)) > 100);
+const isDuration = (v: string) => parseDuration(v) !== undefined;
+
+export function rolloutCommands(setExit: (code: number) => void): Command[] {
+  const reload = new Command("reload")
+    .argument("<group>", "inventory group")
+    .description("rolling reload of a group's service: canaries first, then batches, gated on evidence")
+    .addOption(policyOption("--canary <n>", "canary hosts first: N or N% (0 = no canary phase)", isCount, "must be N or N%"))
+    .addOption(policyOption("--batch <n>", "batch size: N, N% or a list like 1,5,20% (last repeats)", (v) => v.split(",").every((x) => isCount(x) && !/^0+%?$/.test(x)), "must be N, N% or a list like 1,5,20% (each at least 1)"))
+    .addOption(policyOption("--max-failures <n>", "halt when failures exceed N or N% (default 0)", isCount, "must be N or N%"))
+    .addOption(policyOption("--bake <duration>", "keep probing canaries this long before the rest", isDuration, "must be a duration like 30s"))
+    .addOption(policyOption("--pause <duration>", "pause between batches", isDuration, "must be a duration like 10s"))
+    .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
+    .option("--reason <text>", "why, recorded in the history", "")
+    .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
+    .option("--dry-run", "print the plan and change nothing")
+    .option("-y, --yes", "do not ask for confirmation on a terminal")
+    .addHelpText("after", "\nExamples:\n  fleet reload web-tier --canary 1\n  fleet reload web-tier --canary 10% --batch 1,5,20% --max-failures 1 --bake 30s --reason 'TLS cert rotation'\n  fleet reload web-tier --hosts 'web1*' --dry-run")
+    .action(async (group: string, o: GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: string; pause?: string; hosts?: string; reason: string; allowRestart?: boolean; dryRun?: boolean; yes?: boolean }, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o } as typeof o;
+      const client = connect(flags);
+      const request = {
+        group,
+        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
+        hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
+        dryRun: false,
+        reason: o.reason,
+        caller: caller(),
+        allowRestart: o.allowRestart ?? false,
+      };
+      try {
+        const interactive = process.stdout.isTTY && process.stdin.isTTY && !flags.json;
+        if (o.dryRun || (interactive && !o.yes)) {
+          const code = await follow(client.stream("reload", { ...request, dryRun: true }, 30_000), flags, new AbortController());
+          if (o.dryRun) return setExit(code);
+          if (!(await confirm("Proceed with this rollout? [y/N] "))) {
+            process.stderr.write("fleet: nothing changed\n");
+            return setExit(EXIT.failed);
+          }
+        }
+        const abort = new AbortController();
+        setExit(await follow(client.stream("reload", request, FOLLOW_MS, abort.signal), flags, abort));
+      } finally {
+        client.close();
+      }
+    });
+
+  const resume = new Command("resume")
+    .argument("<id>", "rollout id")
+    .description("continue an interrupted or aborted rollout with the hosts not done (no host is reloaded twice)")
+    .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o };
+      const client = connect(flags);
+      try {
+        const abort = new AbortController();
+        setExit(await follow(client.stream("resume", { rolloutId: positiveId(idText), caller: caller() }, FOLLOW_MS, abort.signal), flags, abort));
+      } finally {
+        client.close();
+      }
+    });
+
+  const abortCmd = new Command("abort")
+    .argument("<id>", "rollout id")
+    .description("stop a rollout after the hosts in flight finish")
+    .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o };
+      const client = connect(flags);
+      try {
+        const r = await client.unary<object, AbortResponse>("abort", { rolloutId: positiveId(idText), caller: caller() });
+        console.log(flags.json ? JSON.stringify(r) : r.message);
+      } finally {
+        client.close();
+      }
+    });
+
+  const status = new Command("status")
+    .argument("[group]", "one group (default: all)")
+    .description("per host: agent reachable, service running and healthy, main PID, config hashes")
+    .action(async (group: string | undefined, o: GlobalFlags, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o };
+      const client = connect(flags);
+      try {
+        const r = await client.unary<object, GroupStatusResponse>("groupStatus", { group: group ?? "" }, 30_000);
+        if (flags.json) r.hosts.forEach((h) => console.log(JSON.stringify(h)));
+        else
+          for (const h of r.hosts) {
+            const state = !h.reachable ? "UNREACHABLE" : `${h.running ? "running" : "NOT RUNNING"}, ${h.healthy ? "healthy" : "UNHEALTHY"}`;
+            console.log(`${h.group.padEnd(12)} ${h.address.padEnd(24)} ${h.service}: ${state}${h.mainPid ? ` pid ${h.mainPid}` : ""}${h.configHashes.length ? ` ${h.configHashes.join(" ")}` : ""}${h.error ? ` (${h.error})` : ""}`);
+          }
+        if (r.hosts.some((h) => !h.reachable || !h.running || !h.healthy)) setExit(EXIT.failed);
+      } finally {
+        client.close();
+      }
+    });
+
+  const history = new Command("history")
+    .description("recent rollouts, newest first")
+    .option("--group <group>", "only this group")
+    .option("--limit <n>", "how many (1-1000)", "20")
+    .action(async (o: GlobalFlags & { group?: string; limit: string }, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o };
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be 1-1000, got ${JSON.stringify(o.limit)}`);
+      const client = connect(flags);
+      try {
+        const r = await client.unary<object, HistoryResponse>("history", { group: o.group ?? "", limit, beforeId: 0 });
+        if (flags.json) r.rollouts.forEach((x) => console.log(JSON.stringify(x)));
+        else {
+          console.log("ID     STATE        GROUP         HOSTS ok/fail/skip  STARTED              BY            REASON");
+          for (const x of r.rollouts) console.log(formatSummaryLine(x));
+        }
+      } finally {
+        client.close();
+      }
+    });
+
+  const show = new Command("show")
+    .argument("<id>", "rollout id")
+    .description("one rollout: policy, every host's step with outcome and probe counts, events")
+    .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o };
+      const client = connect(flags);
+      try {
+        const r = await client.unary<object, ShowResponse>("show", { rolloutId: positiveId(idText) });
+        if (flags.json) return console.log(JSON.stringify(r, null, 2));
+        const x = r.rollout!;
+        console.log(`rollout ${x.id}: ${x.kind} ${x.group} (${x.service}) — ${x.state}`);
+        console.log(`  by ${x.requestedBy} from ${x.requestedFrom}${x.reason ? `, reason: ${x.reason}` : ""}`);
+        console.log(`  started ${new Date(Number(x.createdAtMs)).toISOString()}${Number(x.finishedAtMs) ? `, took ${formatDuration(Number(x.finishedAtMs) - Number(x.createdAtMs))}` : ""}`);
+        console.log(`  ${x.summary}`);
+        for (const s of r.steps) {
+          const took = s.finishedAtMs && s.startedAtMs ? ` ${formatDuration(Number(s.finishedAtMs) - Number(s.startedAtMs))}` : "";
+          console.log(`  batch ${s.batch}${s.canary ? " canary" : ""} ${s.host.padEnd(24)} ${(s.outcome || s.status).padEnd(12)}${took} probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}${s.reason && !s.ok ? `  ${s.reason}` : ""}`);
+        }
+      } finally {
+        client.close();
+      }
+    });
+  return [reload, resume, abortCmd, status, history, show];
+}
+
+function formatSummaryLine(x: RolloutSummary): string {
+  const hosts = `${x.hostsTotal} ${x.hostsOk}/${x.hostsFailed}/${x.hostsSkipped}`;
+  return `${String(x.id).padEnd(6)} ${x.state.padEnd(12)} ${x.group.padEnd(13)} ${hosts.padEnd(19)} ${new Date(Number(x.createdAtMs)).toISOString().slice(0, 19)}  ${x.requestedBy.padEnd(13)} ${x.reason}`;
+}

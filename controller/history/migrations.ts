@@ -1,0 +1,60 @@
+// Versioned schema migrations; each runs once, in order, in a transaction.
+export const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE rollouts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        service TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        requested_by TEXT NOT NULL DEFAULT '',
+        requested_from TEXT NOT NULL DEFAULT '',
+        policy TEXT NOT NULL,
+        allow_restart INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        summary TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX rollouts_by_group ON rollouts (grp, id DESC);
+      CREATE INDEX rollouts_by_state ON rollouts (state);
+      CREATE TABLE steps (
+        rollout_id INTEGER NOT NULL REFERENCES rollouts (id),
+        host TEXT NOT NULL,
+        batch INTEGER NOT NULL,
+        canary INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        outcome TEXT NOT NULL DEFAULT '',
+        ok INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '',
+        probes_sent INTEGER NOT NULL DEFAULT 0,
+        probes_failed INTEGER NOT NULL DEFAULT 0,
+        probes_refused INTEGER NOT NULL DEFAULT 0,
+        started_at INTEGER,
+        finished_at INTEGER,
+        PRIMARY KEY (rollout_id, position)
+      );
+      CREATE UNIQUE INDEX steps_by_host ON steps (rollout_id, host);
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rollout_id INTEGER NOT NULL REFERENCES rollouts (id),
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        message TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX events_by_rollout ON events (rollout_id, id);
+      CREATE TABLE group_locks (
+        grp TEXT PRIMARY KEY,
+        rollout_id INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,215 @@
+// HistoryStore on SQLite through better-sqlite3: WAL, versioned migrations,
+// and a transaction around every multi-row change, so a row is either
+// committed or absent.
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations.js";
+import {
+  GroupBusyError,
+  type EventRecord,
+  type HistoryStore,
+  type NewRollout,
+  type RolloutRecord,
+  type RolloutState,
+  type StepRecord,
+  type StepResult,
+} from "./history-store.js";
+
+type Row = Record<string, unknown>;
+
+const ROLLOUT_COLUMNS = `r.*,
+  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id) AS hosts_total,
+  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.ok = 1) AS hosts_ok,
+  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.ok = 0) AS hosts_failed,
+  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'skipped') AS hosts_skipped`;
+
+export class SqliteHistoryStore implements HistoryStore {
+  private readonly db: Database.Database;
+  readonly instanceId: string;
+
+  constructor(file: string) {
+    if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+    this.db = new Database(file, { timeout: 5000 });
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.migrate();
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'instance_id'").get() as Row | undefined;
+    if (row) this.instanceId = String(row.value);
+    else {
+      this.instanceId = randomUUID().slice(0, 8);
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
+    }
+  }
+
+  private migrate() {
+    const current = this.db.pragma("user_version", { simple: true }) as number;
+    for (const m of MIGRATIONS.filter((x) => x.version > current)) {
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.pragma(`user_version = ${m.version}`);
+      })();
+    }
+  }
+
+  createRollout(r: NewRollout, now: number): RolloutRecord {
+    return this.db.transaction(() => {
+      const id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO rollouts (kind, grp, service, state, reason, requested_by, requested_from, policy, allow_restart, created_at)
+             VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(r.kind, r.group, r.service, r.reason, r.requestedBy, r.requestedFrom, r.policy, r.allowRestart ? 1 : 0, now).lastInsertRowid,
+      );
+      this.lock(r.group, id, r.requestedBy, now);
+      const insert = this.db.prepare("INSERT INTO steps (rollout_id, host, batch, canary, position, status) VALUES (?, ?, ?, ?, ?, 'pending')");
+      r.steps.forEach((s, i) => insert.run(id, s.host, s.batch, s.canary ? 1 : 0, i));
+      return this.getRollout(id)!;
+    }).immediate();
+  }
+
+  private lock(group: string, rolloutId: number, holder: string, now: number) {
+    const held = this.db.prepare("SELECT * FROM group_locks WHERE grp = ?").get(group) as Row | undefined;
+    if (held) throw new GroupBusyError(group, { rolloutId: Number(held.rollout_id), holder: String(held.holder), since: Number(held.acquired_at) });
+    this.db.prepare("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(group, rolloutId, holder, now);
+  }
+
+  resumeRollout(id: number, now: number): RolloutRecord {
+    return this.db.transaction(() => {
+      const r = this.getRollout(id);
+      if (!r) throw new Error(`no rollout ${id}`);
+      this.lock(r.group, id, r.requestedBy, now);
+      this.db.prepare("UPDATE rollouts SET state = 'running', finished_at = NULL WHERE id = ?").run(id);
+      this.db.prepare("UPDATE steps SET status = 'pending' WHERE rollout_id = ? AND status = 'skipped'").run(id);
+      this.db.prepare("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'resumed', '', 'resumed')").run(id, now);
+      return this.getRollout(id)!;
+    }).immediate();
+  }
+
+  markStepsRunning(rolloutId: number, hosts: string[], now: number): void {
+    const stmt = this.db.prepare("UPDATE steps SET status = 'running', started_at = ? WHERE rollout_id = ? AND host = ?");
+    this.db.transaction(() => hosts.forEach((h) => stmt.run(now, rolloutId, h)))();
+  }
+
+  finishSteps(rolloutId: number, results: { host: string; result: StepResult }[], now: number): void {
+    const stmt = this.db.prepare(
+      `UPDATE steps SET status = 'done', outcome = ?, ok = ?, reason = ?, evidence = ?, probes_sent = ?, probes_failed = ?, probes_refused = ?, finished_at = ?
+       WHERE rollout_id = ? AND host = ?`,
+    );
+    this.db.transaction(() => {
+      for (const { host, result: x } of results) stmt.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, rolloutId, host);
+    })();
+  }
+
+  skipPendingSteps(rolloutId: number): string[] {
+    return this.db.transaction(() => {
+      const hosts = (this.db.prepare("SELECT host FROM steps WHERE rollout_id = ? AND status = 'pending' ORDER BY position").all(rolloutId) as Row[]).map((r) => String(r.host));
+      this.db.prepare("UPDATE steps SET status = 'skipped' WHERE rollout_id = ? AND status = 'pending'").run(rolloutId);
+      return hosts;
+    })();
+  }
+
+  finishRollout(rolloutId: number, state: Exclude<RolloutState, "running" | "interrupted">, summary: string, now: number): RolloutRecord {
+    return this.db.transaction(() => {
+      this.db.prepare("UPDATE rollouts SET state = ?, summary = ?, finished_at = ? WHERE id = ?").run(state, summary, now, rolloutId);
+      this.db.prepare("DELETE FROM group_locks WHERE rollout_id = ?").run(rolloutId);
+      return this.getRollout(rolloutId)!;
+    })();
+  }
+
+  addEvent(rolloutId: number, kind: string, host: string, message: string, now: number): EventRecord {
+    const id = Number(this.db.prepare("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, ?, ?, ?)").run(rolloutId, now, kind, host, message).lastInsertRowid);
+    return { id, rolloutId, at: now, kind, host, message };
+  }
+
+  interruptRunning(now: number): RolloutRecord[] {
+    return this.db.transaction(() => {
+      const ids = (this.db.prepare("SELECT id FROM rollouts WHERE state = 'running'").all() as Row[]).map((r) => Number(r.id));
+      return ids.map((id) => this.interruptRollout(id, now));
+    })();
+  }
+
+  interruptRollout(id: number, now: number): RolloutRecord {
+    return this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE rollouts SET state = 'interrupted', finished_at = ?, summary = 'the controller stopped during this rollout; fleet resume ' || id || ' finishes the hosts not done' WHERE id = ?")
+        .run(now, id);
+      this.db.prepare("DELETE FROM group_locks WHERE rollout_id = ?").run(id);
+      this.db.prepare("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'interrupted', '', 'controller stopped mid-rollout')").run(id, now);
+      return this.getRollout(id)!;
+    })();
+  }
+
+  getRollout(id: number): RolloutRecord | undefined {
+    const row = this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id = ?`).get(id) as Row | undefined;
+    return row ? toRollout(row) : undefined;
+  }
+
+  listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[] {
+    const before = filter.beforeId ?? Number.MAX_SAFE_INTEGER;
+    const rows = filter.group
+      ? this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.grp = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?`).all(filter.group, before, filter.limit)
+      : this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id < ? ORDER BY r.id DESC LIMIT ?`).all(before, filter.limit);
+    return (rows as Row[]).map(toRollout);
+  }
+
+  getSteps(rolloutId: number): StepRecord[] {
+    return (this.db.prepare("SELECT * FROM steps WHERE rollout_id = ? ORDER BY position").all(rolloutId) as Row[]).map((r) => ({
+      rolloutId,
+      host: String(r.host),
+      batch: Number(r.batch),
+      canary: r.canary === 1,
+      position: Number(r.position),
+      status: r.status as StepRecord["status"],
+      outcome: r.outcome as StepRecord["outcome"],
+      ok: r.ok === 1,
+      reason: String(r.reason),
+      evidence: String(r.evidence),
+      probesSent: Number(r.probes_sent),
+      probesFailed: Number(r.probes_failed),
+      probesRefused: Number(r.probes_refused),
+      startedAt: r.started_at === null ? null : Number(r.started_at),
+      finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+    }));
+  }
+
+  getEvents(rolloutId: number, limit = 10_000): EventRecord[] {
+    return (this.db.prepare("SELECT * FROM events WHERE rollout_id = ? ORDER BY id LIMIT ?").all(rolloutId, limit) as Row[]).map((r) => ({
+      id: Number(r.id),
+      rolloutId,
+      at: Number(r.at),
+      kind: String(r.kind),
+      host: String(r.host),
+      message: String(r.message),
+    }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toRollout(r: Row): RolloutRecord {
+  return {
+    id: Number(r.id),
+    kind: r.kind as "reload",
+    group: String(r.grp),
+    service: String(r.service),
+    state: r.state as RolloutState,
+    reason: String(r.reason),
+    requestedBy: String(r.requested_by),
+    requestedFrom: String(r.requested_from),
+    policy: String(r.policy),
+    allowRestart: r.allow_restart === 1,
+    createdAt: Number(r.created_at),
+    finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+    summary: String(r.summary),
+    hostsTotal: Number(r.hosts_total),
+    hostsOk: Number(r.hosts_ok),
+    hostsFailed: Number(r.hosts_failed),
+    hostsSkipped: Number(r.hosts_skipped),
+  };
+}

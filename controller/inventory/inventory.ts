@@ -1,0 +1,29 @@
+// The controller's compiled inventory (fleet.yaml): every default filled in.
+import type { RolloutPolicy } from "../rollout/rollout-policy.js";
+
+export interface GroupConfig {
+  name: string;
+  service: string;
+  /** Agent addresses (HOST:PORT or unix:/PATH), inventory order. */
+  hosts: string[];
+  canary: string[];
+  policy: RolloutPolicy;
+}
+
+export type AgentAccess =
+  | { mode: "insecure" }
+  | { mode: "token"; tokenFile: string }
+  | { mode: "tls"; cert: string; key: string; ca: string };
+
+export interface Inventory {
+  controller: { listen: string; db: string };
+  agents: { access: AgentAccess; deadlineMs: number; reloadDeadlineMs: number };
+  groups: Map<string, GroupConfig>;
+}
+
+export const INVENTORY_DEFAULTS = {
+  listen: "unix:/run/fleet/controller.sock",
+  db: "/var/lib/fleet/history.db",
+  deadlineMs: 5000,
+  reloadDeadlineMs: 60_000,
+} as const;

@@ -1,0 +1,142 @@
+// The controller's gRPC surface for the CLI. Handlers are thin; errors map in
+// one place (common/grpc-status.ts); streams end with the rollout.
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
+import { invalidArgument } from "../../common/errors.js";
+import { toServiceError, unary } from "../../common/grpc-status.js";
+import type { Logger } from "../../common/logger.js";
+import {
+  ControllerServiceService,
+  type ControllerServiceServer,
+  type RolloutEvent as EventMsg,
+} from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { ControllerCore } from "../controller-core.js";
+import type { RolloutEvent } from "../rollout/rollout-executor.js";
+import { eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
+
+export interface RunningControllerServer {
+  address: string;
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const MAX_HISTORY = 1000;
+
+export async function startControllerServer(core: ControllerCore, listen: string, logger: Logger): Promise<RunningControllerServer> {
+  /** Streams a rollout's events to the caller; the rollout goes on if the caller leaves. */
+  const stream = (rpc: string, call: ServerWritableStream<unknown, EventMsg>, start: (listener: (e: RolloutEvent) => void) => Promise<unknown> | undefined) => {
+    let open = true;
+    call.on("cancelled", () => (open = false));
+    const listener = (e: RolloutEvent) => {
+      if (open) call.write(eventToProto(e));
+    };
+    try {
+      const done = start(listener);
+      if (!done) return call.end();
+      done.then(
+        () => open && call.end(),
+        (err) => open && call.destroy(toServiceError(err, logger, { rpc }) as Error),
+      );
+    } catch (err) {
+      call.destroy(toServiceError(err, logger, { rpc, peer: call.getPeer() }) as Error);
+    }
+  };
+
+  const impl: ControllerServiceServer = {
+    reload: (call) =>
+      stream("Reload", call, (listener) => {
+        const req = call.request;
+        const args = {
+          group: req.group,
+          policy: Object.fromEntries(
+            Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause }).filter(([, v]) => v),
+          ),
+          hosts: req.hosts,
+          allowRestart: req.allowRestart,
+        };
+        const planned = core.plan(args);
+        const plan = {
+          group: planned.group.name,
+          service: planned.group.service,
+          batches: planned.plan.batches,
+          maxFailures: planned.plan.maxFailures,
+          policy: planned.settings.policyText,
+        };
+        if (req.dryRun) {
+          call.write({ rolloutId: 0, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message: "dry run: nothing changed", atMs: Date.now(), plan, rollout: undefined });
+          return undefined;
+        }
+        const started = core.startReload({ ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer() }, listener);
+        call.write({ rolloutId: started.rollout.id, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message: `rollout ${started.rollout.id}`, atMs: Date.now(), plan, rollout: rolloutToProto(started.rollout) });
+        return started.done;
+      }),
+    resume: (call) =>
+      stream("Resume", call, (listener) => {
+        const r = core.resume(call.request.rolloutId, listener);
+        return r.done;
+      }),
+    watch: (call) =>
+      stream("Watch", call, (listener) => {
+        const id = call.request.rolloutId;
+        let unsubscribe: (() => void) | undefined;
+        return new Promise<void>((resolve) => {
+          unsubscribe = core.watch(id, (e) => {
+            listener(e);
+            if (e.kind === "finished") resolve();
+          });
+          if (!unsubscribe) {
+            // Not running: send what it ended with.
+            const r = core.history.getRollout(id)!;
+            call.write({ rolloutId: id, kind: "finished", host: "", batch: -1, canary: false, outcome: r.state, ok: r.state === "succeeded", message: r.summary, atMs: Date.now(), plan: undefined, rollout: rolloutToProto(r) });
+            resolve();
+          }
+          call.on("cancelled", () => unsubscribe?.());
+        });
+      }),
+    abort: unary(logger, "Abort", async (req: { rolloutId: number; caller?: { user: string; host: string } }, call) => {
+      const by = `${req.caller?.user ?? "unknown"}@${req.caller?.host ?? "unknown"} (${call.peer})`;
+      const r = core.abort(req.rolloutId, by);
+      return { rollout: rolloutToProto(r), message: `abort requested for rollout ${r.id}; in-flight hosts finish, no new host starts` };
+    }),
+    history: unary(logger, "History", async (req: { group: string; limit: number; beforeId: number }) => {
+      if (req.limit < 0 || req.limit > MAX_HISTORY) throw invalidArgument(`limit must be 1-${MAX_HISTORY}`);
+      const rows = core.history.listRollouts({ group: req.group || undefined, limit: req.limit || 20, beforeId: req.beforeId || undefined });
+      return { rollouts: rows.map(rolloutToProto) };
+    }),
+    show: unary(logger, "Show", async (req: { rolloutId: number }) => {
+      const r = core.history.getRollout(req.rolloutId);
+      if (!r) throw invalidArgument(`no rollout ${req.rolloutId}`);
+      return { rollout: rolloutToProto(r), steps: core.history.getSteps(r.id).map(stepToProto), events: core.history.getEvents(r.id).map(storedEventToProto) };
+    }),
+    groupStatus: unary(logger, "GroupStatus", async (req: { group: string }) => ({ hosts: await core.groupStatus(req.group) })),
+  };
+
+  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  server.addService(ControllerServiceService, impl);
+  if (listen.startsWith("unix:")) {
+    const file = listen.slice(5);
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+    rmSync(file, { force: true });
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
+  );
+  // Only root and the socket's group may drive the fleet.
+  if (listen.startsWith("unix:")) chmodSync(listen.slice(5), 0o660);
+  const address = listen.startsWith("unix:") ? listen : listen.replace(/:\d+$/, `:${port}`);
+  logger.info("controller listening", { address });
+  return {
+    address,
+    shutdown: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,63 @@
+// Controller domain records -> protobuf messages.
+import type { RolloutEvent as EventMsg, RolloutSummary, Step } from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { EventRecord, RolloutRecord, StepRecord } from "../history/history-store.js";
+import type { RolloutEvent } from "../rollout/rollout-executor.js";
+
+export function rolloutToProto(r: RolloutRecord): RolloutSummary {
+  return {
+    id: r.id,
+    kind: r.kind,
+    group: r.group,
+    service: r.service,
+    state: r.state,
+    reason: r.reason,
+    requestedBy: r.requestedBy,
+    requestedFrom: r.requestedFrom,
+    policy: r.policy,
+    createdAtMs: r.createdAt,
+    finishedAtMs: r.finishedAt ?? 0,
+    summary: r.summary,
+    hostsTotal: r.hostsTotal,
+    hostsOk: r.hostsOk,
+    hostsFailed: r.hostsFailed,
+    hostsSkipped: r.hostsSkipped,
+  };
+}
+
+export function stepToProto(s: StepRecord): Step {
+  return {
+    host: s.host,
+    batch: s.batch,
+    canary: s.canary,
+    status: s.status,
+    outcome: s.outcome,
+    ok: s.ok,
+    reason: s.reason,
+    probesSent: s.probesSent,
+    probesFailed: s.probesFailed,
+    probesRefused: s.probesRefused,
+    startedAtMs: s.startedAt ?? 0,
+    finishedAtMs: s.finishedAt ?? 0,
+    evidenceJson: s.evidence,
+  };
+}
+
+export function eventToProto(e: RolloutEvent): EventMsg {
+  return {
+    rolloutId: e.rolloutId,
+    kind: e.kind,
+    host: e.host,
+    batch: e.batch,
+    canary: e.canary,
+    outcome: e.outcome,
+    ok: e.ok,
+    message: e.message,
+    atMs: e.at,
+    plan: undefined,
+    rollout: e.rollout ? rolloutToProto(e.rollout) : undefined,
+  };
+}
+
+export function storedEventToProto(e: EventRecord): EventMsg {
+  return { rolloutId: e.rolloutId, kind: e.kind, host: e.host, batch: -1, canary: false, outcome: "", ok: true, message: e.message, atMs: e.at, plan: undefined, rollout: undefined };
+}
