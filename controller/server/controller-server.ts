@@ -35,10 +35,10 @@ export async function startControllerServer(core: ControllerCore, listen: string
       if (!done) return call.end();
       done.then(
         () => open && call.end(),
-        (err) => open && call.destroy(toServiceError(err, logger, { rpc }) as Error),
+        (err) => open && call.emit("error", toServiceError(err, logger, { rpc })),
       );
     } catch (err) {
-      call.destroy(toServiceError(err, logger, { rpc, peer: call.getPeer() }) as Error);
+      call.emit("error", toServiceError(err, logger, { rpc, peer: call.getPeer() }));
     }
   };
 

@@ -1,0 +1,46 @@
+// N real web services, each under its own real agent (gRPC on loopback port 0).
+import { writeFileSync } from "node:fs";
+import { startAgent, type AgentHarness } from "./agent-harness.js";
+import { startWebService, type WebService } from "./web-service.js";
+
+export interface FleetHost {
+  name: string;
+  address: string;
+  service: WebService;
+  agent: AgentHarness;
+  reloads(): Promise<number>;
+  setHealthy(healthy: boolean): void;
+}
+
+export async function startLocalFleet(dir: string, n: number, prefix = "h"): Promise<{ hosts: FleetHost[]; stop(): Promise<void> }> {
+  const hosts = await Promise.all(
+    Array.from({ length: n }, async (_, i): Promise<FleetHost> => {
+      const name = `${prefix}${i + 1}`;
+      const service = await startWebService(dir, name);
+      const agent = await startAgent(`
+listen: 127.0.0.1:0
+insecure: true
+services:
+  web:
+    reload: { signal: HUP, pidfile: ${service.pidfile} }
+    generation: { http: "http://127.0.0.1:${service.port}/generation", json: generation }
+    health: [{ http: "http://127.0.0.1:${service.port}/healthz" }]
+    healthy_for: 200ms
+`);
+      return {
+        name,
+        address: agent.address,
+        service,
+        agent,
+        reloads: async () => (await service.generation()).reloads,
+        setHealthy: (healthy) => writeFileSync(service.configFile, JSON.stringify({ healthy })),
+      };
+    }),
+  );
+  return {
+    hosts,
+    async stop() {
+      await Promise.all(hosts.map(async (h) => (await h.agent.stop(), await h.service.stop())));
+    },
+  };
+}
