@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { formatProblem } from "../../common/errors.js";
+import { parseYamlText, withLines } from "../../common/yaml-file.js";
+import { parseInventory } from "../../controller/inventory/parse-inventory.js";
+import { scratchDir } from "../helpers/scratch-dir.js";
+import { REPO_ROOT } from "../helpers/web-service.js";
+
+const MALFORMED = `controller: { listen: "unix:/tmp/c.sock", db: relative.db }
+groups:
+  web-tier:
+    service: nginx
+    hosts: [web1:7601, "web 2", web1:7601]
+    canary: [web9:7601]
+    policy: { canary: lots, batch: "0", max_failures: 1, bake: soon }
+  db:
+    hosts: []
+`;
+
+test("a malformed inventory reports every mistake with file, line and field", () => {
+  const source = parseYamlText("fleet.yaml", MALFORMED);
+  const r = parseInventory(source.data);
+  assert.equal(r.ok, false);
+  const err = withLines(source, r.ok ? [] : r.problems);
+  const lines = err.problems.map(formatProblem);
+  assert.deepEqual(lines, [
+    "line 1: controller.db: must be an absolute path, got \"relative.db\"",
+    "line 5: groups.web-tier.hosts.1: must be HOST:PORT or unix:/PATH, got \"web 2\"",
+    "line 5: groups.web-tier.hosts.2: web1:7601 is listed twice",
+    "line 6: groups.web-tier.canary.0: web9:7601 is not one of this group's hosts",
+    "line 7: groups.web-tier.policy.canary: must be N or N% (0 = no canary phase), got \"lots\"",
+    "line 7: groups.web-tier.policy.batch: must be N, N% or a list like 1,5,20% (each entry at least 1), got \"0\"",
+    "line 7: groups.web-tier.policy.bake: must be a duration like 30s or 5m, got \"soon\"",
+    "line 8: groups.db.service: must be a non-empty string, got nothing",
+    "line 9: groups.db.hosts: must be a non-empty list of agent addresses (HOST:PORT or unix:/PATH)",
+  ]);
+  assert.match(err.message, /^fleet\.yaml: 9 problems:/);
+});
+
+test("a good inventory fills in defaults", () => {
+  const r = parseInventory(parseYamlText("fleet.yaml", `groups:\n  web:\n    service: nginx\n    hosts: [a:7601, b:7601]\n    policy: { canary: "10%", batch: "1,5,20%", bake: 30s }\n`).data);
+  assert.ok(r.ok);
+  assert.equal(r.value.controller.listen, "unix:/run/fleet/controller.sock");
+  assert.equal(r.value.controller.db, "/var/lib/fleet/history.db");
+  const g = r.value.groups.get("web")!;
+  assert.deepEqual(g.policy.canary, { kind: "percent", pct: 10 });
+  assert.equal(g.policy.batch.length, 3);
+  assert.equal(g.policy.bakeMs, 30_000);
+  assert.equal(g.policy.maxFailures.kind, "count");
+});
+
+test("fleet-controller refuses a malformed inventory with exit 2 and every problem", async () => {
+  const scratch = scratchDir();
+  const file = path.join(scratch.dir, "fleet.yaml");
+  writeFileSync(file, MALFORMED);
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const c = spawn(path.join(REPO_ROOT, "bin/fleet-controller"), ["--config", file], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    let output = "";
+    c.stdout.on("data", (d) => (output += d));
+    c.stderr.on("data", (d) => (output += d));
+    c.on("exit", (code) => resolve({ code, output }));
+  });
+  scratch.remove();
+  assert.equal(code, 2);
+  assert.match(output, /fleet\.yaml: 9 problems:/);
+  assert.match(output, /line 9: groups\.db\.hosts/);
+});
