@@ -1,10 +1,13 @@
 // The agent's behaviour without the transport: declared services only,
 // idempotent reloads, one reload per service at a time.
 import os from "node:os";
-import { permissionDenied, resourceExhausted } from "../common/errors.js";
+import { failedPrecondition, invalidArgument, permissionDenied, resourceExhausted } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { AgentConfig, ServiceConfig } from "./config/agent-config.js";
+import { applyConfigChange, type ConfigChangeReport } from "./configs/apply-config-change.js";
 import { configFileStates, type ConfigFileState } from "./configs/config-file-state.js";
+import { declaredConfig } from "./configs/declared-path.js";
+import { sha256, VersionStore } from "./configs/version-store.js";
 import { createServiceDriver, type MainProcess, type ServiceDriver } from "./drivers/service-driver.js";
 import type { CommandRunner } from "./process/command-runner.js";
 import { childrenOf, listeningSocketInodes, userName } from "./process/proc-fs.js";
@@ -30,6 +33,23 @@ export interface ReloadCommand {
   healthyForMs: number;
 }
 
+export interface PushConfigCommand {
+  requestId: string;
+  service: string;
+  path: string;
+  content: Buffer;
+  sha256: string;
+  allowRestart: boolean;
+}
+
+export interface RollbackConfigCommand {
+  requestId: string;
+  service: string;
+  path: string;
+  sha256: string;
+  allowRestart: boolean;
+}
+
 export interface ServiceStatusReport {
   name: string;
   running: boolean;
@@ -51,6 +71,8 @@ export class AgentCore {
   readonly hostname: string;
   private services = new Map<string, Declared>();
   private readonly ledger = new RequestLedger<ReloadReport>();
+  private readonly configLedger = new RequestLedger<ConfigChangeReport>();
+  private versions: VersionStore;
   private readonly serviceLocks = new Map<string, Promise<unknown>>();
   private inFlight = new Set<Promise<unknown>>();
 
@@ -59,6 +81,7 @@ export class AgentCore {
     private readonly deps: AgentDeps,
   ) {
     this.hostname = deps.hostname ?? os.hostname();
+    this.versions = new VersionStore(config.stateDir, config.keepVersions);
     this.applyServices(config);
   }
 
@@ -69,6 +92,7 @@ export class AgentCore {
   /** Swaps in a new, already validated config (SIGHUP). In-flight reloads keep their old service definition. */
   replaceConfig(config: AgentConfig): void {
     this.config = config;
+    this.versions = new VersionStore(config.stateDir, config.keepVersions);
     this.applyServices(config);
   }
 
@@ -148,6 +172,40 @@ export class AgentCore {
       return this.track(this.serialized(config.name, () => this.runReload(cmd, config, driver)));
     });
     return { ...result, requestId: cmd.requestId, replayed };
+  }
+
+  async pushConfig(cmd: PushConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
+    const { config, driver } = this.declared(cmd.service);
+    const spec = await declaredConfig(config, cmd.path);
+    if (cmd.content.length > this.config.limits.maxConfigBytes) {
+      throw invalidArgument(`config file of ${cmd.content.length} bytes exceeds limits.max_config_bytes (${this.config.limits.maxConfigBytes}); nothing written`);
+    }
+    if (sha256(cmd.content) !== cmd.sha256) throw invalidArgument("sha256 does not match the content sent; nothing written");
+    const key = `push ${config.name} ${spec.path} ${cmd.sha256}`;
+    const { result, replayed } = await this.configLedger.once(cmd.requestId, key, () =>
+      this.track(this.serialized(config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigChange(config, spec, cmd.content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions })))),
+    );
+    return { ...result, requestId: cmd.requestId, replayed };
+  }
+
+  async rollbackConfig(cmd: RollbackConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
+    const { config, driver } = this.declared(cmd.service);
+    const spec = await declaredConfig(config, cmd.path);
+    const key = `rollback ${config.name} ${spec.path} ${cmd.sha256}`;
+    const { result, replayed } = await this.configLedger.once(cmd.requestId, key, async () => {
+      const content = await this.versions.get(config.name, spec.path, cmd.sha256);
+      if (!content) throw failedPrecondition(`version ${cmd.sha256.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
+      return this.track(this.serialized(config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigChange(config, spec, content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions }))));
+    });
+    return { ...result, requestId: cmd.requestId, replayed };
+  }
+
+  private async logged(what: string, requestId: string, service: string, work: () => Promise<ConfigChangeReport>): Promise<ConfigChangeReport> {
+    const log = this.deps.logger.child({ service, request_id: requestId });
+    log.info(`${what} started`);
+    const r = await work();
+    log[r.ok ? "info" : "warn"](`${what} finished`, { change: r.change, path: r.path, from: r.previousSha256, to: r.newSha256, reason: r.reason });
+    return r;
   }
 
   private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver): Promise<ReloadReport> {

@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import {
   AgentServiceClient,
+  type ConfigChangeResponse,
+  type PushConfigRequest,
+  type RollbackConfigRequest,
   type DescribeResponse,
   type ProbeResponse,
   type ReloadRequest,
@@ -17,6 +20,8 @@ export interface AgentClient {
   status(service?: string, options?: CallOptions): Promise<StatusResponse>;
   reload(request: ReloadRequest, options?: CallOptions): Promise<ReloadResponse>;
   probe(service: string, options?: CallOptions): Promise<ProbeResponse>;
+  pushConfig(request: PushConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
+  rollbackConfig(request: RollbackConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
   close(): void;
 }
 
@@ -84,6 +89,8 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     status: (service = "", o = {}) => call("Status", client.status, { service }, o.deadlineMs ?? quick, o.signal),
     reload: (request, o = {}) => call("Reload", client.reload, request, o.deadlineMs ?? slow, o.signal),
     probe: (service, o = {}) => call("Probe", client.probe, { service }, o.deadlineMs ?? quick, o.signal),
+    pushConfig: (request, o = {}) => call("PushConfig", client.pushConfig, request, o.deadlineMs ?? slow, o.signal),
+    rollbackConfig: (request, o = {}) => call("RollbackConfig", client.rollbackConfig, request, o.deadlineMs ?? slow, o.signal),
     close: () => client.close(),
   };
 }

@@ -43,6 +43,8 @@ export interface ServiceConfig {
   health: ProbeSpec[];
   configs: ConfigFileSpec[];
   allowRestart: boolean;
+  /** staged: check a staged copy ({path} = the copy); live: swap, check the live path, restore on failure. */
+  checkMode: "staged" | "live";
   timeouts: {
     /** How long to wait for a new generation after the reload was sent. */
     generationMs: number;
@@ -63,7 +65,11 @@ export type AgentAuth =
 export interface AgentConfig {
   listen: string;
   auth: AgentAuth;
-  limits: { maxMessageBytes: number; maxConcurrentReloads: number };
+  limits: { maxMessageBytes: number; maxConcurrentReloads: number; maxConfigBytes: number };
+  /** Where kept config versions live. */
+  stateDir: string;
+  /** How many versions of each config file to keep. */
+  keepVersions: number;
   services: Map<string, ServiceConfig>;
 }
 
@@ -76,4 +82,7 @@ export const AGENT_DEFAULTS = {
   probeTimeoutMs: 1000,
   maxMessageBytes: 4 * 1024 * 1024,
   maxConcurrentReloads: 4,
+  maxConfigBytes: 1024 * 1024,
+  stateDir: "/var/lib/fleet-agent",
+  keepVersions: 5,
 } as const;

@@ -11,10 +11,10 @@ import {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
 
-const TOP_KEYS = ["listen", "tls", "auth", "insecure", "limits", "services"] as const;
+const TOP_KEYS = ["listen", "tls", "auth", "insecure", "limits", "services", "state_dir", "keep_versions"] as const;
 const SERVICE_KEYS = [
   "reload", "check", "generation", "reject_markers", "health", "configs", "allow_restart",
-  "generation_timeout", "healthy_for", "probe_interval", "command_timeout",
+  "generation_timeout", "healthy_for", "probe_interval", "command_timeout", "check_mode",
 ] as const;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
@@ -27,6 +27,8 @@ export function parseAgentConfig(data: unknown): ParseResult<AgentConfig> {
   const listen = top.listen === undefined ? AGENT_DEFAULTS.listen : parseListen(top.listen, ["listen"], p);
   const auth = parseAuth(top, p);
   const limits = parseLimits(top.limits, p);
+  const stateDir = top.state_dir === undefined ? AGENT_DEFAULTS.stateDir : absolutePath(top.state_dir, ["state_dir"], p) ?? AGENT_DEFAULTS.stateDir;
+  const keepVersions = top.keep_versions === undefined ? AGENT_DEFAULTS.keepVersions : int(top.keep_versions, ["keep_versions"], p, 1, 100) ?? AGENT_DEFAULTS.keepVersions;
 
   const services = new Map<string, ServiceConfig>();
   const rawServices = top.services === undefined ? p.add(["services"], "is required: declare at least one service") : record(top.services, ["services"], p);
@@ -39,7 +41,7 @@ export function parseAgentConfig(data: unknown): ParseResult<AgentConfig> {
     }
   }
   if (p.list.length || listen === undefined || auth === undefined) return { ok: false, problems: p.list };
-  return { ok: true, value: { listen, auth, limits, services } };
+  return { ok: true, value: { listen, auth, limits, services, stateDir, keepVersions } };
 }
 
 export function parseListen(v: unknown, path: Path, p: Problems): string | undefined {
@@ -82,11 +84,16 @@ function parseAuth(top: Record<string, unknown>, p: Problems): AgentAuth | undef
 }
 
 function parseLimits(v: unknown, p: Problems): AgentConfig["limits"] {
-  const limits = { maxMessageBytes: AGENT_DEFAULTS.maxMessageBytes as number, maxConcurrentReloads: AGENT_DEFAULTS.maxConcurrentReloads as number };
+  const limits = {
+    maxMessageBytes: AGENT_DEFAULTS.maxMessageBytes as number,
+    maxConcurrentReloads: AGENT_DEFAULTS.maxConcurrentReloads as number,
+    maxConfigBytes: AGENT_DEFAULTS.maxConfigBytes as number,
+  };
   if (v === undefined) return limits;
   const l = record(v, ["limits"], p);
   if (!l) return limits;
-  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads"], ["limits"], p);
+  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads", "max_config_bytes"], ["limits"], p);
+  if (l.max_config_bytes !== undefined) limits.maxConfigBytes = int(l.max_config_bytes, ["limits", "max_config_bytes"], p, 1, 64 * 1024 * 1024) ?? limits.maxConfigBytes;
   if (l.max_message_bytes !== undefined) limits.maxMessageBytes = int(l.max_message_bytes, ["limits", "max_message_bytes"], p, 1024, 256 * 1024 * 1024) ?? limits.maxMessageBytes;
   if (l.max_concurrent_reloads !== undefined) limits.maxConcurrentReloads = int(l.max_concurrent_reloads, ["limits", "max_concurrent_reloads"], p, 1, 1000) ?? limits.maxConcurrentReloads;
   return limits;
@@ -132,8 +139,9 @@ function parseService(name: string, raw: unknown, path: Path, p: Problems): Serv
     probeIntervalMs: d("probe_interval", AGENT_DEFAULTS.probeIntervalMs, 60_000),
     commandMs: d("command_timeout", AGENT_DEFAULTS.commandMs, 600_000),
   };
+  const checkMode = s.check_mode === undefined ? "staged" : oneOf(s.check_mode, ["staged", "live"] as const, [...path, "check_mode"], p) ?? "staged";
   if (!reload || !generation) return undefined;
-  return { name, reload, check, generation, rejectMarkers, health, configs, allowRestart, timeouts };
+  return { name, reload, check, generation, rejectMarkers, health, configs, allowRestart, checkMode, timeouts };
 }
 
 function parseTarget(r: Record<string, unknown>, path: Path, p: Problems, required: boolean): MainTarget | undefined {

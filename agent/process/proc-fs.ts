@@ -78,18 +78,33 @@ export async function listeningSocketInodes(pid: number): Promise<number[]> {
   return [...held].filter((i) => listening.has(i)).sort((a, b) => a - b);
 }
 
-let passwd: Map<number, string> | undefined;
-export function userName(uid: number): string {
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+let passwd: PasswdEntry[] | undefined;
+function passwdEntries(): PasswdEntry[] {
   if (!passwd) {
-    passwd = new Map();
+    passwd = [];
     try {
       for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-        const [name, , id] = line.split(":");
-        if (name && id) passwd.set(Number(id), name);
+        const [name, , uid, gid] = line.split(":");
+        if (name && uid && gid) passwd.push({ name, uid: Number(uid), gid: Number(gid) });
       }
     } catch {
       // no passwd: numeric ids only
     }
   }
-  return passwd.get(uid) ?? `uid ${uid}`;
+  return passwd;
+}
+
+export function userName(uid: number): string {
+  return passwdEntries().find((e) => e.uid === uid)?.name ?? `uid ${uid}`;
+}
+
+/** uid and primary gid of a user name, as config files declare owners. */
+export function userIds(name: string): { uid: number; gid: number } | undefined {
+  const e = passwdEntries().find((x) => x.name === name);
+  return e ? { uid: e.uid, gid: e.gid } : undefined;
 }

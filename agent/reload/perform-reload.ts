@@ -16,6 +16,8 @@ export interface ReloadOptions {
   generationTimeoutMs?: number;
   healthyForMs?: number;
   signal?: AbortSignal;
+  /** The caller already validated the config (a config push). */
+  skipCheck?: boolean;
 }
 
 export interface CheckReport {
@@ -116,7 +118,7 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
   if (refusal) return stop("refused", refusal);
 
   // 3. Config check: a failure means nothing is signalled.
-  if (svc.check) {
+  if (svc.check && !opts.skipCheck) {
     const argv = svc.configs[0] ? substitutePath(svc.check, svc.configs[0].path) : svc.check;
     const r = await runner.run(argv, { timeoutMs: svc.timeouts.commandMs, signal: opts.signal });
     ev.check = { ran: true, ok: r.exitCode === 0 && !r.timedOut, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv };

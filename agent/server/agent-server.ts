@@ -15,7 +15,7 @@ import {
 import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
-import { reloadToProto, statusToProto } from "./to-proto.js";
+import { configChangeToProto, reloadToProto, statusToProto } from "./to-proto.js";
 
 const MAX_OVERRIDE_MS = 600_000;
 
@@ -50,6 +50,14 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       if (req.generationTimeoutMs > MAX_OVERRIDE_MS || req.healthyForMs > MAX_OVERRIDE_MS) throw invalidArgument(`generation_timeout_ms and healthy_for_ms must be at most ${MAX_OVERRIDE_MS}`);
       const report = await core.reload(req);
       return reloadToProto(report, core.hostname);
+    }),
+    pushConfig: guard("PushConfig", async (req: { requestId: string; service: string; path: string; content: Buffer; sha256: string; allowRestart: boolean }) => {
+      if (!req.service || !req.path) throw invalidArgument("service and path are required");
+      return configChangeToProto(await core.pushConfig({ ...req, content: Buffer.from(req.content) }), core.hostname);
+    }),
+    rollbackConfig: guard("RollbackConfig", async (req: { requestId: string; service: string; path: string; sha256: string; allowRestart: boolean }) => {
+      if (!req.service || !req.path || !req.sha256) throw invalidArgument("service, path and sha256 are required");
+      return configChangeToProto(await core.rollbackConfig(req), core.hostname);
     }),
   };
 

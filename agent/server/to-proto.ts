@@ -1,6 +1,7 @@
 // Domain results -> generated protobuf messages.
 import { wordToOutcome } from "../../common/outcome-words.js";
-import type { ProcessIdentity, ReloadResponse, ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
+import { ConfigChange, type ConfigChangeResponse, type ProcessIdentity, type ReloadResponse, type ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
+import type { ConfigChangeReport } from "../configs/apply-config-change.js";
 import type { ServiceStatusReport } from "../agent-core.js";
 import type { MainProcess } from "../drivers/service-driver.js";
 import { userName } from "../process/proc-fs.js";
@@ -59,5 +60,23 @@ export function reloadToProto(r: ReloadReport & { requestId: string; replayed: b
       listenSocketInodesBefore: e.listenBefore,
       listenSocketInodesAfter: e.listenAfter,
     },
+  };
+}
+
+const CHANGE = { unchanged: ConfigChange.CONFIG_CHANGE_UNCHANGED, installed: ConfigChange.CONFIG_CHANGE_INSTALLED, rejected: ConfigChange.CONFIG_CHANGE_REJECTED } as const;
+
+export function configChangeToProto(r: ConfigChangeReport & { requestId: string; replayed: boolean }, hostname: string): ConfigChangeResponse {
+  return {
+    requestId: r.requestId,
+    service: r.service,
+    path: r.path,
+    change: CHANGE[r.change],
+    previousSha256: r.previousSha256,
+    newSha256: r.newSha256,
+    check: r.check,
+    reload: r.reload ? reloadToProto({ ...r.reload, requestId: r.requestId, replayed: r.replayed }, hostname) : undefined,
+    ok: r.ok,
+    reason: r.reason,
+    replayed: r.replayed,
   };
 }

@@ -98,6 +98,54 @@ export function outcomeToJSON(object: Outcome): string {
   }
 }
 
+export enum ConfigChange {
+  CONFIG_CHANGE_UNSPECIFIED = 0,
+  /** CONFIG_CHANGE_UNCHANGED - Same hash as the live file: nothing written, nothing reloaded. */
+  CONFIG_CHANGE_UNCHANGED = 1,
+  /** CONFIG_CHANGE_INSTALLED - Installed and reloaded; see reload for the outcome. */
+  CONFIG_CHANGE_INSTALLED = 2,
+  /** CONFIG_CHANGE_REJECTED - The check refused the new file; the live file was never touched. */
+  CONFIG_CHANGE_REJECTED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function configChangeFromJSON(object: any): ConfigChange {
+  switch (object) {
+    case 0:
+    case "CONFIG_CHANGE_UNSPECIFIED":
+      return ConfigChange.CONFIG_CHANGE_UNSPECIFIED;
+    case 1:
+    case "CONFIG_CHANGE_UNCHANGED":
+      return ConfigChange.CONFIG_CHANGE_UNCHANGED;
+    case 2:
+    case "CONFIG_CHANGE_INSTALLED":
+      return ConfigChange.CONFIG_CHANGE_INSTALLED;
+    case 3:
+    case "CONFIG_CHANGE_REJECTED":
+      return ConfigChange.CONFIG_CHANGE_REJECTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ConfigChange.UNRECOGNIZED;
+  }
+}
+
+export function configChangeToJSON(object: ConfigChange): string {
+  switch (object) {
+    case ConfigChange.CONFIG_CHANGE_UNSPECIFIED:
+      return "CONFIG_CHANGE_UNSPECIFIED";
+    case ConfigChange.CONFIG_CHANGE_UNCHANGED:
+      return "CONFIG_CHANGE_UNCHANGED";
+    case ConfigChange.CONFIG_CHANGE_INSTALLED:
+      return "CONFIG_CHANGE_INSTALLED";
+    case ConfigChange.CONFIG_CHANGE_REJECTED:
+      return "CONFIG_CHANGE_REJECTED";
+    case ConfigChange.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface DescribeRequest {
 }
 
@@ -267,6 +315,46 @@ export interface ProbeResponse {
   service: string;
   healthy: boolean;
   results: ProbeResult[];
+}
+
+export interface PushConfigRequest {
+  requestId: string;
+  service: string;
+  /** Must be one of the service's declared config paths. */
+  path: string;
+  content: Buffer;
+  /** Hex sha256 of content; a mismatch is refused. */
+  sha256: string;
+  allowRestart: boolean;
+}
+
+export interface RollbackConfigRequest {
+  requestId: string;
+  service: string;
+  path: string;
+  /** The kept version to restore. */
+  sha256: string;
+  allowRestart: boolean;
+}
+
+export interface ConfigChangeResponse {
+  requestId: string;
+  service: string;
+  path: string;
+  change: ConfigChange;
+  previousSha256: string;
+  newSha256: string;
+  check:
+    | CheckResult
+    | undefined;
+  /** Present when the file was installed. */
+  reload:
+    | ReloadResponse
+    | undefined;
+  /** Whether the whole change counts as success. */
+  ok: boolean;
+  reason: string;
+  replayed: boolean;
 }
 
 function createBaseDescribeRequest(): DescribeRequest {
@@ -2964,6 +3052,561 @@ export const ProbeResponse: MessageFns<ProbeResponse> = {
   },
 };
 
+function createBasePushConfigRequest(): PushConfigRequest {
+  return { requestId: "", service: "", path: "", content: Buffer.alloc(0), sha256: "", allowRestart: false };
+}
+
+export const PushConfigRequest: MessageFns<PushConfigRequest> = {
+  encode(message: PushConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(34).bytes(message.content);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(42).string(message.sha256);
+    }
+    if (message.allowRestart !== false) {
+      writer.uint32(48).bool(message.allowRestart);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.allowRestart = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushConfigRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      allowRestart: isSet(object.allowRestart)
+        ? globalThis.Boolean(object.allowRestart)
+        : isSet(object.allow_restart)
+        ? globalThis.Boolean(object.allow_restart)
+        : false,
+    };
+  },
+
+  toJSON(message: PushConfigRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.allowRestart !== false) {
+      obj.allowRestart = message.allowRestart;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PushConfigRequest>): PushConfigRequest {
+    return PushConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PushConfigRequest>): PushConfigRequest {
+    const message = createBasePushConfigRequest();
+    message.requestId = object.requestId ?? "";
+    message.service = object.service ?? "";
+    message.path = object.path ?? "";
+    message.content = object.content ?? Buffer.alloc(0);
+    message.sha256 = object.sha256 ?? "";
+    message.allowRestart = object.allowRestart ?? false;
+    return message;
+  },
+};
+
+function createBaseRollbackConfigRequest(): RollbackConfigRequest {
+  return { requestId: "", service: "", path: "", sha256: "", allowRestart: false };
+}
+
+export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
+  encode(message: RollbackConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(34).string(message.sha256);
+    }
+    if (message.allowRestart !== false) {
+      writer.uint32(40).bool(message.allowRestart);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allowRestart = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackConfigRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      allowRestart: isSet(object.allowRestart)
+        ? globalThis.Boolean(object.allowRestart)
+        : isSet(object.allow_restart)
+        ? globalThis.Boolean(object.allow_restart)
+        : false,
+    };
+  },
+
+  toJSON(message: RollbackConfigRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.allowRestart !== false) {
+      obj.allowRestart = message.allowRestart;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RollbackConfigRequest>): RollbackConfigRequest {
+    return RollbackConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RollbackConfigRequest>): RollbackConfigRequest {
+    const message = createBaseRollbackConfigRequest();
+    message.requestId = object.requestId ?? "";
+    message.service = object.service ?? "";
+    message.path = object.path ?? "";
+    message.sha256 = object.sha256 ?? "";
+    message.allowRestart = object.allowRestart ?? false;
+    return message;
+  },
+};
+
+function createBaseConfigChangeResponse(): ConfigChangeResponse {
+  return {
+    requestId: "",
+    service: "",
+    path: "",
+    change: 0,
+    previousSha256: "",
+    newSha256: "",
+    check: undefined,
+    reload: undefined,
+    ok: false,
+    reason: "",
+    replayed: false,
+  };
+}
+
+export const ConfigChangeResponse: MessageFns<ConfigChangeResponse> = {
+  encode(message: ConfigChangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.change !== 0) {
+      writer.uint32(32).int32(message.change);
+    }
+    if (message.previousSha256 !== "") {
+      writer.uint32(42).string(message.previousSha256);
+    }
+    if (message.newSha256 !== "") {
+      writer.uint32(50).string(message.newSha256);
+    }
+    if (message.check !== undefined) {
+      CheckResult.encode(message.check, writer.uint32(58).fork()).join();
+    }
+    if (message.reload !== undefined) {
+      ReloadResponse.encode(message.reload, writer.uint32(66).fork()).join();
+    }
+    if (message.ok !== false) {
+      writer.uint32(72).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(82).string(message.reason);
+    }
+    if (message.replayed !== false) {
+      writer.uint32(88).bool(message.replayed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigChangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigChangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.change = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.previousSha256 = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.newSha256 = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.check = CheckResult.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.reload = ReloadResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.replayed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigChangeResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      change: isSet(object.change) ? configChangeFromJSON(object.change) : 0,
+      previousSha256: isSet(object.previousSha256)
+        ? globalThis.String(object.previousSha256)
+        : isSet(object.previous_sha256)
+        ? globalThis.String(object.previous_sha256)
+        : "",
+      newSha256: isSet(object.newSha256)
+        ? globalThis.String(object.newSha256)
+        : isSet(object.new_sha256)
+        ? globalThis.String(object.new_sha256)
+        : "",
+      check: isSet(object.check) ? CheckResult.fromJSON(object.check) : undefined,
+      reload: isSet(object.reload) ? ReloadResponse.fromJSON(object.reload) : undefined,
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+    };
+  },
+
+  toJSON(message: ConfigChangeResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.change !== 0) {
+      obj.change = configChangeToJSON(message.change);
+    }
+    if (message.previousSha256 !== "") {
+      obj.previousSha256 = message.previousSha256;
+    }
+    if (message.newSha256 !== "") {
+      obj.newSha256 = message.newSha256;
+    }
+    if (message.check !== undefined) {
+      obj.check = CheckResult.toJSON(message.check);
+    }
+    if (message.reload !== undefined) {
+      obj.reload = ReloadResponse.toJSON(message.reload);
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.replayed !== false) {
+      obj.replayed = message.replayed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigChangeResponse>): ConfigChangeResponse {
+    return ConfigChangeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigChangeResponse>): ConfigChangeResponse {
+    const message = createBaseConfigChangeResponse();
+    message.requestId = object.requestId ?? "";
+    message.service = object.service ?? "";
+    message.path = object.path ?? "";
+    message.change = object.change ?? 0;
+    message.previousSha256 = object.previousSha256 ?? "";
+    message.newSha256 = object.newSha256 ?? "";
+    message.check = (object.check !== undefined && object.check !== null)
+      ? CheckResult.fromPartial(object.check)
+      : undefined;
+    message.reload = (object.reload !== undefined && object.reload !== null)
+      ? ReloadResponse.fromPartial(object.reload)
+      : undefined;
+    message.ok = object.ok ?? false;
+    message.reason = object.reason ?? "";
+    message.replayed = object.replayed ?? false;
+    return message;
+  },
+};
+
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
   /** Agent version, host name and the services it declares. */
@@ -3006,6 +3649,29 @@ export const AgentServiceService = {
     responseSerialize: (value: ProbeResponse): Buffer => Buffer.from(ProbeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProbeResponse => ProbeResponse.decode(value),
   },
+  /** Validate a new version of a declared config file, install it atomically and reload. */
+  pushConfig: {
+    path: "/fleet.agent.v1.AgentService/PushConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PushConfigRequest): Buffer => Buffer.from(PushConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PushConfigRequest => PushConfigRequest.decode(value),
+    responseSerialize: (value: ConfigChangeResponse): Buffer =>
+      Buffer.from(ConfigChangeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigChangeResponse => ConfigChangeResponse.decode(value),
+  },
+  /** Restore a kept version of a declared config file by hash and reload. */
+  rollbackConfig: {
+    path: "/fleet.agent.v1.AgentService/RollbackConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackConfigRequest): Buffer =>
+      Buffer.from(RollbackConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackConfigRequest => RollbackConfigRequest.decode(value),
+    responseSerialize: (value: ConfigChangeResponse): Buffer =>
+      Buffer.from(ConfigChangeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigChangeResponse => ConfigChangeResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -3017,6 +3683,10 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   reload: handleUnaryCall<ReloadRequest, ReloadResponse>;
   /** Run a declared service's health probes once. */
   probe: handleUnaryCall<ProbeRequest, ProbeResponse>;
+  /** Validate a new version of a declared config file, install it atomically and reload. */
+  pushConfig: handleUnaryCall<PushConfigRequest, ConfigChangeResponse>;
+  /** Restore a kept version of a declared config file by hash and reload. */
+  rollbackConfig: handleUnaryCall<RollbackConfigRequest, ConfigChangeResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -3084,6 +3754,38 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ProbeResponse) => void,
   ): ClientUnaryCall;
+  /** Validate a new version of a declared config file, install it atomically and reload. */
+  pushConfig(
+    request: PushConfigRequest,
+    callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
+  pushConfig(
+    request: PushConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
+  pushConfig(
+    request: PushConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
+  /** Restore a kept version of a declared config file by hash and reload. */
+  rollbackConfig(
+    request: RollbackConfigRequest,
+    callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConfig(
+    request: RollbackConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConfig(
+    request: RollbackConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AgentServiceClient = makeGenericClientConstructor(
@@ -3094,6 +3796,14 @@ export const AgentServiceClient = makeGenericClientConstructor(
   service: typeof AgentServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
