@@ -58,7 +58,7 @@ export class ControllerClient {
   }
 
   /** A stream of rollout events; the deadline bounds how long this CLI follows it. */
-  async *stream<Req>(rpc: "reload" | "resume" | "watch", request: Req, followMs: number, signal?: AbortSignal): AsyncGenerator<RolloutEvent> {
+  async *stream<Req>(rpc: "reload" | "rollout" | "resume" | "watch", request: Req, followMs: number, signal?: AbortSignal): AsyncGenerator<RolloutEvent> {
     const method = this.client[rpc] as unknown as (r: Req, o: object) => ClientReadableStream<RolloutEvent>;
     const call = method.call(this.client, request, { deadline: Date.now() + followMs });
     const onAbort = () => call.cancel();

@@ -22,6 +22,13 @@ export interface ReloadRequest {
   allowRestart: boolean;
 }
 
+export interface ConfigRolloutRequest extends ReloadRequest {
+  path: string;
+  content: Buffer;
+  rollbackAll: boolean;
+  schedule?: string;
+}
+
 export interface PlannedReload {
   group: GroupConfig;
   plan: RolloutPlan;
@@ -101,6 +108,7 @@ export class ControllerCore {
     if (req.hosts.length && hosts.length === 0) throw invalidArgument(`--hosts ${req.hosts.join(",")} matches none of group ${group.name}'s hosts`);
     const plan = planRollout(hosts, group.canary, policy);
     const settings: RolloutSettings = {
+      kind: "reload",
       service: group.service,
       maxFailures: plan.maxFailures,
       bakeMs: policy.bakeMs,
@@ -112,14 +120,35 @@ export class ControllerCore {
   }
 
   /** Records and starts a rolling reload; `listener` receives its events. */
-  startReload(req: ReloadRequest, listener: (e: RolloutEvent) => void): { rollout: RolloutRecord; planned: PlannedReload; done: Promise<RolloutRecord> } {
+  startReload(req: ReloadRequest, listener: (e: RolloutEvent) => void) {
+    return this.start(req, this.plan(req), listener);
+  }
+
+  /** Records and starts a config rollout: the same policy, a push instead of a plain reload. */
+  startConfigRollout(req: ConfigRolloutRequest, listener: (e: RolloutEvent) => void) {
+    const planned = this.planConfig(req);
+    planned.settings.configSha256 = this.history.saveConfigVersion(req.content, Date.now());
+    return this.start(req, planned, listener);
+  }
+
+  planConfig(req: Omit<ConfigRolloutRequest, "caller" | "peer" | "reason">): PlannedReload {
+    if (!req.path.startsWith("/") || req.path.split("/").includes("..")) throw invalidArgument(`--path must be an absolute path without '..', got ${JSON.stringify(req.path)}`);
+    if (req.content.length === 0) throw invalidArgument("--file is empty");
     const planned = this.plan(req);
-    if (planned.plan.total === 0) throw invalidArgument(`group ${req.group} has no hosts to reload`);
+    planned.settings = { ...planned.settings, kind: "config", configPath: req.path, rollbackAll: req.rollbackAll };
+    return planned;
+  }
+
+  private start(req: ReloadRequest & { schedule?: string }, planned: PlannedReload, listener: (e: RolloutEvent) => void): { rollout: RolloutRecord; planned: PlannedReload; done: Promise<RolloutRecord> } {
+    if (planned.plan.total === 0) throw invalidArgument(`group ${req.group} has no hosts`);
     let rollout: RolloutRecord;
     try {
       rollout = this.history.createRollout(
         {
-          kind: "reload",
+          kind: planned.settings.kind,
+          configPath: planned.settings.configPath,
+          configSha256: planned.settings.configSha256,
+          schedule: req.schedule,
           group: planned.group.name,
           service: planned.group.service,
           reason: req.reason,

@@ -1,4 +1,5 @@
 // Commands that talk to the controller: reload, resume, abort, status, history, show.
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import { parseDuration, formatDuration } from "../../common/duration.js";
@@ -67,47 +68,70 @@ const isCount = (v: string) => /^\d+%?$/.test(v) && !(v.endsWith("%") && Number(
 const isDuration = (v: string) => parseDuration(v) !== undefined;
 
 export function rolloutCommands(setExit: (code: number) => void): Command[] {
-  const reload = new Command("reload")
-    .argument("<group>", "inventory group")
-    .description("rolling reload of a group's service: canaries first, then batches, gated on evidence")
-    .addOption(policyOption("--canary <n>", "canary hosts first: N or N% (0 = no canary phase)", isCount, "must be N or N%"))
-    .addOption(policyOption("--batch <n>", "batch size: N, N% or a list like 1,5,20% (last repeats)", (v) => v.split(",").every((x) => isCount(x) && !/^0+%?$/.test(x)), "must be N, N% or a list like 1,5,20% (each at least 1)"))
-    .addOption(policyOption("--max-failures <n>", "halt when failures exceed N or N% (default 0)", isCount, "must be N or N%"))
-    .addOption(policyOption("--bake <duration>", "keep probing canaries this long before the rest", isDuration, "must be a duration like 30s"))
-    .addOption(policyOption("--pause <duration>", "pause between batches", isDuration, "must be a duration like 10s"))
-    .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
-    .option("--reason <text>", "why, recorded in the history", "")
-    .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
-    .option("--dry-run", "print the plan and change nothing")
-    .option("-y, --yes", "do not ask for confirmation on a terminal")
-    .addHelpText("after", "\nExamples:\n  fleet reload web-tier --canary 1\n  fleet reload web-tier --canary 10% --batch 1,5,20% --max-failures 1 --bake 30s --reason 'TLS cert rotation'\n  fleet reload web-tier --hosts 'web1*' --dry-run")
-    .action(async (group: string, o: GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: string; pause?: string; hosts?: string; reason: string; allowRestart?: boolean; dryRun?: boolean; yes?: boolean }, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o } as typeof o;
-      const client = connect(flags);
-      const request = {
-        group,
-        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
-        hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
-        dryRun: false,
-        reason: o.reason,
-        caller: caller(),
-        allowRestart: o.allowRestart ?? false,
-      };
-      try {
-        const interactive = process.stdout.isTTY && process.stdin.isTTY && !flags.json;
-        if (o.dryRun || (interactive && !o.yes)) {
-          const code = await follow(client.stream("reload", { ...request, dryRun: true }, 30_000), flags, new AbortController());
-          if (o.dryRun) return setExit(code);
-          if (!(await confirm("Proceed with this rollout? [y/N] "))) {
-            process.stderr.write("fleet: nothing changed\n");
-            return setExit(EXIT.failed);
-          }
+  type RolloutFlags = GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: string; pause?: string; hosts?: string; reason: string; allowRestart?: boolean; dryRun?: boolean; yes?: boolean; file?: string; path?: string; rollbackAll?: boolean };
+  const withPolicy = (cmd: Command) =>
+    cmd
+      .addOption(policyOption("--canary <n>", "canary hosts first: N or N% (0 = no canary phase)", isCount, "must be N or N%"))
+      .addOption(policyOption("--batch <n>", "batch size: N, N% or a list like 1,5,20% (last repeats)", (v) => v.split(",").every((x) => isCount(x) && !/^0+%?$/.test(x)), "must be N, N% or a list like 1,5,20% (each at least 1)"))
+      .addOption(policyOption("--max-failures <n>", "halt when failures exceed N or N% (default 0)", isCount, "must be N or N%"))
+      .addOption(policyOption("--bake <duration>", "keep probing canaries this long before the rest", isDuration, "must be a duration like 30s"))
+      .addOption(policyOption("--pause <duration>", "pause between batches", isDuration, "must be a duration like 10s"))
+      .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
+      .option("--reason <text>", "why, recorded in the history", "")
+      .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
+      .option("--dry-run", "print the plan and change nothing")
+      .option("-y, --yes", "do not ask for confirmation on a terminal");
+
+  /** Shared by reload and rollout: plan, confirm on a terminal, follow. */
+  const runRollout = async (rpc: "reload" | "rollout", group: string, o: RolloutFlags, cmd: Command, extra: object) => {
+    const flags = { ...cmd.optsWithGlobals(), ...o } as RolloutFlags;
+    const client = connect(flags);
+    const request = {
+      group,
+      policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
+      hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
+      dryRun: false,
+      reason: o.reason,
+      caller: caller(),
+      allowRestart: o.allowRestart ?? false,
+      ...extra,
+    };
+    try {
+      const interactive = process.stdout.isTTY && process.stdin.isTTY && !flags.json;
+      if (o.dryRun || (interactive && !o.yes)) {
+        const code = await follow(client.stream(rpc, { ...request, dryRun: true }, 30_000), flags, new AbortController());
+        if (o.dryRun) return setExit(code);
+        if (!(await confirm("Proceed with this rollout? [y/N] "))) {
+          process.stderr.write("fleet: nothing changed\n");
+          return setExit(EXIT.failed);
         }
-        const abort = new AbortController();
-        setExit(await follow(client.stream("reload", request, FOLLOW_MS, abort.signal), flags, abort));
-      } finally {
-        client.close();
       }
+      const abort = new AbortController();
+      setExit(await follow(client.stream(rpc, request, FOLLOW_MS, abort.signal), flags, abort));
+    } finally {
+      client.close();
+    }
+  };
+
+  const reload = withPolicy(new Command("reload").argument("<group>", "inventory group"))
+    .description("rolling reload of a group's service: canaries first, then batches, gated on evidence")
+    .addHelpText("after", "\nExamples:\n  fleet reload web-tier --canary 1\n  fleet reload web-tier --canary 10% --batch 1,5,20% --max-failures 1 --bake 30s --reason 'TLS cert rotation'\n  fleet reload web-tier --hosts 'web1*' --dry-run")
+    .action((group: string, o: RolloutFlags, cmd: Command) => runRollout("reload", group, o, cmd, {}));
+
+  const rollout = withPolicy(new Command("rollout").argument("<group>", "inventory group"))
+    .description("push a config file to a group in rollout order: validate before swap, reload, verify, restore on failure")
+    .requiredOption("--file <local>", "the new config file")
+    .requiredOption("--path <remote>", "where it goes on every host (a path the service declares)")
+    .option("--rollback-all", "when the rollout halts, also restore the hosts already done")
+    .addHelpText("after", "\nExamples:\n  fleet rollout web-tier --file nginx.conf --path /etc/nginx/nginx.conf --canary 1 --bake 30s\n  fleet rollout web-tier --file nginx.conf --path /etc/nginx/nginx.conf --rollback-all --dry-run")
+    .action((group: string, o: RolloutFlags, cmd: Command) => {
+      let content: Buffer;
+      try {
+        content = readFileSync(o.file!);
+      } catch (err) {
+        throw new UsageError(`cannot read --file ${o.file}: ${(err as Error).message}`);
+      }
+      return runRollout("rollout", group, o, cmd, { path: o.path, content, rollbackAll: o.rollbackAll ?? false });
     });
 
   const resume = new Command("resume")
@@ -188,20 +212,26 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
       try {
         const r = await client.unary<object, ShowResponse>("show", { rolloutId: positiveId(idText) });
         if (flags.json) return console.log(JSON.stringify(r, null, 2));
-        const x = r.rollout!;
-        console.log(`rollout ${x.id}: ${x.kind} ${x.group} (${x.service}) — ${x.state}`);
-        console.log(`  by ${x.requestedBy} from ${x.requestedFrom}${x.reason ? `, reason: ${x.reason}` : ""}`);
-        console.log(`  started ${new Date(Number(x.createdAtMs)).toISOString()}${Number(x.finishedAtMs) ? `, took ${formatDuration(Number(x.finishedAtMs) - Number(x.createdAtMs))}` : ""}`);
-        console.log(`  ${x.summary}`);
-        for (const s of r.steps) {
-          const took = s.finishedAtMs && s.startedAtMs ? ` ${formatDuration(Number(s.finishedAtMs) - Number(s.startedAtMs))}` : "";
-          console.log(`  batch ${s.batch}${s.canary ? " canary" : ""} ${s.host.padEnd(24)} ${(s.outcome || s.status).padEnd(12)}${took} probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}${s.reason && !s.ok ? `  ${s.reason}` : ""}`);
-        }
+        for (const part of [r, ...r.linked]) printShow(part);
       } finally {
         client.close();
       }
     });
-  return [reload, resume, abortCmd, status, history, show];
+  return [reload, rollout, resume, abortCmd, status, history, show];
+}
+
+function printShow(r: ShowResponse): void {
+  const x = r.rollout!;
+  console.log(`rollout ${x.id}: ${x.kind} ${x.group} (${x.service}) — ${x.state}${Number(x.parentId) ? ` (restores rollout ${x.parentId})` : ""}${x.schedule ? ` [schedule ${x.schedule}]` : ""}`);
+  if (x.configPath) console.log(`  config ${x.configPath}${x.configSha256 ? ` sha256 ${x.configSha256.slice(0, 12)}` : ""}`);
+  console.log(`  by ${x.requestedBy} from ${x.requestedFrom}${x.reason ? `, reason: ${x.reason}` : ""}`);
+  console.log(`  started ${new Date(Number(x.createdAtMs)).toISOString()}${Number(x.finishedAtMs) ? `, took ${formatDuration(Number(x.finishedAtMs) - Number(x.createdAtMs))}` : ""}`);
+  console.log(`  ${x.summary}`);
+  for (const s of r.steps) {
+    const took = s.finishedAtMs && s.startedAtMs ? ` ${formatDuration(Number(s.finishedAtMs) - Number(s.startedAtMs))}` : "";
+    const diff = s.newSha256 ? ` ${s.previousSha256.slice(0, 12) || "(none)"} -> ${s.newSha256.slice(0, 12)}` : "";
+    console.log(`  batch ${s.batch}${s.canary ? " canary" : ""} ${s.host.padEnd(24)} ${(s.outcome || s.status).padEnd(12)}${took}${diff} probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}${s.reason && !s.ok ? `  ${s.reason}` : ""}`);
+  }
 }
 
 function formatSummaryLine(x: RolloutSummary): string {

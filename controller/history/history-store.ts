@@ -4,11 +4,16 @@ import type { OutcomeWord } from "../../common/outcome-words.js";
 export type RolloutState = "running" | "succeeded" | "failed" | "aborted" | "interrupted";
 export type StepStatus = "pending" | "running" | "done" | "skipped";
 /** An agent outcome, or `unreachable` when the agent could not be asked. */
-export type StepOutcome = OutcomeWord | "unreachable";
+export type StepOutcome = OutcomeWord | "unreachable" | "unchanged";
+export type RolloutKind = "reload" | "config" | "rollback";
 
 export interface RolloutRecord {
   id: number;
-  kind: "reload";
+  kind: RolloutKind;
+  parentId: number | null;
+  configPath: string;
+  configSha256: string;
+  schedule: string;
   group: string;
   service: string;
   state: RolloutState;
@@ -42,6 +47,8 @@ export interface StepRecord {
   probesRefused: number;
   startedAt: number | null;
   finishedAt: number | null;
+  previousSha256: string;
+  newSha256: string;
 }
 
 export interface EventRecord {
@@ -54,7 +61,12 @@ export interface EventRecord {
 }
 
 export interface NewRollout {
-  kind: "reload";
+  kind: RolloutKind;
+  /** A linked entry (a rollback) runs under its parent's lock and takes none. */
+  parentId?: number;
+  configPath?: string;
+  configSha256?: string;
+  schedule?: string;
   group: string;
   service: string;
   reason: string;
@@ -73,6 +85,8 @@ export interface StepResult {
   probesSent: number;
   probesFailed: number;
   probesRefused: number;
+  previousSha256?: string;
+  newSha256?: string;
 }
 
 /** Another rollout holds the group. */
@@ -91,6 +105,8 @@ export interface HistoryStore {
   createRollout(r: NewRollout, now: number): RolloutRecord;
   /** Takes the group's lock again for a resumed rollout. */
   resumeRollout(id: number, now: number): RolloutRecord;
+  /** Appends steps to a rollout (a linked rollback entry grows as hosts are restored). */
+  addSteps(rolloutId: number, steps: { host: string; batch: number; canary: boolean }[]): void;
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void;
   finishSteps(rolloutId: number, results: { host: string; result: StepResult }[], now: number): void;
   skipPendingSteps(rolloutId: number): string[];
@@ -104,6 +120,10 @@ export interface HistoryStore {
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[];
   getSteps(rolloutId: number): StepRecord[];
   getEvents(rolloutId: number, limit?: number): EventRecord[];
+  linkedRollouts(parentId: number): RolloutRecord[];
+  /** Config contents by hash: what a config rollout pushes, kept for resume and for the record. */
+  saveConfigVersion(content: Buffer, now: number): string;
+  getConfigVersion(sha256: string): Buffer | undefined;
   /** A stable id of this history database, to make agent request ids unique across databases. */
   readonly instanceId: string;
   close(): void;

@@ -57,4 +57,22 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE rollouts ADD COLUMN parent_id INTEGER REFERENCES rollouts (id);
+      ALTER TABLE rollouts ADD COLUMN config_path TEXT NOT NULL DEFAULT '';
+      ALTER TABLE rollouts ADD COLUMN config_sha256 TEXT NOT NULL DEFAULT '';
+      ALTER TABLE rollouts ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+      CREATE INDEX rollouts_by_parent ON rollouts (parent_id);
+      ALTER TABLE steps ADD COLUMN previous_sha256 TEXT NOT NULL DEFAULT '';
+      ALTER TABLE steps ADD COLUMN new_sha256 TEXT NOT NULL DEFAULT '';
+      CREATE TABLE config_versions (
+        sha256 TEXT PRIMARY KEY,
+        content BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 // HistoryStore on SQLite through better-sqlite3: WAL, versioned migrations,
 // and a transaction around every multi-row change, so a row is either
 // committed or absent.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -59,14 +59,13 @@ export class SqliteHistoryStore implements HistoryStore {
       const id = Number(
         this.db
           .prepare(
-            `INSERT INTO rollouts (kind, grp, service, state, reason, requested_by, requested_from, policy, allow_restart, created_at)
-             VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO rollouts (kind, grp, service, state, reason, requested_by, requested_from, policy, allow_restart, created_at, parent_id, config_path, config_sha256, schedule)
+             VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(r.kind, r.group, r.service, r.reason, r.requestedBy, r.requestedFrom, r.policy, r.allowRestart ? 1 : 0, now).lastInsertRowid,
+          .run(r.kind, r.group, r.service, r.reason, r.requestedBy, r.requestedFrom, r.policy, r.allowRestart ? 1 : 0, now, r.parentId ?? null, r.configPath ?? "", r.configSha256 ?? "", r.schedule ?? "").lastInsertRowid,
       );
-      this.lock(r.group, id, r.requestedBy, now);
-      const insert = this.db.prepare("INSERT INTO steps (rollout_id, host, batch, canary, position, status) VALUES (?, ?, ?, ?, ?, 'pending')");
-      r.steps.forEach((s, i) => insert.run(id, s.host, s.batch, s.canary ? 1 : 0, i));
+      if (r.parentId === undefined) this.lock(r.group, id, r.requestedBy, now);
+      this.addSteps(id, r.steps);
       return this.getRollout(id)!;
     }).immediate();
   }
@@ -89,6 +88,12 @@ export class SqliteHistoryStore implements HistoryStore {
     }).immediate();
   }
 
+  addSteps(rolloutId: number, steps: { host: string; batch: number; canary: boolean }[]): void {
+    const next = Number((this.db.prepare("SELECT coalesce(max(position) + 1, 0) AS n FROM steps WHERE rollout_id = ?").get(rolloutId) as Row).n);
+    const insert = this.db.prepare("INSERT INTO steps (rollout_id, host, batch, canary, position, status) VALUES (?, ?, ?, ?, ?, 'pending')");
+    this.db.transaction(() => steps.forEach((s, i) => insert.run(rolloutId, s.host, s.batch, s.canary ? 1 : 0, next + i)))();
+  }
+
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void {
     const stmt = this.db.prepare("UPDATE steps SET status = 'running', started_at = ? WHERE rollout_id = ? AND host = ?");
     this.db.transaction(() => hosts.forEach((h) => stmt.run(now, rolloutId, h)))();
@@ -96,11 +101,14 @@ export class SqliteHistoryStore implements HistoryStore {
 
   finishSteps(rolloutId: number, results: { host: string; result: StepResult }[], now: number): void {
     const stmt = this.db.prepare(
-      `UPDATE steps SET status = 'done', outcome = ?, ok = ?, reason = ?, evidence = ?, probes_sent = ?, probes_failed = ?, probes_refused = ?, finished_at = ?
+      `UPDATE steps SET status = 'done', outcome = ?, ok = ?, reason = ?, evidence = ?, probes_sent = ?, probes_failed = ?, probes_refused = ?, finished_at = ?,
+         previous_sha256 = ?, new_sha256 = ?
        WHERE rollout_id = ? AND host = ?`,
     );
     this.db.transaction(() => {
-      for (const { host, result: x } of results) stmt.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, rolloutId, host);
+      for (const { host, result: x } of results) {
+        stmt.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, x.previousSha256 ?? "", x.newSha256 ?? "", rolloutId, host);
+      }
     })();
   }
 
@@ -173,6 +181,8 @@ export class SqliteHistoryStore implements HistoryStore {
       probesRefused: Number(r.probes_refused),
       startedAt: r.started_at === null ? null : Number(r.started_at),
       finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+      previousSha256: String(r.previous_sha256),
+      newSha256: String(r.new_sha256),
     }));
   }
 
@@ -187,6 +197,21 @@ export class SqliteHistoryStore implements HistoryStore {
     }));
   }
 
+  linkedRollouts(parentId: number): RolloutRecord[] {
+    return (this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.parent_id = ? ORDER BY r.id`).all(parentId) as Row[]).map(toRollout);
+  }
+
+  saveConfigVersion(content: Buffer, now: number): string {
+    const hash = createHash("sha256").update(content).digest("hex");
+    this.db.prepare("INSERT OR IGNORE INTO config_versions (sha256, content, size, created_at) VALUES (?, ?, ?, ?)").run(hash, content, content.length, now);
+    return hash;
+  }
+
+  getConfigVersion(sha256: string): Buffer | undefined {
+    const row = this.db.prepare("SELECT content FROM config_versions WHERE sha256 = ?").get(sha256) as Row | undefined;
+    return row ? (row.content as Buffer) : undefined;
+  }
+
   close(): void {
     this.db.close();
   }
@@ -195,7 +220,11 @@ export class SqliteHistoryStore implements HistoryStore {
 function toRollout(r: Row): RolloutRecord {
   return {
     id: Number(r.id),
-    kind: r.kind as "reload",
+    kind: r.kind as RolloutRecord["kind"],
+    parentId: r.parent_id === null ? null : Number(r.parent_id),
+    configPath: String(r.config_path),
+    configSha256: String(r.config_sha256),
+    schedule: String(r.schedule),
     group: String(r.grp),
     service: String(r.service),
     state: r.state as RolloutState,

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { AgentCallError, type AgentClient } from "../../common/agent-client.js";
 import type { Logger } from "../../common/logger.js";
 import { outcomeToWord } from "../../common/outcome-words.js";
-import type { ReloadResponse } from "../../proto/gen/fleet/agent/v1/agent.js";
+import { ConfigChange, type ConfigChangeResponse, type ReloadResponse } from "../../proto/gen/fleet/agent/v1/agent.js";
 import type { HistoryStore, RolloutRecord, StepRecord, StepResult } from "../history/history-store.js";
 import { shouldHalt } from "./plan-rollout.js";
 
@@ -14,7 +14,13 @@ export type AgentClientFactory = (address: string) => AgentClient;
 
 /** What a rollout needs to run, stored with it so a resume runs the same way. */
 export interface RolloutSettings {
+  kind: "reload" | "config";
   service: string;
+  /** Config rollouts: destination path and the content's hash (content is in the history). */
+  configPath?: string;
+  configSha256?: string;
+  /** Config rollouts: when halted, also restore hosts already done. */
+  rollbackAll?: boolean;
   maxFailures: number;
   bakeMs: number;
   pauseMs: number;
@@ -25,7 +31,7 @@ export interface RolloutSettings {
 
 export interface RolloutEvent {
   rolloutId: number;
-  kind: "started" | "batch" | "host_started" | "host_finished" | "bake" | "pause" | "halted" | "abort_requested" | "finished";
+  kind: "started" | "batch" | "host_started" | "host_finished" | "rollback" | "bake" | "pause" | "halted" | "abort_requested" | "finished";
   host: string;
   batch: number;
   canary: boolean;
@@ -147,7 +153,7 @@ export class RolloutExecutor {
 
         const results = await Promise.all(
           todo.map(async (s) => {
-            const result = await this.reloadHost(rollout, settings, s.host);
+            const result = settings.kind === "config" ? await this.pushHost(rollout, settings, s.host, r) : await this.reloadHost(rollout, settings, s.host);
             history.finishSteps(rollout.id, [{ host: s.host, result }], this.now());
             this.emit(rollout.id, r, { kind: "host_finished", host: s.host, batch: batch.index, canary: batch.canary, outcome: result.outcome, ok: result.ok, message: result.reason });
             return result;
@@ -175,6 +181,17 @@ export class RolloutExecutor {
       halted = `internal error: ${(err as Error).message}`;
     }
 
+    if (halted && settings.kind === "config" && settings.rollbackAll) {
+      const done = history.getSteps(rollout.id).filter((s) => s.status === "done" && s.ok && s.previousSha256 && s.previousSha256 !== s.newSha256);
+      for (const s of done) await this.rollbackHost(rollout, settings, s.host, s.previousSha256, "--rollback-all after the halt", r);
+    }
+    if (this.linked.has(rollout.id)) {
+      const linkedId = this.linked.get(rollout.id)!;
+      this.linked.delete(rollout.id);
+      const steps = history.getSteps(linkedId);
+      const bad = steps.filter((s) => !s.ok).length;
+      history.finishRollout(linkedId, bad ? "failed" : "succeeded", `restored ${steps.length - bad} of ${steps.length} hosts to their previous file`, this.now());
+    }
     if (r.interrupting) {
       const final = history.interruptRollout(rollout.id, this.now());
       log.info("rollout interrupted by controller shutdown");
@@ -205,11 +222,72 @@ export class RolloutExecutor {
       );
       return fromResponse(res);
     } catch (err) {
-      if (err instanceof AgentCallError) {
-        return { outcome: err.unreachable ? "unreachable" : "failed", ok: false, reason: err.message, evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 };
-      }
+      if (err instanceof AgentCallError) return failedCall(err);
       throw err;
     }
+  }
+
+  private readonly linked = new Map<number, number>();
+
+  /** Pushes the rollout's file; a host whose reload fails after install is restored at once. */
+  private async pushHost(rollout: RolloutRecord, settings: RolloutSettings, host: string, r: Running): Promise<StepResult> {
+    const content = this.deps.history.getConfigVersion(settings.configSha256!);
+    if (!content) throw new Error(`config version ${settings.configSha256} is missing from the history`);
+    let res: ConfigChangeResponse;
+    try {
+      res = await this.deps.agents(host).pushConfig(
+        { requestId: requestIdFor(this.deps.history.instanceId, rollout.id, host), service: settings.service, path: settings.configPath!, content, sha256: settings.configSha256!, allowRestart: settings.allowRestart },
+        { deadlineMs: this.deps.reloadDeadlineMs },
+      );
+    } catch (err) {
+      if (err instanceof AgentCallError) return failedCall(err);
+      throw err;
+    }
+    const result = fromConfigChange(res);
+    if (!res.ok && res.change === ConfigChange.CONFIG_CHANGE_INSTALLED && res.previousSha256) {
+      await this.rollbackHost(rollout, settings, host, res.previousSha256, `its reload was ${result.outcome}`, r);
+    }
+    return result;
+  }
+
+  /** Restores a host's previous file and reloads; recorded in the rollout's linked rollback entry. */
+  private async rollbackHost(rollout: RolloutRecord, settings: RolloutSettings, host: string, sha: string, why: string, r: Running): Promise<void> {
+    const { history } = this.deps;
+    let linkedId = this.linked.get(rollout.id);
+    if (linkedId === undefined) {
+      linkedId = history.createRollout(
+        {
+          kind: "rollback",
+          parentId: rollout.id,
+          group: rollout.group,
+          service: rollout.service,
+          reason: `restore previous ${settings.configPath} after rollout ${rollout.id}`,
+          requestedBy: rollout.requestedBy,
+          requestedFrom: "controller",
+          policy: rollout.policy,
+          allowRestart: settings.allowRestart,
+          configPath: settings.configPath,
+          steps: [],
+        },
+        this.now(),
+      ).id;
+      this.linked.set(rollout.id, linkedId);
+    }
+    history.addSteps(linkedId, [{ host, batch: 0, canary: false }]);
+    history.markStepsRunning(linkedId, [host], this.now());
+    let result: StepResult;
+    try {
+      const res = await this.deps.agents(host).rollbackConfig(
+        { requestId: `${requestIdFor(history.instanceId, rollout.id, host)}-rb`, service: settings.service, path: settings.configPath!, sha256: sha, allowRestart: settings.allowRestart },
+        { deadlineMs: this.deps.reloadDeadlineMs },
+      );
+      result = fromConfigChange(res);
+    } catch (err) {
+      if (!(err instanceof AgentCallError)) throw err;
+      result = failedCall(err);
+    }
+    history.finishSteps(linkedId, [{ host, result }], this.now());
+    this.emit(rollout.id, r, { kind: "rollback", host, outcome: result.outcome, ok: result.ok, message: `restored ${sha.slice(0, 12)} (${why}) in rollout ${linkedId}: ${result.reason}` });
   }
 
   /** Probes the canaries for `bakeMs`; returns why one went bad, or "". */
@@ -246,6 +324,26 @@ function fromResponse(res: ReloadResponse): StepResult {
     probesSent: p?.sent ?? 0,
     probesFailed: p?.failed ?? 0,
     probesRefused: p?.refused ?? 0,
+  };
+}
+
+function failedCall(err: AgentCallError): StepResult {
+  return { outcome: err.unreachable ? "unreachable" : "failed", ok: false, reason: err.message, evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 };
+}
+
+function fromConfigChange(res: ConfigChangeResponse): StepResult {
+  const reload = res.reload ? fromResponse(res.reload) : undefined;
+  const outcome = res.change === ConfigChange.CONFIG_CHANGE_UNCHANGED ? "unchanged" : res.change === ConfigChange.CONFIG_CHANGE_REJECTED ? "rejected" : reload?.outcome ?? "failed";
+  return {
+    outcome,
+    ok: res.ok,
+    reason: res.reason,
+    evidence: JSON.stringify({ change: ConfigChange[res.change], check: res.check, reload: res.reload?.evidence }),
+    probesSent: reload?.probesSent ?? 0,
+    probesFailed: reload?.probesFailed ?? 0,
+    probesRefused: reload?.probesRefused ?? 0,
+    previousSha256: res.previousSha256,
+    newSha256: res.newSha256,
   };
 }
 

@@ -9,9 +9,11 @@ import type { Logger } from "../../common/logger.js";
 import {
   ControllerServiceService,
   type ControllerServiceServer,
+  type ReloadRolloutRequest,
   type RolloutEvent as EventMsg,
 } from "../../proto/gen/fleet/controller/v1/controller.js";
 import type { ControllerCore } from "../controller-core.js";
+import type { RolloutRecord } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
 import { eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
 
@@ -42,34 +44,47 @@ export async function startControllerServer(core: ControllerCore, listen: string
     }
   };
 
+  /** Plans, announces the plan, and (unless a dry run) starts a reload or config rollout. */
+  const startRollout = (
+    call: ServerWritableStream<ReloadRolloutRequest, EventMsg>,
+    listener: (e: RolloutEvent) => void,
+    config: { path: string; content: Buffer; rollbackAll: boolean } | undefined,
+  ) => {
+    const req = call.request;
+    const args = {
+      group: req.group,
+      policy: Object.fromEntries(
+        Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause }).filter(([, v]) => v),
+      ),
+      hosts: req.hosts,
+      allowRestart: req.allowRestart,
+    };
+    const planned = config ? core.planConfig({ ...args, ...config }) : core.plan(args);
+    const plan = {
+      group: planned.group.name,
+      service: planned.group.service,
+      batches: planned.plan.batches,
+      maxFailures: planned.plan.maxFailures,
+      policy: planned.settings.policyText + (config ? `; push ${config.path} (${config.content.length} bytes)` : ""),
+    };
+    const announce = (rolloutId: number, message: string, rollout?: RolloutRecord) =>
+      call.write({ rolloutId, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined });
+    if (req.dryRun) {
+      announce(0, "dry run: nothing changed");
+      return undefined;
+    }
+    const full = { ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer() };
+    const started = config ? core.startConfigRollout({ ...full, ...config }, listener) : core.startReload(full, listener);
+    announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
+    return started.done;
+  };
+
   const impl: ControllerServiceServer = {
-    reload: (call) =>
-      stream("Reload", call, (listener) => {
-        const req = call.request;
-        const args = {
-          group: req.group,
-          policy: Object.fromEntries(
-            Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause }).filter(([, v]) => v),
-          ),
-          hosts: req.hosts,
-          allowRestart: req.allowRestart,
-        };
-        const planned = core.plan(args);
-        const plan = {
-          group: planned.group.name,
-          service: planned.group.service,
-          batches: planned.plan.batches,
-          maxFailures: planned.plan.maxFailures,
-          policy: planned.settings.policyText,
-        };
-        if (req.dryRun) {
-          call.write({ rolloutId: 0, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message: "dry run: nothing changed", atMs: Date.now(), plan, rollout: undefined });
-          return undefined;
-        }
-        const started = core.startReload({ ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer() }, listener);
-        call.write({ rolloutId: started.rollout.id, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message: `rollout ${started.rollout.id}`, atMs: Date.now(), plan, rollout: rolloutToProto(started.rollout) });
-        return started.done;
-      }),
+    reload: (call) => stream("Reload", call, (listener) => startRollout(call, listener, undefined)),
+    rollout: (call) =>
+      stream("Rollout", call, (listener) =>
+        startRollout(call, listener, { path: call.request.path, content: Buffer.from(call.request.content), rollbackAll: call.request.rollbackAll }),
+      ),
     resume: (call) =>
       stream("Resume", call, (listener) => {
         const r = core.resume(call.request.rolloutId, listener);
@@ -106,7 +121,8 @@ export async function startControllerServer(core: ControllerCore, listen: string
     show: unary(logger, "Show", async (req: { rolloutId: number }) => {
       const r = core.history.getRollout(req.rolloutId);
       if (!r) throw invalidArgument(`no rollout ${req.rolloutId}`);
-      return { rollout: rolloutToProto(r), steps: core.history.getSteps(r.id).map(stepToProto), events: core.history.getEvents(r.id).map(storedEventToProto) };
+      const detail = (x: RolloutRecord) => ({ rollout: rolloutToProto(x), steps: core.history.getSteps(x.id).map(stepToProto), events: core.history.getEvents(x.id).map(storedEventToProto) });
+      return { ...detail(r), linked: core.history.linkedRollouts(r.id).map((l) => ({ ...detail(l), linked: [] })) };
     }),
     groupStatus: unary(logger, "GroupStatus", async (req: { group: string }) => ({ hosts: await core.groupStatus(req.group) })),
   };

@@ -21,6 +21,10 @@ export function rolloutToProto(r: RolloutRecord): RolloutSummary {
     hostsOk: r.hostsOk,
     hostsFailed: r.hostsFailed,
     hostsSkipped: r.hostsSkipped,
+    parentId: r.parentId ?? 0,
+    configPath: r.configPath,
+    configSha256: r.configSha256,
+    schedule: r.schedule,
   };
 }
 
@@ -39,6 +43,8 @@ export function stepToProto(s: StepRecord): Step {
     startedAtMs: s.startedAt ?? 0,
     finishedAtMs: s.finishedAt ?? 0,
     evidenceJson: s.evidence,
+    previousSha256: s.previousSha256,
+    newSha256: s.newSha256,
   };
 }
 

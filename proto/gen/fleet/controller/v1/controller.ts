@@ -54,6 +54,21 @@ export interface ReloadRolloutRequest {
   allowRestart: boolean;
 }
 
+export interface ConfigRolloutRequest {
+  group: string;
+  policy: PolicyOverrides | undefined;
+  hosts: string[];
+  dryRun: boolean;
+  reason: string;
+  caller: Caller | undefined;
+  allowRestart: boolean;
+  /** Destination path on every host; must be declared by the group's service. */
+  path: string;
+  content: Buffer;
+  /** Also restore hosts already done when the rollout halts. */
+  rollbackAll: boolean;
+}
+
 export interface PlannedBatch {
   index: number;
   canary: boolean;
@@ -121,6 +136,11 @@ export interface RolloutSummary {
   hostsOk: number;
   hostsFailed: number;
   hostsSkipped: number;
+  /** A rollback entry points at the rollout it restores. */
+  parentId: number;
+  configPath: string;
+  configSha256: string;
+  schedule: string;
 }
 
 export interface HistoryRequest {
@@ -153,12 +173,17 @@ export interface Step {
   finishedAtMs: number;
   /** The agent's evidence as JSON. */
   evidenceJson: string;
+  /** Config rollouts: the file's hash before and after on this host. */
+  previousSha256: string;
+  newSha256: string;
 }
 
 export interface ShowResponse {
   rollout: RolloutSummary | undefined;
   steps: Step[];
   events: RolloutEvent[];
+  /** Rollback entries linked to this rollout, with their steps. */
+  linked: ShowResponse[];
 }
 
 export interface GroupStatusRequest {
@@ -578,6 +603,246 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
       ? Caller.fromPartial(object.caller)
       : undefined;
     message.allowRestart = object.allowRestart ?? false;
+    return message;
+  },
+};
+
+function createBaseConfigRolloutRequest(): ConfigRolloutRequest {
+  return {
+    group: "",
+    policy: undefined,
+    hosts: [],
+    dryRun: false,
+    reason: "",
+    caller: undefined,
+    allowRestart: false,
+    path: "",
+    content: Buffer.alloc(0),
+    rollbackAll: false,
+  };
+}
+
+export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
+  encode(message: ConfigRolloutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== "") {
+      writer.uint32(10).string(message.group);
+    }
+    if (message.policy !== undefined) {
+      PolicyOverrides.encode(message.policy, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.hosts) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(32).bool(message.dryRun);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(50).fork()).join();
+    }
+    if (message.allowRestart !== false) {
+      writer.uint32(56).bool(message.allowRestart);
+    }
+    if (message.path !== "") {
+      writer.uint32(66).string(message.path);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(74).bytes(message.content);
+    }
+    if (message.rollbackAll !== false) {
+      writer.uint32(80).bool(message.rollbackAll);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigRolloutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigRolloutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policy = PolicyOverrides.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.allowRestart = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.rollbackAll = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigRolloutRequest {
+    return {
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      policy: isSet(object.policy) ? PolicyOverrides.fromJSON(object.policy) : undefined,
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+      allowRestart: isSet(object.allowRestart)
+        ? globalThis.Boolean(object.allowRestart)
+        : isSet(object.allow_restart)
+        ? globalThis.Boolean(object.allow_restart)
+        : false,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      rollbackAll: isSet(object.rollbackAll)
+        ? globalThis.Boolean(object.rollbackAll)
+        : isSet(object.rollback_all)
+        ? globalThis.Boolean(object.rollback_all)
+        : false,
+    };
+  },
+
+  toJSON(message: ConfigRolloutRequest): unknown {
+    const obj: any = {};
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = PolicyOverrides.toJSON(message.policy);
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.caller !== undefined) {
+      obj.caller = Caller.toJSON(message.caller);
+    }
+    if (message.allowRestart !== false) {
+      obj.allowRestart = message.allowRestart;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.rollbackAll !== false) {
+      obj.rollbackAll = message.rollbackAll;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigRolloutRequest>): ConfigRolloutRequest {
+    return ConfigRolloutRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigRolloutRequest>): ConfigRolloutRequest {
+    const message = createBaseConfigRolloutRequest();
+    message.group = object.group ?? "";
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? PolicyOverrides.fromPartial(object.policy)
+      : undefined;
+    message.hosts = object.hosts?.map((e) => e) || [];
+    message.dryRun = object.dryRun ?? false;
+    message.reason = object.reason ?? "";
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? Caller.fromPartial(object.caller)
+      : undefined;
+    message.allowRestart = object.allowRestart ?? false;
+    message.path = object.path ?? "";
+    message.content = object.content ?? Buffer.alloc(0);
+    message.rollbackAll = object.rollbackAll ?? false;
     return message;
   },
 };
@@ -1433,6 +1698,10 @@ function createBaseRolloutSummary(): RolloutSummary {
     hostsOk: 0,
     hostsFailed: 0,
     hostsSkipped: 0,
+    parentId: 0,
+    configPath: "",
+    configSha256: "",
+    schedule: "",
   };
 }
 
@@ -1485,6 +1754,18 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     }
     if (message.hostsSkipped !== 0) {
       writer.uint32(128).int32(message.hostsSkipped);
+    }
+    if (message.parentId !== 0) {
+      writer.uint32(136).int64(message.parentId);
+    }
+    if (message.configPath !== "") {
+      writer.uint32(146).string(message.configPath);
+    }
+    if (message.configSha256 !== "") {
+      writer.uint32(154).string(message.configSha256);
+    }
+    if (message.schedule !== "") {
+      writer.uint32(162).string(message.schedule);
     }
     return writer;
   },
@@ -1630,6 +1911,38 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
             message.hostsSkipped = reader.int32();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.parentId = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.configPath = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.configSha256 = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.schedule = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1692,6 +2005,22 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
         : isSet(object.hosts_skipped)
         ? globalThis.Number(object.hosts_skipped)
         : 0,
+      parentId: isSet(object.parentId)
+        ? globalThis.Number(object.parentId)
+        : isSet(object.parent_id)
+        ? globalThis.Number(object.parent_id)
+        : 0,
+      configPath: isSet(object.configPath)
+        ? globalThis.String(object.configPath)
+        : isSet(object.config_path)
+        ? globalThis.String(object.config_path)
+        : "",
+      configSha256: isSet(object.configSha256)
+        ? globalThis.String(object.configSha256)
+        : isSet(object.config_sha256)
+        ? globalThis.String(object.config_sha256)
+        : "",
+      schedule: isSet(object.schedule) ? globalThis.String(object.schedule) : "",
     };
   },
 
@@ -1745,6 +2074,18 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     if (message.hostsSkipped !== 0) {
       obj.hostsSkipped = Math.round(message.hostsSkipped);
     }
+    if (message.parentId !== 0) {
+      obj.parentId = Math.round(message.parentId);
+    }
+    if (message.configPath !== "") {
+      obj.configPath = message.configPath;
+    }
+    if (message.configSha256 !== "") {
+      obj.configSha256 = message.configSha256;
+    }
+    if (message.schedule !== "") {
+      obj.schedule = message.schedule;
+    }
     return obj;
   },
 
@@ -1769,6 +2110,10 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     message.hostsOk = object.hostsOk ?? 0;
     message.hostsFailed = object.hostsFailed ?? 0;
     message.hostsSkipped = object.hostsSkipped ?? 0;
+    message.parentId = object.parentId ?? 0;
+    message.configPath = object.configPath ?? "";
+    message.configSha256 = object.configSha256 ?? "";
+    message.schedule = object.schedule ?? "";
     return message;
   },
 };
@@ -2037,6 +2382,8 @@ function createBaseStep(): Step {
     startedAtMs: 0,
     finishedAtMs: 0,
     evidenceJson: "",
+    previousSha256: "",
+    newSha256: "",
   };
 }
 
@@ -2080,6 +2427,12 @@ export const Step: MessageFns<Step> = {
     }
     if (message.evidenceJson !== "") {
       writer.uint32(106).string(message.evidenceJson);
+    }
+    if (message.previousSha256 !== "") {
+      writer.uint32(114).string(message.previousSha256);
+    }
+    if (message.newSha256 !== "") {
+      writer.uint32(122).string(message.newSha256);
     }
     return writer;
   },
@@ -2201,6 +2554,22 @@ export const Step: MessageFns<Step> = {
             message.evidenceJson = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.previousSha256 = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.newSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2252,6 +2621,16 @@ export const Step: MessageFns<Step> = {
         : isSet(object.evidence_json)
         ? globalThis.String(object.evidence_json)
         : "",
+      previousSha256: isSet(object.previousSha256)
+        ? globalThis.String(object.previousSha256)
+        : isSet(object.previous_sha256)
+        ? globalThis.String(object.previous_sha256)
+        : "",
+      newSha256: isSet(object.newSha256)
+        ? globalThis.String(object.newSha256)
+        : isSet(object.new_sha256)
+        ? globalThis.String(object.new_sha256)
+        : "",
     };
   },
 
@@ -2296,6 +2675,12 @@ export const Step: MessageFns<Step> = {
     if (message.evidenceJson !== "") {
       obj.evidenceJson = message.evidenceJson;
     }
+    if (message.previousSha256 !== "") {
+      obj.previousSha256 = message.previousSha256;
+    }
+    if (message.newSha256 !== "") {
+      obj.newSha256 = message.newSha256;
+    }
     return obj;
   },
 
@@ -2317,12 +2702,14 @@ export const Step: MessageFns<Step> = {
     message.startedAtMs = object.startedAtMs ?? 0;
     message.finishedAtMs = object.finishedAtMs ?? 0;
     message.evidenceJson = object.evidenceJson ?? "";
+    message.previousSha256 = object.previousSha256 ?? "";
+    message.newSha256 = object.newSha256 ?? "";
     return message;
   },
 };
 
 function createBaseShowResponse(): ShowResponse {
-  return { rollout: undefined, steps: [], events: [] };
+  return { rollout: undefined, steps: [], events: [], linked: [] };
 }
 
 export const ShowResponse: MessageFns<ShowResponse> = {
@@ -2335,6 +2722,9 @@ export const ShowResponse: MessageFns<ShowResponse> = {
     }
     for (const v of message.events) {
       RolloutEvent.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.linked) {
+      ShowResponse.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -2376,6 +2766,14 @@ export const ShowResponse: MessageFns<ShowResponse> = {
             message.events.push(RolloutEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.linked.push(ShowResponse.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2393,6 +2791,7 @@ export const ShowResponse: MessageFns<ShowResponse> = {
       rollout: isSet(object.rollout) ? RolloutSummary.fromJSON(object.rollout) : undefined,
       steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => Step.fromJSON(e)) : [],
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => RolloutEvent.fromJSON(e)) : [],
+      linked: globalThis.Array.isArray(object?.linked) ? object.linked.map((e: any) => ShowResponse.fromJSON(e)) : [],
     };
   },
 
@@ -2407,6 +2806,9 @@ export const ShowResponse: MessageFns<ShowResponse> = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => RolloutEvent.toJSON(e));
     }
+    if (message.linked?.length) {
+      obj.linked = message.linked.map((e) => ShowResponse.toJSON(e));
+    }
     return obj;
   },
 
@@ -2420,6 +2822,7 @@ export const ShowResponse: MessageFns<ShowResponse> = {
       : undefined;
     message.steps = object.steps?.map((e) => Step.fromPartial(e)) || [];
     message.events = object.events?.map((e) => RolloutEvent.fromPartial(e)) || [];
+    message.linked = object.linked?.map((e) => ShowResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2804,6 +3207,16 @@ export const ControllerServiceService = {
     responseSerialize: (value: RolloutEvent): Buffer => Buffer.from(RolloutEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): RolloutEvent => RolloutEvent.decode(value),
   },
+  /** A config rollout: push a file to each host in rollout order, validate, reload, verify, roll back on failure. */
+  rollout: {
+    path: "/fleet.controller.v1.ControllerService/Rollout" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ConfigRolloutRequest): Buffer => Buffer.from(ConfigRolloutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfigRolloutRequest => ConfigRolloutRequest.decode(value),
+    responseSerialize: (value: RolloutEvent): Buffer => Buffer.from(RolloutEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RolloutEvent => RolloutEvent.decode(value),
+  },
   /** Follows a running rollout's events until it ends. */
   watch: {
     path: "/fleet.controller.v1.ControllerService/Watch" as const,
@@ -2865,6 +3278,8 @@ export const ControllerServiceService = {
 export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Plans a rolling reload; with dry_run only the plan is returned and nothing changes. */
   reload: handleServerStreamingCall<ReloadRolloutRequest, RolloutEvent>;
+  /** A config rollout: push a file to each host in rollout order, validate, reload, verify, roll back on failure. */
+  rollout: handleServerStreamingCall<ConfigRolloutRequest, RolloutEvent>;
   /** Follows a running rollout's events until it ends. */
   watch: handleServerStreamingCall<WatchRequest, RolloutEvent>;
   abort: handleUnaryCall<AbortRequest, AbortResponse>;
@@ -2880,6 +3295,13 @@ export interface ControllerServiceClient extends Client {
   reload(request: ReloadRolloutRequest, options?: Partial<CallOptions>): ClientReadableStream<RolloutEvent>;
   reload(
     request: ReloadRolloutRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<RolloutEvent>;
+  /** A config rollout: push a file to each host in rollout order, validate, reload, verify, roll back on failure. */
+  rollout(request: ConfigRolloutRequest, options?: Partial<CallOptions>): ClientReadableStream<RolloutEvent>;
+  rollout(
+    request: ConfigRolloutRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<RolloutEvent>;
@@ -2960,6 +3382,14 @@ export const ControllerServiceClient = makeGenericClientConstructor(
   service: typeof ControllerServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
