@@ -19,7 +19,6 @@ const durationOption = (flag: string, what: string) =>
 
 function withConnection(cmd: Command): Command {
   return cmd
-    .option("--json", "print the result as JSON")
     .option("--token-file <file>", "bearer token file (or FLEET_TOKEN_FILE)")
     .option("--tls-ca <file>", "CA certificate for mutual TLS")
     .option("--tls-cert <file>", "client certificate")
@@ -33,7 +32,8 @@ export function agentCommand(setExit: (code: number) => void): Command {
   const print = (flags: CommonFlags, value: unknown, human: () => string) => console.log(flags.json ? JSON.stringify(value, null, 2) : human());
 
   withConnection(agent.command("describe").argument("<address>", "HOST:PORT or unix:/PATH").description("agent version, host and declared services")).action(
-    async (address: string, flags: CommonFlags) => {
+    async (address: string, own: CommonFlags, cmd: Command) => {
+      const flags: CommonFlags = { ...cmd.optsWithGlobals(), ...own };
       const client = connectAgent(address, flags);
       try {
         const d = await client.describe();
@@ -50,7 +50,8 @@ export function agentCommand(setExit: (code: number) => void): Command {
   );
 
   withConnection(agent.command("status").argument("<address>").argument("[service]").description("main process, workers, probes and config hashes")).action(
-    async (address: string, service: string | undefined, flags: CommonFlags) => {
+    async (address: string, service: string | undefined, own: CommonFlags, cmd: Command) => {
+      const flags: CommonFlags = { ...cmd.optsWithGlobals(), ...own };
       const client = connectAgent(address, flags);
       try {
         const s = await client.status(service ?? "");
@@ -75,7 +76,8 @@ export function agentCommand(setExit: (code: number) => void): Command {
   );
 
   withConnection(agent.command("probe").argument("<address>").argument("<service>").description("run a service's health probes once")).action(
-    async (address: string, service: string, flags: CommonFlags) => {
+    async (address: string, service: string, own: CommonFlags, cmd: Command) => {
+      const flags: CommonFlags = { ...cmd.optsWithGlobals(), ...own };
       const client = connectAgent(address, flags);
       try {
         const r = await client.probe(service);
@@ -92,7 +94,8 @@ export function agentCommand(setExit: (code: number) => void): Command {
     .option("--allow-restart", "accept a restart (new main process) as success, if the service allows it")
     .addOption(durationOption("--generation-timeout <duration>", "how long to wait for a new generation"))
     .addOption(durationOption("--healthy-for <duration>", "how long probes must stay green afterwards"))
-    .action(async (address: string, service: string, flags: CommonFlags & { requestId?: string; allowRestart?: boolean; generationTimeout?: number; healthyFor?: number }) => {
+    .action(async (address: string, service: string, own: CommonFlags & { requestId?: string; allowRestart?: boolean; generationTimeout?: number; healthyFor?: number }, cmd: Command) => {
+      const flags: typeof own = { ...cmd.optsWithGlobals(), ...own };
       const client = connectAgent(address, flags);
       try {
         const r = await client.reload({

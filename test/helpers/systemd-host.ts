@@ -40,10 +40,14 @@ export async function startSystemdHost(name: string, units: (dir: string) => Rec
 set -e
 mount --make-rprivate /
 mount -t tmpfs tmpfs /run
+# The repository (with this host's dir) may live under /tmp: keep it visible at
+# the same path after /tmp becomes the host's own tmpfs.
+mkdir -p /run/fleet-repo && mount --bind ${REPO_ROOT} /run/fleet-repo
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /var/tmp
+if [ ! -e ${REPO_ROOT}/package.json ]; then mkdir -p ${REPO_ROOT} && mount --bind /run/fleet-repo ${REPO_ROOT}; fi
 mkdir -p /run/systemd/system
-cp ${dir}/units/* /run/systemd/system/ 2>/dev/null || true
+cp ${dir}/units/* /run/systemd/system/
 hostname ${name}
 ip link set lo up
 exec /lib/systemd/systemd --system --unit=basic.target
