@@ -1,6 +1,9 @@
 // Probes continuously through a reload window: rounds of every probe, a short
-// pause, again. Only rounds started after markWindowStart() are counted, so a
-// service that was unhealthy before a reload that heals it is not blamed.
+// pause, again. Refused connections count from the moment the reload is sent
+// (markWindowStart): they are what a dropped listener looks like. Other
+// failures count only once the new generation serves (markHealthStart), so a
+// reload that heals a failing service is not blamed for the old generation's
+// answers while it drains.
 import type { ProbeSpec } from "../config/agent-config.js";
 import type { CommandRunner } from "../process/command-runner.js";
 import { runProbe, type ProbeOutcome } from "./run-probe.js";
@@ -13,10 +16,10 @@ export interface ProbeCounts {
 }
 
 export class ProbeLoop {
-  readonly counts: ProbeCounts = { sent: 0, failed: 0, refused: 0, firstFailure: "" };
-  private rounds: { startedAt: number; ok: boolean }[] = [];
+  private rounds: { startedAt: number; results: ProbeOutcome[] }[] = [];
   private stopped = false;
   private windowStart = Infinity;
+  private healthStart = Infinity;
   private running: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
 
@@ -35,8 +38,7 @@ export class ProbeLoop {
     while (!this.stopped) {
       const startedAt = performance.now();
       const results = await Promise.all(this.probes.map((p) => runProbe(p, this.runner)));
-      if (startedAt >= this.windowStart) this.record(results);
-      this.rounds.push({ startedAt, ok: results.every((r) => r.ok) });
+      this.rounds.push({ startedAt, results });
       if (this.stopped) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.intervalMs);
@@ -48,21 +50,32 @@ export class ProbeLoop {
     }
   }
 
-  private record(results: ProbeOutcome[]) {
-    for (const r of results) {
-      this.counts.sent++;
-      if (!r.ok) {
-        this.counts.failed++;
-        if (r.refused) this.counts.refused++;
-        if (!this.counts.firstFailure) this.counts.firstFailure = `${r.probe}: ${r.detail}`;
-      }
-    }
-  }
-
-  /** Counts from now on, and starts a round at once. */
+  /** The reload is being sent: count from now on, and start a round at once. */
   markWindowStart(): void {
     this.windowStart = performance.now();
     this.wake?.();
+  }
+
+  /** The new generation serves: failures count from now on. */
+  markHealthStart(at = performance.now()): void {
+    this.healthStart = at;
+    this.wake?.();
+  }
+
+  get counts(): ProbeCounts {
+    const c: ProbeCounts = { sent: 0, failed: 0, refused: 0, firstFailure: "" };
+    for (const round of this.rounds) {
+      if (round.startedAt < this.windowStart) continue;
+      for (const r of round.results) {
+        c.sent++;
+        const counts = r.refused || (!r.ok && round.startedAt >= this.healthStart);
+        if (!counts) continue;
+        c.failed++;
+        if (r.refused) c.refused++;
+        if (!c.firstFailure) c.firstFailure = `${r.probe}: ${r.detail}`;
+      }
+    }
+    return c;
   }
 
   /** Probe rounds that started at or after `since` (performance.now() time). */

@@ -170,6 +170,8 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
     }
     const tGeneration = now();
     ev.durations.generationMs = Math.round(tGeneration - tSignal);
+    // Without generation evidence, health is judged from the signal on.
+    loop.markHealthStart(watcher.source === "none" ? tSignal : tGeneration);
 
     // Stay healthy for healthy_for, with at least one full probe round after the new generation.
     if (!mainMoved && !ev.rejectMarker && (observed || watcher.source === "none")) {

@@ -2,7 +2,7 @@
 // reload: new worker PIDs, a changed value at a declared HTTP endpoint, or a
 // declared marker line in a log.
 import type { GenerationSpec } from "../config/agent-config.js";
-import { childrenOf } from "../process/proc-fs.js";
+import { childrenOf, listeningSocketInodes } from "../process/proc-fs.js";
 import { LogTail } from "./log-tail.js";
 
 export type GenerationSource = "workers" | "http" | "log" | "none";
@@ -30,10 +30,15 @@ export async function startGenerationWatcher(spec: GenerationSpec, mainPid: numb
         get after() {
           return after.join(",");
         },
-        note: "new worker processes appeared under the same main process",
+        note: "new worker processes appeared under the same main process and the old ones stopped listening",
         async poll() {
+          if (observed) return true;
           after = await childrenOf(mainPid);
-          observed ||= after.some((pid) => !before.has(pid));
+          if (!after.some((pid) => !before.has(pid))) return false;
+          // Old workers drain their connections but must no longer accept new ones.
+          const old = after.filter((pid) => before.has(pid));
+          const stillListening = await Promise.all(old.map(async (pid) => (await listeningSocketInodes(pid)).length > 0));
+          observed = !stillListening.some(Boolean);
           return observed;
         },
       };

@@ -36,7 +36,8 @@ export async function spawnAgent(configFile: string, options: SpawnOptions = {},
     output: () => out,
     exited: () => exit,
     async stopInside() {
-      const pids = prefix.length ? await childrenOf(child.pid!) : [child.pid!];
+      // Under a wrapper that forks (nsenter) the agent is its child; one that execs (unshare) is the agent.
+      const pids = [child.pid!, ...(prefix.length ? await childrenOf(child.pid!) : [])];
       for (const pid of pids) {
         try {
           process.kill(pid, "SIGTERM");
