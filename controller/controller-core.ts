@@ -10,6 +10,7 @@ import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { planRollout, type RolloutPlan } from "./rollout/plan-rollout.js";
 import { RolloutExecutor, type RolloutEvent, type RolloutSettings } from "./rollout/rollout-executor.js";
 import { applyPolicyText, describePolicy, type PolicyText } from "./rollout/rollout-policy.js";
+import { Scheduler } from "./schedules/scheduler.js";
 
 export interface ReloadRequest {
   group: string;
@@ -51,6 +52,7 @@ export interface HostStatusReport {
 export class ControllerCore {
   private clients = new Map<string, AgentClient>();
   readonly executor: RolloutExecutor;
+  readonly scheduler: Scheduler;
 
   constructor(
     private inventory: Inventory,
@@ -65,6 +67,8 @@ export class ControllerCore {
       reloadDeadlineMs: inventory.agents.reloadDeadlineMs,
       probeDeadlineMs: inventory.agents.deadlineMs,
     });
+    this.scheduler = new Scheduler(this, logger);
+    this.scheduler.apply(inventory.schedules);
   }
 
   get currentInventory(): Inventory {
@@ -76,6 +80,7 @@ export class ControllerCore {
     this.inventory = next;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    this.scheduler.apply(next.schedules);
   }
 
   private client(address: string): AgentClient {
@@ -229,6 +234,7 @@ export class ControllerCore {
   }
 
   close(): void {
+    this.scheduler.stop();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }

@@ -23,6 +23,13 @@ Config file (YAML):
       hosts: [web1.example.net:7601, web2.example.net:7601]
       canary: [web2.example.net:7601]
       policy: { canary: 1, batch: "25%", max_failures: 0, bake: 30s, pause: 0s }
+  schedules:
+    - name: nightly-nginx
+      cron: "0 3 * * *"                # 5 fields, or 6 with seconds first
+      group: web-tier
+      config: { source: /srv/fleet/nginx.conf, path: /etc/nginx/nginx.conf }
+      policy: { canary: 1, bake: 60s }  # optional overrides of the group's policy
+      when_busy: skip                   # or wait (for the group to be free, up to 1h)
 
 Signals: SIGHUP re-reads the config (an invalid file is refused, the old one kept);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
@@ -74,6 +81,7 @@ async function main(): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = async (sig: string) => {
       logger.info("shutting down", { signal: sig });
+      core.scheduler.stop();
       await core.executor.interruptAll();
       await server.shutdown(5000);
       core.close();

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import { parseDuration, formatDuration } from "../../common/duration.js";
-import type { GroupStatusResponse, HistoryResponse, RolloutEvent, RolloutSummary, ShowResponse, AbortResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { GroupStatusResponse, HistoryResponse, ListSchedulesResponse, RolloutEvent, RolloutSummary, ScheduleActionResponse, ShowResponse, AbortResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
 import { caller, ControllerClient, resolveControllerAddress } from "../controller-client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { createRolloutDisplay } from "../output/rollout-display.js";
@@ -217,7 +217,45 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
         client.close();
       }
     });
-  return [reload, rollout, resume, abortCmd, status, history, show];
+  const schedules = new Command("schedules")
+    .description("scheduled config rollouts: next run, last run and its outcome")
+    .action(async (o: GlobalFlags, cmd: Command) => {
+      const flags = { ...cmd.optsWithGlobals(), ...o };
+      const client = connect(flags);
+      try {
+        const r = await client.unary<object, ListSchedulesResponse>("listSchedules", {});
+        if (flags.json) return r.schedules.forEach((x) => console.log(JSON.stringify(x)));
+        for (const x of r.schedules) {
+          const next = x.paused ? "paused" : Number(x.nextRunMs) ? `next ${new Date(Number(x.nextRunMs)).toISOString()}` : "no next run";
+          const last = x.lastRun
+            ? `last ${new Date(Number(x.lastRun.atMs)).toISOString()} ${x.lastRun.outcome}${Number(x.lastRun.rolloutId) ? ` rollout ${x.lastRun.rolloutId} ${x.lastRun.rolloutState}` : ""}: ${x.lastRun.reason}`
+            : "never run";
+          console.log(`${x.name} [${x.cron}] ${x.source} -> ${x.group}:${x.path}\n  ${next}${x.running ? ", running now" : ""}\n  ${last}`);
+        }
+      } finally {
+        client.close();
+      }
+    });
+
+  const schedule = new Command("schedule").description("run, pause or resume one schedule");
+  for (const action of ["run", "pause", "resume"] as const) {
+    schedule
+      .command(action)
+      .argument("<name>", "schedule name")
+      .description(action === "run" ? "run now (still never overlapping itself)" : action === "pause" ? "stop firing until resumed; survives controller restarts" : "fire again on its cron")
+      .action(async (name: string, o: GlobalFlags, cmd: Command) => {
+        const flags = { ...cmd.optsWithGlobals(), ...o };
+        const client = connect(flags);
+        try {
+          const r = await client.unary<object, ScheduleActionResponse>("scheduleAction", { name, action, caller: caller() }, 30_000);
+          console.log(flags.json ? JSON.stringify(r) : r.message);
+          if (action === "run" && r.run?.outcome === "skipped") setExit(EXIT.failed);
+        } finally {
+          client.close();
+        }
+      });
+  }
+  return [reload, rollout, resume, abortCmd, status, history, show, schedules, schedule];
 }
 
 function printShow(r: ShowResponse): void {

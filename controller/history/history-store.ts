@@ -100,6 +100,14 @@ export class GroupBusyError extends Error {
   }
 }
 
+export interface ScheduleRun {
+  name: string;
+  at: number;
+  outcome: "started" | "unchanged" | "skipped";
+  rolloutId: number | null;
+  reason: string;
+}
+
 export interface HistoryStore {
   /** Creates the rollout and its pending steps and takes the group's lock, atomically. */
   createRollout(r: NewRollout, now: number): RolloutRecord;
@@ -124,6 +132,12 @@ export interface HistoryStore {
   /** Config contents by hash: what a config rollout pushes, kept for resume and for the record. */
   saveConfigVersion(content: Buffer, now: number): string;
   getConfigVersion(sha256: string): Buffer | undefined;
+  scheduleState(name: string): { paused: boolean; lastSuccessSourceSha256: string };
+  setSchedulePaused(name: string, paused: boolean): void;
+  setScheduleSuccess(name: string, sourceSha256: string): void;
+  recordScheduleRun(run: ScheduleRun): void;
+  lastScheduleRun(name: string): ScheduleRun | undefined;
+  scheduleRuns(name: string, limit: number): ScheduleRun[];
   /** A stable id of this history database, to make agent request ids unique across databases. */
   readonly instanceId: string;
   close(): void;

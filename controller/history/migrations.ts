@@ -75,4 +75,24 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE schedule_state (
+        name TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        last_success_source_sha256 TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE schedule_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        -- started, unchanged or skipped
+        outcome TEXT NOT NULL,
+        rollout_id INTEGER REFERENCES rollouts (id),
+        reason TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX schedule_runs_by_name ON schedule_runs (name, id DESC);
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import {
   type NewRollout,
   type RolloutRecord,
   type RolloutState,
+  type ScheduleRun,
   type StepRecord,
   type StepResult,
 } from "./history-store.js";
@@ -210,6 +211,41 @@ export class SqliteHistoryStore implements HistoryStore {
   getConfigVersion(sha256: string): Buffer | undefined {
     const row = this.db.prepare("SELECT content FROM config_versions WHERE sha256 = ?").get(sha256) as Row | undefined;
     return row ? (row.content as Buffer) : undefined;
+  }
+
+  scheduleState(name: string): { paused: boolean; lastSuccessSourceSha256: string } {
+    const row = this.db.prepare("SELECT * FROM schedule_state WHERE name = ?").get(name) as Row | undefined;
+    return { paused: row?.paused === 1, lastSuccessSourceSha256: String(row?.last_success_source_sha256 ?? "") };
+  }
+
+  setSchedulePaused(name: string, paused: boolean): void {
+    this.db
+      .prepare("INSERT INTO schedule_state (name, paused) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused")
+      .run(name, paused ? 1 : 0);
+  }
+
+  setScheduleSuccess(name: string, sourceSha256: string): void {
+    this.db
+      .prepare("INSERT INTO schedule_state (name, last_success_source_sha256) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_success_source_sha256 = excluded.last_success_source_sha256")
+      .run(name, sourceSha256);
+  }
+
+  recordScheduleRun(run: ScheduleRun): void {
+    this.db.prepare("INSERT INTO schedule_runs (name, at, outcome, rollout_id, reason) VALUES (?, ?, ?, ?, ?)").run(run.name, run.at, run.outcome, run.rolloutId, run.reason);
+  }
+
+  lastScheduleRun(name: string): ScheduleRun | undefined {
+    return this.scheduleRuns(name, 1)[0];
+  }
+
+  scheduleRuns(name: string, limit: number): ScheduleRun[] {
+    return (this.db.prepare("SELECT * FROM schedule_runs WHERE name = ? ORDER BY id DESC LIMIT ?").all(name, limit) as Row[]).map((r) => ({
+      name: String(r.name),
+      at: Number(r.at),
+      outcome: r.outcome as ScheduleRun["outcome"],
+      rolloutId: r.rollout_id === null ? null : Number(r.rollout_id),
+      reason: String(r.reason),
+    }));
   }
 
   close(): void {

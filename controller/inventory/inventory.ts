@@ -10,6 +10,17 @@ export interface GroupConfig {
   policy: RolloutPolicy;
 }
 
+export interface ScheduleConfig {
+  name: string;
+  cron: string;
+  group: string;
+  source: string;
+  path: string;
+  policy: import("../rollout/rollout-policy.js").PolicyText;
+  /** What a run does when its group is busy: skip it (recorded) or wait for the group. */
+  whenBusy: "skip" | "wait";
+}
+
 export type AgentAccess =
   | { mode: "insecure" }
   | { mode: "token"; tokenFile: string }
@@ -19,6 +30,7 @@ export interface Inventory {
   controller: { listen: string; db: string };
   agents: { access: AgentAccess; deadlineMs: number; reloadDeadlineMs: number };
   groups: Map<string, GroupConfig>;
+  schedules: ScheduleConfig[];
 }
 
 export const INVENTORY_DEFAULTS = {

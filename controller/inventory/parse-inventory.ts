@@ -1,8 +1,9 @@
 // Pure parse of fleet.yaml's data into an Inventory; every problem reported.
 import type { ConfigProblem } from "../../common/errors.js";
-import { Problems, absolutePath, duration, noUnknownKeys, record, string, type Path } from "../../common/field-checks.js";
+import { validateDetailed } from "node-cron";
+import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 import { applyPolicyText, DEFAULT_POLICY, type PolicyText } from "../rollout/rollout-policy.js";
-import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type Inventory } from "./inventory.js";
+import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type Inventory, type ScheduleConfig } from "./inventory.js";
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ADDRESS = /^(unix:\/.+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/;
@@ -11,7 +12,7 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
   const p = new Problems();
   const top = record(data ?? {}, [], p);
   if (!top) return { ok: false, problems: p.list };
-  noUnknownKeys(top, ["controller", "agents", "tls", "groups"], [], p);
+  noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules"], [], p);
 
   const controller = { listen: INVENTORY_DEFAULTS.listen as string, db: INVENTORY_DEFAULTS.db as string };
   if (top.controller !== undefined) {
@@ -56,8 +57,17 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
     const g = parseGroup(name, raw, ["groups", name], p);
     if (g) groups.set(name, g);
   }
+  const schedules: ScheduleConfig[] = [];
+  if (top.schedules !== undefined) {
+    if (!Array.isArray(top.schedules)) p.add(["schedules"], "must be a list of {name, cron, group, config: {source, path}}");
+    else top.schedules.forEach((raw, i) => {
+      const sc = parseSchedule(raw, ["schedules", i], p, rawGroups ?? {});
+      if (sc && schedules.some((x) => x.name === sc.name)) p.add(["schedules", i, "name"], `${sc.name} is used by another schedule`);
+      else if (sc) schedules.push(sc);
+    });
+  }
   if (p.list.length) return { ok: false, problems: p.list };
-  return { ok: true, value: { controller, agents, groups } };
+  return { ok: true, value: { controller, agents, groups, schedules } };
 }
 
 function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupConfig | undefined {
@@ -87,6 +97,44 @@ function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupC
   }
   if (!service || hosts.length === 0) return undefined;
   return { name, service, hosts, canary, policy };
+}
+
+function parseSchedule(raw: unknown, path: Path, p: Problems, rawGroups: Record<string, unknown>): ScheduleConfig | undefined {
+  const s = record(raw, path, p);
+  if (!s) return undefined;
+  noUnknownKeys(s, ["name", "cron", "group", "config", "policy", "when_busy"], path, p);
+  const name = string(s.name, [...path, "name"], p);
+  if (name && !GROUP_NAME.test(name)) p.add([...path, "name"], "must be 1-64 letters, digits, '_', '.' or '-'");
+  const cron = string(s.cron, [...path, "cron"], p);
+  if (cron) {
+    const v = validateDetailed(cron);
+    if (!v.valid) p.add([...path, "cron"], `is not a cron expression (${v.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}); use 5 fields (minute hour day month weekday) or 6 with seconds first`);
+  }
+  const group = string(s.group, [...path, "group"], p);
+  if (group && !(group in rawGroups)) p.add([...path, "group"], `no group ${group}; groups: ${Object.keys(rawGroups).join(", ")}`);
+  const c = record(s.config, [...path, "config"], p);
+  let source: string | undefined;
+  let target: string | undefined;
+  if (c) {
+    noUnknownKeys(c, ["source", "path"], [...path, "config"], p);
+    source = absolutePath(c.source, [...path, "config", "source"], p);
+    target = absolutePath(c.path, [...path, "config", "path"], p);
+  }
+  const policy: PolicyText = {};
+  if (s.policy !== undefined) {
+    const pol = record(s.policy, [...path, "policy"], p);
+    if (pol) {
+      noUnknownKeys(pol, ["canary", "batch", "max_failures", "bake", "pause"], [...path, "policy"], p);
+      for (const [k, v] of Object.entries(pol)) {
+        const key = k as keyof PolicyText;
+        policy[key] = String(v);
+        for (const problem of applyPolicyText(DEFAULT_POLICY, { [key]: String(v) }, () => "").problems) p.add([...path, "policy", key], problem.replace(/^: /, ""));
+      }
+    }
+  }
+  const whenBusy = s.when_busy === undefined ? "skip" : oneOf(s.when_busy, ["skip", "wait"] as const, [...path, "when_busy"], p);
+  if (!name || !cron || !group || !source || !target || !whenBusy) return undefined;
+  return { name, cron, group, source, path: target, policy, whenBusy };
 }
 
 function addressList(v: unknown, path: Path, p: Problems, required: boolean): string[] {

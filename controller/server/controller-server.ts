@@ -13,9 +13,13 @@ import {
   type RolloutEvent as EventMsg,
 } from "../../proto/gen/fleet/controller/v1/controller.js";
 import type { ControllerCore } from "../controller-core.js";
-import type { RolloutRecord } from "../history/history-store.js";
+import type { RolloutRecord, ScheduleRun } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
 import { eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
+
+function scheduleRunToProto(r: ScheduleRun, rolloutState = "") {
+  return { atMs: r.at, outcome: r.outcome, rolloutId: r.rolloutId ?? 0, rolloutState, reason: r.reason };
+}
 
 export interface RunningControllerServer {
   address: string;
@@ -125,6 +129,35 @@ export async function startControllerServer(core: ControllerCore, listen: string
       return { ...detail(r), linked: core.history.linkedRollouts(r.id).map((l) => ({ ...detail(l), linked: [] })) };
     }),
     groupStatus: unary(logger, "GroupStatus", async (req: { group: string }) => ({ hosts: await core.groupStatus(req.group) })),
+    listSchedules: unary(logger, "ListSchedules", async () => ({
+      schedules: core.scheduler.list().map((s) => ({
+        name: s.name,
+        cron: s.cron,
+        group: s.group,
+        source: s.source,
+        path: s.path,
+        paused: s.paused,
+        running: s.running,
+        nextRunMs: s.nextRun ?? 0,
+        lastRun: s.lastRun ? scheduleRunToProto(s.lastRun, s.lastRun.rolloutState) : undefined,
+      })),
+    })),
+    scheduleAction: unary(logger, "ScheduleAction", async (req: { name: string; action: string }) => {
+      switch (req.action) {
+        case "run": {
+          const run = await core.scheduler.run(req.name, "manual");
+          return { message: `${req.name}: ${run.outcome}: ${run.reason}`, run: scheduleRunToProto(run) };
+        }
+        case "pause":
+          core.scheduler.pause(req.name);
+          return { message: `${req.name} paused (kept across controller restarts)`, run: undefined };
+        case "resume":
+          core.scheduler.resume(req.name);
+          return { message: `${req.name} resumed`, run: undefined };
+        default:
+          throw invalidArgument(`action must be run, pause or resume, got ${JSON.stringify(req.action)}`);
+      }
+    }),
   };
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });

@@ -12,7 +12,7 @@ export interface FleetHost {
   setHealthy(healthy: boolean): void;
 }
 
-export async function startLocalFleet(dir: string, n: number, prefix = "h"): Promise<{ hosts: FleetHost[]; stop(): Promise<void> }> {
+export async function startLocalFleet(dir: string, n: number, prefix = "h", options: { healthyFor?: string; declareConfig?: boolean } = {}): Promise<{ hosts: FleetHost[]; stop(): Promise<void> }> {
   const hosts = await Promise.all(
     Array.from({ length: n }, async (_, i): Promise<FleetHost> => {
       const name = `${prefix}${i + 1}`;
@@ -25,7 +25,8 @@ services:
     reload: { signal: HUP, pidfile: ${service.pidfile} }
     generation: { http: "http://127.0.0.1:${service.port}/generation", json: generation }
     health: [{ http: "http://127.0.0.1:${service.port}/healthz" }]
-    healthy_for: 200ms
+    healthy_for: ${options.healthyFor ?? "200ms"}
+${options.declareConfig ? `    configs: [{ path: ${service.configFile} }]\n` : ""}state_dir: ${dir}/${name}-state
 `);
       return {
         name,

@@ -27,6 +27,45 @@ export const protobufFileName = "fleet/controller/v1/controller.proto";
 
 /** The controller's API for the fleet CLI (a unix socket by default). */
 
+export interface ListSchedulesRequest {
+}
+
+export interface ScheduleRun {
+  atMs: number;
+  /** started, unchanged or skipped. */
+  outcome: string;
+  rolloutId: number;
+  rolloutState: string;
+  reason: string;
+}
+
+export interface ScheduleInfo {
+  name: string;
+  cron: string;
+  group: string;
+  source: string;
+  path: string;
+  paused: boolean;
+  running: boolean;
+  nextRunMs: number;
+  lastRun: ScheduleRun | undefined;
+}
+
+export interface ListSchedulesResponse {
+  schedules: ScheduleInfo[];
+}
+
+export interface ScheduleActionRequest {
+  name: string;
+  action: string;
+  caller: Caller | undefined;
+}
+
+export interface ScheduleActionResponse {
+  message: string;
+  run: ScheduleRun | undefined;
+}
+
 export interface Caller {
   user: string;
   host: string;
@@ -207,6 +246,679 @@ export interface HostStatus {
 export interface GroupStatusResponse {
   hosts: HostStatus[];
 }
+
+function createBaseListSchedulesRequest(): ListSchedulesRequest {
+  return {};
+}
+
+export const ListSchedulesRequest: MessageFns<ListSchedulesRequest> = {
+  encode(_: ListSchedulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSchedulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSchedulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSchedulesRequest {
+    return {};
+  },
+
+  toJSON(_: ListSchedulesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSchedulesRequest>): ListSchedulesRequest {
+    return ListSchedulesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListSchedulesRequest>): ListSchedulesRequest {
+    const message = createBaseListSchedulesRequest();
+    return message;
+  },
+};
+
+function createBaseScheduleRun(): ScheduleRun {
+  return { atMs: 0, outcome: "", rolloutId: 0, rolloutState: "", reason: "" };
+}
+
+export const ScheduleRun: MessageFns<ScheduleRun> = {
+  encode(message: ScheduleRun, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.atMs !== 0) {
+      writer.uint32(8).int64(message.atMs);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(18).string(message.outcome);
+    }
+    if (message.rolloutId !== 0) {
+      writer.uint32(24).int64(message.rolloutId);
+    }
+    if (message.rolloutState !== "") {
+      writer.uint32(34).string(message.rolloutState);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleRun {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleRun();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rolloutId = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rolloutState = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleRun {
+    return {
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      rolloutId: isSet(object.rolloutId)
+        ? globalThis.Number(object.rolloutId)
+        : isSet(object.rollout_id)
+        ? globalThis.Number(object.rollout_id)
+        : 0,
+      rolloutState: isSet(object.rolloutState)
+        ? globalThis.String(object.rolloutState)
+        : isSet(object.rollout_state)
+        ? globalThis.String(object.rollout_state)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ScheduleRun): unknown {
+    const obj: any = {};
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.rolloutId !== 0) {
+      obj.rolloutId = Math.round(message.rolloutId);
+    }
+    if (message.rolloutState !== "") {
+      obj.rolloutState = message.rolloutState;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScheduleRun>): ScheduleRun {
+    return ScheduleRun.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScheduleRun>): ScheduleRun {
+    const message = createBaseScheduleRun();
+    message.atMs = object.atMs ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.rolloutId = object.rolloutId ?? 0;
+    message.rolloutState = object.rolloutState ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseScheduleInfo(): ScheduleInfo {
+  return {
+    name: "",
+    cron: "",
+    group: "",
+    source: "",
+    path: "",
+    paused: false,
+    running: false,
+    nextRunMs: 0,
+    lastRun: undefined,
+  };
+}
+
+export const ScheduleInfo: MessageFns<ScheduleInfo> = {
+  encode(message: ScheduleInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.cron !== "") {
+      writer.uint32(18).string(message.cron);
+    }
+    if (message.group !== "") {
+      writer.uint32(26).string(message.group);
+    }
+    if (message.source !== "") {
+      writer.uint32(34).string(message.source);
+    }
+    if (message.path !== "") {
+      writer.uint32(42).string(message.path);
+    }
+    if (message.paused !== false) {
+      writer.uint32(48).bool(message.paused);
+    }
+    if (message.running !== false) {
+      writer.uint32(56).bool(message.running);
+    }
+    if (message.nextRunMs !== 0) {
+      writer.uint32(64).int64(message.nextRunMs);
+    }
+    if (message.lastRun !== undefined) {
+      ScheduleRun.encode(message.lastRun, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cron = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.running = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.nextRunMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lastRun = ScheduleRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      cron: isSet(object.cron) ? globalThis.String(object.cron) : "",
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      running: isSet(object.running) ? globalThis.Boolean(object.running) : false,
+      nextRunMs: isSet(object.nextRunMs)
+        ? globalThis.Number(object.nextRunMs)
+        : isSet(object.next_run_ms)
+        ? globalThis.Number(object.next_run_ms)
+        : 0,
+      lastRun: isSet(object.lastRun)
+        ? ScheduleRun.fromJSON(object.lastRun)
+        : isSet(object.last_run)
+        ? ScheduleRun.fromJSON(object.last_run)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ScheduleInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.cron !== "") {
+      obj.cron = message.cron;
+    }
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.running !== false) {
+      obj.running = message.running;
+    }
+    if (message.nextRunMs !== 0) {
+      obj.nextRunMs = Math.round(message.nextRunMs);
+    }
+    if (message.lastRun !== undefined) {
+      obj.lastRun = ScheduleRun.toJSON(message.lastRun);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScheduleInfo>): ScheduleInfo {
+    return ScheduleInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScheduleInfo>): ScheduleInfo {
+    const message = createBaseScheduleInfo();
+    message.name = object.name ?? "";
+    message.cron = object.cron ?? "";
+    message.group = object.group ?? "";
+    message.source = object.source ?? "";
+    message.path = object.path ?? "";
+    message.paused = object.paused ?? false;
+    message.running = object.running ?? false;
+    message.nextRunMs = object.nextRunMs ?? 0;
+    message.lastRun = (object.lastRun !== undefined && object.lastRun !== null)
+      ? ScheduleRun.fromPartial(object.lastRun)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListSchedulesResponse(): ListSchedulesResponse {
+  return { schedules: [] };
+}
+
+export const ListSchedulesResponse: MessageFns<ListSchedulesResponse> = {
+  encode(message: ListSchedulesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.schedules) {
+      ScheduleInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSchedulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSchedulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedules.push(ScheduleInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSchedulesResponse {
+    return {
+      schedules: globalThis.Array.isArray(object?.schedules)
+        ? object.schedules.map((e: any) => ScheduleInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSchedulesResponse): unknown {
+    const obj: any = {};
+    if (message.schedules?.length) {
+      obj.schedules = message.schedules.map((e) => ScheduleInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSchedulesResponse>): ListSchedulesResponse {
+    return ListSchedulesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSchedulesResponse>): ListSchedulesResponse {
+    const message = createBaseListSchedulesResponse();
+    message.schedules = object.schedules?.map((e) => ScheduleInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseScheduleActionRequest(): ScheduleActionRequest {
+  return { name: "", action: "", caller: undefined };
+}
+
+export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
+  encode(message: ScheduleActionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleActionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleActionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleActionRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+    };
+  },
+
+  toJSON(message: ScheduleActionRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.caller !== undefined) {
+      obj.caller = Caller.toJSON(message.caller);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScheduleActionRequest>): ScheduleActionRequest {
+    return ScheduleActionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScheduleActionRequest>): ScheduleActionRequest {
+    const message = createBaseScheduleActionRequest();
+    message.name = object.name ?? "";
+    message.action = object.action ?? "";
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? Caller.fromPartial(object.caller)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseScheduleActionResponse(): ScheduleActionResponse {
+  return { message: "", run: undefined };
+}
+
+export const ScheduleActionResponse: MessageFns<ScheduleActionResponse> = {
+  encode(message: ScheduleActionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== "") {
+      writer.uint32(10).string(message.message);
+    }
+    if (message.run !== undefined) {
+      ScheduleRun.encode(message.run, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduleActionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduleActionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.run = ScheduleRun.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduleActionResponse {
+    return {
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      run: isSet(object.run) ? ScheduleRun.fromJSON(object.run) : undefined,
+    };
+  },
+
+  toJSON(message: ScheduleActionResponse): unknown {
+    const obj: any = {};
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.run !== undefined) {
+      obj.run = ScheduleRun.toJSON(message.run);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScheduleActionResponse>): ScheduleActionResponse {
+    return ScheduleActionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScheduleActionResponse>): ScheduleActionResponse {
+    const message = createBaseScheduleActionResponse();
+    message.message = object.message ?? "";
+    message.run = (object.run !== undefined && object.run !== null) ? ScheduleRun.fromPartial(object.run) : undefined;
+    return message;
+  },
+};
 
 function createBaseCaller(): Caller {
   return { user: "", host: "" };
@@ -3273,6 +3985,28 @@ export const ControllerServiceService = {
     responseSerialize: (value: GroupStatusResponse): Buffer => Buffer.from(GroupStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GroupStatusResponse => GroupStatusResponse.decode(value),
   },
+  listSchedules: {
+    path: "/fleet.controller.v1.ControllerService/ListSchedules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSchedulesRequest): Buffer => Buffer.from(ListSchedulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSchedulesRequest => ListSchedulesRequest.decode(value),
+    responseSerialize: (value: ListSchedulesResponse): Buffer =>
+      Buffer.from(ListSchedulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSchedulesResponse => ListSchedulesResponse.decode(value),
+  },
+  /** run, pause or resume a schedule. */
+  scheduleAction: {
+    path: "/fleet.controller.v1.ControllerService/ScheduleAction" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ScheduleActionRequest): Buffer =>
+      Buffer.from(ScheduleActionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScheduleActionRequest => ScheduleActionRequest.decode(value),
+    responseSerialize: (value: ScheduleActionResponse): Buffer =>
+      Buffer.from(ScheduleActionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScheduleActionResponse => ScheduleActionResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -3288,6 +4022,9 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   history: handleUnaryCall<HistoryRequest, HistoryResponse>;
   show: handleUnaryCall<ShowRequest, ShowResponse>;
   groupStatus: handleUnaryCall<GroupStatusRequest, GroupStatusResponse>;
+  listSchedules: handleUnaryCall<ListSchedulesRequest, ListSchedulesResponse>;
+  /** run, pause or resume a schedule. */
+  scheduleAction: handleUnaryCall<ScheduleActionRequest, ScheduleActionResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -3371,6 +4108,37 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GroupStatusResponse) => void,
+  ): ClientUnaryCall;
+  listSchedules(
+    request: ListSchedulesRequest,
+    callback: (error: ServiceError | null, response: ListSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  listSchedules(
+    request: ListSchedulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  listSchedules(
+    request: ListSchedulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  /** run, pause or resume a schedule. */
+  scheduleAction(
+    request: ScheduleActionRequest,
+    callback: (error: ServiceError | null, response: ScheduleActionResponse) => void,
+  ): ClientUnaryCall;
+  scheduleAction(
+    request: ScheduleActionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ScheduleActionResponse) => void,
+  ): ClientUnaryCall;
+  scheduleAction(
+    request: ScheduleActionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ScheduleActionResponse) => void,
   ): ClientUnaryCall;
 }
 
