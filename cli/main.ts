@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { AgentCallError } from "../common/agent-client.js";
 import { agentCommand } from "./commands/agent-command.js";
+import { certsCommand } from "./commands/certs-command.js";
 import { rolloutCommands } from "./commands/rollout-commands.js";
 import { ControllerCallError } from "./controller-client.js";
 import { status } from "@grpc/grpc-js";
@@ -35,6 +36,7 @@ Examples:
 Exit codes: 0 success, 1 reload/rollout failed, 2 usage or config error, 3 unreachable.`,
   );
 program.addCommand(agentCommand(setExit));
+program.addCommand(certsCommand());
 for (const c of rolloutCommands(setExit)) program.addCommand(c);
 program.addCommand(
   new Command("demo").description("a local controller and five agents: a healthy reload, a halted one, the history (no root needed)").action(async () => {

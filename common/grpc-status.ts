@@ -1,6 +1,7 @@
 // The one place where errors become gRPC status codes. Known errors keep their
 // message; anything else becomes INTERNAL with the detail logged, not sent.
 import { Metadata, status, type ServiceError, type sendUnaryData } from "@grpc/grpc-js";
+import type { AuthContext } from "@grpc/grpc-js/build/src/auth-context.js";
 import { FleetError, type ErrorKind } from "./errors.js";
 import type { Logger } from "./logger.js";
 
@@ -29,12 +30,15 @@ export function toServiceError(err: unknown, logger: Logger, context: Record<str
 export function unary<Req, Res>(
   logger: Logger,
   rpc: string,
-  impl: (request: Req, call: { metadata: Metadata; peer: string; cancelled: boolean }) => Promise<Res>,
+  impl: (request: Req, call: { metadata: Metadata; peer: string; cancelled: boolean; auth: AuthContext }) => Promise<Res>,
 ) {
-  return (call: { request: Req; metadata: Metadata; getPeer(): string; cancelled: boolean }, callback: sendUnaryData<Res>) => {
-    impl(call.request, { metadata: call.metadata, peer: call.getPeer(), cancelled: call.cancelled }).then(
-      (res) => callback(null, res),
-      (err) => callback(toServiceError(err, logger, { rpc, peer: call.getPeer() })),
-    );
+  return (call: { request: Req; metadata: Metadata; getPeer(): string; cancelled: boolean; getAuthContext(): AuthContext }, callback: sendUnaryData<Res>) => {
+    // Anything thrown synchronously (a bad request shape) takes the same path as a rejection.
+    Promise.resolve()
+      .then(() => impl(call.request, { metadata: call.metadata, peer: call.getPeer(), cancelled: call.cancelled, auth: call.getAuthContext() }))
+      .then(
+        (res) => callback(null, res),
+        (err) => callback(toServiceError(err, logger, { rpc, peer: call.getPeer() })),
+      );
   };
 }

@@ -60,7 +60,10 @@ export interface ServiceConfig {
 export type AgentAuth =
   | { mode: "insecure" }
   | { mode: "token"; tokenFile: string }
-  | { mode: "tls"; cert: string; key: string; ca: string };
+  | { mode: "tls"; cert: string; key: string; ca: string; allow?: Record<string, string[]> };
+
+/** RPCs that `tls.allow` may restrict to certain client certificate names. */
+export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig"] as const;
 
 export interface AgentConfig {
   listen: string;

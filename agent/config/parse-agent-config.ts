@@ -5,7 +5,7 @@ import {
   Problems, type Path, record, noUnknownKeys, string, bool, int, duration, oneOf, argv, regex, absolutePath, isRecord,
 } from "../../common/field-checks.js";
 import {
-  AGENT_DEFAULTS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
+  AGENT_DEFAULTS, AGENT_RPCS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
   type MainTarget, type ProbeSpec, type ReloadSpec, type ServiceConfig,
 } from "./agent-config.js";
 
@@ -63,11 +63,23 @@ function parseAuth(top: Record<string, unknown>, p: Problems): AgentAuth | undef
   if (top.tls !== undefined) {
     const t = record(top.tls, ["tls"], p);
     if (!t) return undefined;
-    noUnknownKeys(t, ["cert", "key", "ca"], ["tls"], p);
+    noUnknownKeys(t, ["cert", "key", "ca", "allow"], ["tls"], p);
     const cert = absolutePath(t.cert, ["tls", "cert"], p);
     const key = absolutePath(t.key, ["tls", "key"], p);
     const ca = absolutePath(t.ca, ["tls", "ca"], p);
-    return cert && key && ca ? { mode: "tls", cert, key, ca } : undefined;
+    let allow: Record<string, string[]> | undefined;
+    if (t.allow !== undefined) {
+      const a = record(t.allow, ["tls", "allow"], p);
+      if (a) {
+        noUnknownKeys(a, AGENT_RPCS, ["tls", "allow"], p);
+        allow = {};
+        for (const [rpc, names] of Object.entries(a)) {
+          if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && n.length > 0)) p.add(["tls", "allow", rpc], 'must be a list of client certificate names (CN), or ["*"]');
+          else allow[rpc] = names as string[];
+        }
+      }
+    }
+    return cert && key && ca ? { mode: "tls", cert, key, ca, allow } : undefined;
   }
   if (top.auth !== undefined) {
     const a = record(top.auth, ["auth"], p);

@@ -31,7 +31,8 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
   let authenticate: Authenticate = createAuthenticator(config.auth);
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
-      authenticate(call.metadata);
+      const who = authenticate(call, rpc);
+      if (rpc !== "Describe" && rpc !== "Status" && rpc !== "Probe") logger.info("call", { rpc, peer: call.peer, caller: who });
       return impl(req);
     });
 

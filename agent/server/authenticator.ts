@@ -3,10 +3,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Metadata } from "@grpc/grpc-js";
-import { unauthenticated } from "../../common/errors.js";
+import type { AuthContext } from "@grpc/grpc-js/build/src/auth-context.js";
+import { permissionDenied, unauthenticated } from "../../common/errors.js";
 import type { AgentAuth } from "../config/agent-config.js";
 
-export type Authenticate = (metadata: Metadata) => void;
+/** Returns the caller's identity, or throws unauthenticated / permission_denied. */
+export type Authenticate = (call: { metadata: Metadata; auth: AuthContext; peer: string }, rpc: string) => string;
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
@@ -17,12 +19,30 @@ export function readToken(file: string): string {
 }
 
 export function createAuthenticator(auth: AgentAuth): Authenticate {
-  if (auth.mode !== "token") return () => undefined;
-  const expected = digest(readToken(auth.tokenFile));
-  return (metadata) => {
-    const header = metadata.get("authorization")[0];
-    const m = typeof header === "string" ? /^Bearer (.+)$/.exec(header) : null;
-    if (!m) throw unauthenticated("missing bearer token (authorization: Bearer ...)");
-    if (!timingSafeEqual(digest(m[1]!), expected)) throw unauthenticated("wrong bearer token");
-  };
+  switch (auth.mode) {
+    case "insecure":
+      return () => "anonymous (insecure: true)";
+    case "token": {
+      const expected = digest(readToken(auth.tokenFile));
+      return ({ metadata }) => {
+        const header = metadata.get("authorization")[0];
+        const m = typeof header === "string" ? /^Bearer (.+)$/.exec(header) : null;
+        if (!m) throw unauthenticated("missing bearer token (authorization: Bearer ...)");
+        if (!timingSafeEqual(digest(m[1]!), expected)) throw unauthenticated("wrong bearer token");
+        return "token";
+      };
+    }
+    case "tls":
+      // The TLS handshake already required a client certificate signed by the fleet CA.
+      return ({ auth: ctx }, rpc) => {
+        const cn = ctx.sslPeerCertificate?.subject?.CN;
+        const name = Array.isArray(cn) ? cn[0] : cn;
+        if (!name) throw unauthenticated("no client certificate");
+        const allowed = auth.allow?.[rpc];
+        if (allowed && !allowed.includes("*") && !allowed.includes(name)) {
+          throw permissionDenied(`client ${name} may not call ${rpc} (tls.allow.${rpc}: ${allowed.join(", ")})`);
+        }
+        return `cert:${name}`;
+      };
+  }
 }
