@@ -68,7 +68,7 @@ export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig"
 export interface AgentConfig {
   listen: string;
   auth: AgentAuth;
-  limits: { maxMessageBytes: number; maxConcurrentReloads: number; maxConfigBytes: number };
+  limits: { maxMessageBytes: number; maxConcurrentReloads: number; maxConfigBytes: number; mutationsPerSecond: number };
   /** Where kept config versions live. */
   stateDir: string;
   /** How many versions of each config file to keep. */
@@ -86,6 +86,7 @@ export const AGENT_DEFAULTS = {
   maxMessageBytes: 4 * 1024 * 1024,
   maxConcurrentReloads: 4,
   maxConfigBytes: 1024 * 1024,
+  mutationsPerSecond: 20,
   stateDir: "/var/lib/fleet-agent",
   keepVersions: 5,
 } as const;

@@ -100,11 +100,13 @@ function parseLimits(v: unknown, p: Problems): AgentConfig["limits"] {
     maxMessageBytes: AGENT_DEFAULTS.maxMessageBytes as number,
     maxConcurrentReloads: AGENT_DEFAULTS.maxConcurrentReloads as number,
     maxConfigBytes: AGENT_DEFAULTS.maxConfigBytes as number,
+    mutationsPerSecond: AGENT_DEFAULTS.mutationsPerSecond as number,
   };
   if (v === undefined) return limits;
   const l = record(v, ["limits"], p);
   if (!l) return limits;
-  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads", "max_config_bytes"], ["limits"], p);
+  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads", "max_config_bytes", "mutations_per_second"], ["limits"], p);
+  if (l.mutations_per_second !== undefined) limits.mutationsPerSecond = int(l.mutations_per_second, ["limits", "mutations_per_second"], p, 1, 100_000) ?? limits.mutationsPerSecond;
   if (l.max_config_bytes !== undefined) limits.maxConfigBytes = int(l.max_config_bytes, ["limits", "max_config_bytes"], p, 1, 64 * 1024 * 1024) ?? limits.maxConfigBytes;
   if (l.max_message_bytes !== undefined) limits.maxMessageBytes = int(l.max_message_bytes, ["limits", "max_message_bytes"], p, 1024, 256 * 1024 * 1024) ?? limits.maxMessageBytes;
   if (l.max_concurrent_reloads !== undefined) limits.maxConcurrentReloads = int(l.max_concurrent_reloads, ["limits", "max_concurrent_reloads"], p, 1, 1000) ?? limits.maxConcurrentReloads;

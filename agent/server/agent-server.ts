@@ -15,6 +15,7 @@ import {
 import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
+import { RateLimiter } from "./rate-limiter.js";
 import { configChangeToProto, reloadToProto, statusToProto } from "./to-proto.js";
 
 const MAX_OVERRIDE_MS = 600_000;
@@ -29,10 +30,15 @@ export interface RunningAgentServer {
 
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger): Promise<RunningAgentServer> {
   let authenticate: Authenticate = createAuthenticator(config.auth);
+  let limiter = new RateLimiter(config.limits.mutationsPerSecond);
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
       const who = authenticate(call, rpc);
-      if (rpc !== "Describe" && rpc !== "Status" && rpc !== "Probe") logger.info("call", { rpc, peer: call.peer, caller: who });
+      if (rpc !== "Describe" && rpc !== "Status" && rpc !== "Probe") {
+        // Per caller identity and source address: one noisy client cannot starve the rest.
+        limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
+        logger.info("call", { rpc, peer: call.peer, caller: who });
+      }
       return impl(req);
     });
 
@@ -92,6 +98,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
     port,
     setAuth(next) {
       authenticate = createAuthenticator(next.auth);
+      limiter = new RateLimiter(next.limits.mutationsPerSecond);
     },
     shutdown(graceMs) {
       return new Promise<void>((resolve) => {

@@ -27,7 +27,7 @@ export type AgentAccess =
   | { mode: "tls"; cert: string; key: string; ca: string };
 
 export interface Inventory {
-  controller: { listen: string; db: string };
+  controller: { listen: string; db: string; socketGroup?: string };
   agents: { access: AgentAccess; deadlineMs: number; reloadDeadlineMs: number };
   groups: Map<string, GroupConfig>;
   schedules: ScheduleConfig[];

@@ -14,11 +14,12 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
   if (!top) return { ok: false, problems: p.list };
   noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules"], [], p);
 
-  const controller = { listen: INVENTORY_DEFAULTS.listen as string, db: INVENTORY_DEFAULTS.db as string };
+  const controller: Inventory["controller"] = { listen: INVENTORY_DEFAULTS.listen, db: INVENTORY_DEFAULTS.db };
   if (top.controller !== undefined) {
     const c = record(top.controller, ["controller"], p);
     if (c) {
-      noUnknownKeys(c, ["listen", "db"], ["controller"], p);
+      noUnknownKeys(c, ["listen", "db", "socket_group"], ["controller"], p);
+      if (c.socket_group !== undefined) controller.socketGroup = string(c.socket_group, ["controller", "socket_group"], p);
       if (c.listen !== undefined) {
         const l = string(c.listen, ["controller", "listen"], p);
         if (l && !ADDRESS.test(l)) p.add(["controller", "listen"], `must be unix:/PATH or HOST:PORT, got ${JSON.stringify(l)}`);

@@ -1,6 +1,6 @@
 // The controller's gRPC surface for the CLI. Handlers are thin; errors map in
 // one place (common/grpc-status.ts); streams end with the rollout.
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
@@ -28,7 +28,7 @@ export interface RunningControllerServer {
 
 const MAX_HISTORY = 1000;
 
-export async function startControllerServer(core: ControllerCore, listen: string, logger: Logger): Promise<RunningControllerServer> {
+export async function startControllerServer(core: ControllerCore, listen: string, logger: Logger, socketGroup?: string): Promise<RunningControllerServer> {
   /** Streams a rollout's events to the caller; the rollout goes on if the caller leaves. */
   const stream = (rpc: string, call: ServerWritableStream<unknown, EventMsg>, start: (listener: (e: RolloutEvent) => void) => Promise<unknown> | undefined) => {
     let open = true;
@@ -170,8 +170,16 @@ export async function startControllerServer(core: ControllerCore, listen: string
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
   );
-  // Only root and the socket's group may drive the fleet.
-  if (listen.startsWith("unix:")) chmodSync(listen.slice(5), 0o660);
+  // Only root and the socket's group may drive the fleet: mode 0660, group from controller.socket_group.
+  if (listen.startsWith("unix:")) {
+    const file = listen.slice(5);
+    if (socketGroup) {
+      const gid = groupId(socketGroup);
+      if (gid === undefined) throw new Error(`controller.socket_group: no group ${socketGroup} on this host`);
+      chownSync(file, process.getuid?.() ?? 0, gid);
+    }
+    chmodSync(file, socketGroup ? 0o660 : 0o600);
+  }
   const address = listen.startsWith("unix:") ? listen : listen.replace(/:\d+$/, `:${port}`);
   logger.info("controller listening", { address });
   return {
@@ -188,4 +196,12 @@ export async function startControllerServer(core: ControllerCore, listen: string
         });
       }),
   };
+}
+
+function groupId(name: string): number | undefined {
+  for (const line of readFileSync("/etc/group", "utf8").split("\n")) {
+    const [n, , gid] = line.split(":");
+    if (n === name) return Number(gid);
+  }
+  return undefined;
 }

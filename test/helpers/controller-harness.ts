@@ -24,7 +24,7 @@ export async function startController(fleetYaml: string): Promise<ControllerHarn
   const history = new SqliteHistoryStore(inventory.controller.db);
   history.interruptRunning(Date.now());
   const core = new ControllerCore(inventory, history, silentLogger);
-  const server = await startControllerServer(core, inventory.controller.listen, silentLogger);
+  const server = await startControllerServer(core, inventory.controller.listen, silentLogger, inventory.controller.socketGroup);
   return {
     address: server.address,
     core,
