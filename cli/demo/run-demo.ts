@@ -4,7 +4,6 @@
 // root and no Debian packages; cleans up everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +12,7 @@ import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
 import { execaRunner } from "../../agent/process/command-runner.js";
 import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgentServer, type RunningAgentServer } from "../../agent/server/agent-server.js";
+import { freePort } from "../../common/free-port.js";
 import { silentLogger } from "../../common/logger.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
@@ -111,16 +111,6 @@ function runFleet(args: string[], env: Record<string, string>): Promise<number> 
   return new Promise((resolve) => {
     const child = spawn(FLEET_BIN, args, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, ...env }, timeout: 120_000 });
     child.on("exit", (code) => resolve(code ?? 1));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
   });
 }
 

@@ -10,7 +10,7 @@ import { dockerDriver, dockerKillArgv } from "../../agent/drivers/docker-driver.
 import type { CommandRunner } from "../../agent/process/command-runner.js";
 import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
-import { freePort } from "../helpers/free-port.js";
+import { freePort } from "../../common/free-port.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { TSX_LOADER, WEB_SERVICE } from "../helpers/web-service.js";
 import { waitFor } from "../helpers/wait-for.js";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
-import { freePort } from "../helpers/free-port.js";
+import { freePort } from "../../common/free-port.js";
 import { runFleet } from "../helpers/run-cli.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { startWebService, type WebService } from "../helpers/web-service.js";

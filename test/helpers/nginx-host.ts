@@ -4,8 +4,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnAgent, type AgentProcess } from "./agent-process.js";
-import { freePort } from "./free-port.js";
-import { NGINX } from "./nginx.js";
+import { freePort } from "../../common/free-port.js";
+import { NGINX, nginxConfText } from "./nginx.js";
 import { REPO_ROOT } from "./web-service.js";
 import { waitFor } from "./wait-for.js";
 
@@ -27,26 +27,8 @@ export interface NginxHost {
 }
 
 /** Identical on every host: the listen address comes from each host's own listen.conf. */
-export function nginxConfig(body: string, healthz = 'return 200 "ok\\n";'): string {
-  const d = LIVE_DIR;
-  return `worker_processes 2;
-pid ${d}/nginx.pid;
-error_log ${d}/error.log notice;
-events { worker_connections 128; }
-http {
-  access_log off;
-  client_body_temp_path ${d}/tmp/body;
-  proxy_temp_path ${d}/tmp/proxy;
-  fastcgi_temp_path ${d}/tmp/fastcgi;
-  uwsgi_temp_path ${d}/tmp/uwsgi;
-  scgi_temp_path ${d}/tmp/scgi;
-  server {
-    include ${d}/listen.conf;
-    location = /healthz { ${healthz} }
-    location / { return 200 "${body}\\n"; }
-  }
-}
-`;
+export function nginxConfig(body: string, healthz?: string): string {
+  return nginxConfText(LIVE_DIR, `include ${LIVE_DIR}/listen.conf;`, body, healthz);
 }
 
 export async function startNginxHost(dir: string, extraProbe = ""): Promise<NginxHost> {

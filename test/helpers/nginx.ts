@@ -2,11 +2,33 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort } from "./free-port.js";
+import { freePort } from "../../common/free-port.js";
 import { waitFor } from "./wait-for.js";
 
 export const NGINX = "/usr/sbin/nginx";
 export const nginxMissing = existsSync(NGINX) ? undefined : `${NGINX} not installed (apt-get install nginx-light; .ci/run installs it)`;
+
+/** An nginx.conf whose every path is under `dir`; `listen` is the server's listen directive. */
+export function nginxConfText(dir: string, listen: string, body: string, healthz = 'return 200 "ok\\n";'): string {
+  return `worker_processes 2;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log notice;
+events { worker_connections 128; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  server {
+    ${listen}
+    location = /healthz { ${healthz} }
+    location / { return 200 "${body}\\n"; }
+  }
+}
+`;
+}
 
 export interface Nginx {
   dir: string;
@@ -32,25 +54,7 @@ export async function startNginx(dir: string, body = "v1"): Promise<Nginx> {
     pidfile,
     errorLog,
     masterPid: () => Number(readFileSync(pidfile, "utf8")),
-    config: (text: string) => `
-worker_processes 2;
-pid ${pidfile};
-error_log ${errorLog} notice;
-events { worker_connections 128; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location = /healthz { return 200 "ok\\n"; }
-    location / { return 200 "${text}\\n"; }
-  }
-}
-`,
+    config: (text: string) => nginxConfText(dir, `listen 127.0.0.1:${port};`, text),
     async stop() {
       try {
         process.kill(n.masterPid(), "SIGQUIT");

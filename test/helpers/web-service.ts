@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./free-port.js";
+import { freePort } from "../../common/free-port.js";
 import { waitFor } from "./wait-for.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -1,6 +1,6 @@
 import net from "node:net";
 
-/** A TCP port free on 127.0.0.1 right now, for services that cannot bind port 0 themselves. */
+/** A TCP port free on 127.0.0.1 right now, for services that cannot bind port 0 themselves (demo, tests). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
