@@ -47,7 +47,10 @@ export class ControllerClient {
     readonly address: string,
     private readonly deadlineMs = 10_000,
   ) {
-    this.client = new ControllerServiceClient(address, credentials.createInsecure());
+    // A remote controller (TCP) with TLS: the operator's certificate from FLEET_TLS_CA/CERT/KEY.
+    const { FLEET_TLS_CA: ca, FLEET_TLS_CERT: cert, FLEET_TLS_KEY: key } = process.env;
+    const creds = !address.startsWith("unix:") && ca && cert && key ? credentials.createSsl(readFileSync(ca), readFileSync(key), readFileSync(cert)) : credentials.createInsecure();
+    this.client = new ControllerServiceClient(address, creds);
   }
 
   unary<Req, Res>(rpc: "abort" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {

@@ -63,7 +63,13 @@ async function main(): Promise<number> {
     logger.warn("rollout was interrupted by a controller stop; fleet resume finishes it", { rollout: r.id, group: r.group });
   }
   const core = new ControllerCore(inventory, history, logger);
-  const server = await startControllerServer(core, inventory.controller.listen, logger, inventory.controller.socketGroup);
+  const server = await startControllerServer(
+    core,
+    inventory.controller.listen,
+    logger,
+    inventory.controller.socketGroup,
+    inventory.agents.access.mode === "tls" ? inventory.agents.access : undefined,
+  );
 
   process.on("SIGHUP", () => {
     readInventory(file).then(

@@ -52,6 +52,9 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
     }
   }
 
+  if (!controller.listen.startsWith("unix:") && agents.access.mode !== "tls" && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):/.test(controller.listen)) {
+    p.add(["controller", "listen"], "a TCP listen address off loopback needs tls: {cert, key, ca}: remote CLIs then present operator certificates");
+  }
   const groups = new Map<string, GroupConfig>();
   const rawGroups = top.groups === undefined ? p.add(["groups"], "is required: declare at least one group of hosts") : record(top.groups, ["groups"], p);
   for (const [name, raw] of Object.entries(rawGroups ?? {})) {

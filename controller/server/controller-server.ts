@@ -28,7 +28,13 @@ export interface RunningControllerServer {
 
 const MAX_HISTORY = 1000;
 
-export async function startControllerServer(core: ControllerCore, listen: string, logger: Logger, socketGroup?: string): Promise<RunningControllerServer> {
+export async function startControllerServer(
+  core: ControllerCore,
+  listen: string,
+  logger: Logger,
+  socketGroup?: string,
+  tls?: { cert: string; key: string; ca: string },
+): Promise<RunningControllerServer> {
   /** Streams a rollout's events to the caller; the rollout goes on if the caller leaves. */
   const stream = (rpc: string, call: ServerWritableStream<unknown, EventMsg>, start: (listener: (e: RolloutEvent) => void) => Promise<unknown> | undefined) => {
     let open = true;
@@ -168,7 +174,7 @@ export async function startControllerServer(core: ControllerCore, listen: string
     rmSync(file, { force: true });
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
+    server.bindAsync(listen, serverCredentials(listen, tls), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
   );
   // Only root and the socket's group may drive the fleet: mode 0660, group from controller.socket_group.
   if (listen.startsWith("unix:")) {
@@ -204,4 +210,10 @@ function groupId(name: string): number | undefined {
     if (n === name) return Number(gid);
   }
   return undefined;
+}
+
+/** TCP with tls configured requires operator certificates signed by the fleet CA. */
+function serverCredentials(listen: string, tls: { cert: string; key: string; ca: string } | undefined): ServerCredentials {
+  if (listen.startsWith("unix:") || !tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(readFileSync(tls.ca), [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], true);
 }
