@@ -165,12 +165,7 @@ export class AgentCore {
   async reload(cmd: ReloadCommand): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const key = `reload ${config.name}`;
-    const { result, replayed } = await this.ledger.once(cmd.requestId, key, () => {
-      if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
-        throw resourceExhausted(`${this.inFlight.size} reloads already in progress (limits.max_concurrent_reloads); retry later`);
-      }
-      return this.track(this.serialized(config.name, () => this.runReload(cmd, config, driver)));
-    });
+    const { result, replayed } = await this.ledger.once(cmd.requestId, key, () => this.admit(config.name, () => this.runReload(cmd, config, driver)));
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
@@ -183,7 +178,7 @@ export class AgentCore {
     if (sha256(cmd.content) !== cmd.sha256) throw invalidArgument("sha256 does not match the content sent; nothing written");
     const key = `push ${config.name} ${spec.path} ${cmd.sha256}`;
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, () =>
-      this.track(this.serialized(config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigChange(config, spec, cmd.content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions })))),
+      this.admit(config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigChange(config, spec, cmd.content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions }))),
     );
     return { ...result, requestId: cmd.requestId, replayed };
   }
@@ -195,7 +190,7 @@ export class AgentCore {
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, async () => {
       const content = await this.versions.get(config.name, spec.path, cmd.sha256);
       if (!content) throw failedPrecondition(`version ${cmd.sha256.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
-      return this.track(this.serialized(config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigChange(config, spec, content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions }))));
+      return this.admit(config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigChange(config, spec, content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions })));
     });
     return { ...result, requestId: cmd.requestId, replayed };
   }
@@ -223,6 +218,14 @@ export class AgentCore {
       ms: report.evidence.durations.totalMs,
     });
     return report;
+  }
+
+  /** Every change to a service: within the concurrency limit, one at a time per service, tracked for shutdown. */
+  private admit<T>(service: string, work: () => Promise<T>): Promise<T> {
+    if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
+      throw resourceExhausted(`${this.inFlight.size} changes already in progress (limits.max_concurrent_reloads); retry later`);
+    }
+    return this.track(this.serialized(service, work));
   }
 
   private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
