@@ -46,8 +46,26 @@ export async function listProcs(): Promise<ProcInfo[]> {
   return procs.filter((p): p is ProcInfo => p !== undefined);
 }
 
+/**
+ * Child PIDs of a process. /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN)
+ * is cheap; without it, every process in /proc is read.
+ */
 export async function childrenOf(pid: number): Promise<number[]> {
-  return (await listProcs()).filter((p) => p.ppid === pid).map((p) => p.pid).sort((a, b) => a - b);
+  let tasks: string[] | undefined;
+  try {
+    tasks = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  try {
+    const lists = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, "utf8")));
+    const kids = lists.flatMap((l) => l.split(" ").filter(Boolean).map(Number));
+    // Zombies (exited, not yet reaped) are not a generation.
+    const live = await Promise.all(kids.map(async (k) => ((await readProc(k)) ? k : undefined)));
+    return live.filter((k): k is number => k !== undefined).sort((a, b) => a - b);
+  } catch {
+    return (await listProcs()).filter((p) => p.ppid === pid).map((p) => p.pid).sort((a, b) => a - b);
+  }
 }
 
 /** Inodes of listening TCP/unix sockets the process holds open. */

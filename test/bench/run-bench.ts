@@ -1,0 +1,45 @@
+// npm run bench: every benchmark in one run; prints a table and writes
+// test/bench/results.json. BENCH_QUICK=1 shortens them for a smoke run.
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { nginxMissing } from "../helpers/nginx.js";
+import { benchAgentFootprint } from "./bench-agent-footprint.js";
+import { benchFloor } from "./bench-floor.js";
+import { benchHistory } from "./bench-history.js";
+import { benchScale } from "./bench-scale.js";
+
+const quick = process.env.BENCH_QUICK === "1";
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, quick };
+
+const step = async (name: string, fn: () => Promise<unknown>) => {
+  process.stderr.write(`bench: ${name}...\n`);
+  const t = performance.now();
+  results[name] = await fn();
+  process.stderr.write(`bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)}s\n`);
+};
+
+if (nginxMissing) results.floor = { skipped: nginxMissing };
+else await step("floor", () => benchFloor(20, 5, quick ? 2 : 5));
+await step("scale", () => benchScale(quick ? 200 : 1000, quick ? 20 : 100));
+await step("agentFootprint", () => benchAgentFootprint(quick ? 5 : 60, 1000));
+await step("history", () => benchHistory(quick ? 100_000 : 1_000_000));
+
+const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
+writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+const r = results as any;
+const rows: [string, string][] = [];
+if (r.floor?.ratio) rows.push([`floor ratio (${r.floor.hosts} nginx, batches of ${r.floor.batch}, ${r.floor.runs} runs)`, `fleet ${r.floor.fleet.medianMs}ms vs floor ${r.floor.floor.medianMs}ms: ratio median ${r.floor.ratio.median} (min ${r.floor.ratio.min}, max ${r.floor.ratio.max})`]);
+const s = r.scale.reload;
+rows.push([`scale: ${s.hosts} agents, batches of ${s.batch}`, `${s.wallSeconds}s wall, controller ${s.controllerCpuMsPerHostStep}ms CPU per host-step, peak RSS ${s.controllerPeakRssMb}MB, history writes ${s.historyWriteMs}ms (${s.historyWriteMsPerHost}ms/host)`]);
+for (const p of r.scale.planAndRecord) rows.push([`plan + record ${p.hosts} hosts`, `plan ${p.planMs}ms, record ${p.recordMs}ms (${p.recordMsPerHost}ms/host)`]);
+const a = r.agentFootprint;
+rows.push([`agent idle ${a.idleSeconds}s`, `${a.idleCpuPercent}% CPU, RSS ${a.idleRssMb}MB`]);
+rows.push([`agent ${a.statusCalls} sequential Status`, `median ${a.statusMedianMs}ms, p99 ${a.statusP99Ms}ms, RSS after ${a.rssAfterStatusMb}MB`]);
+const h = r.history;
+rows.push([`history with ${h.stepRows} step rows`, `fleet history median ${h.history.medianMs.toFixed(2)}ms (group ${h.historyGroup.medianMs.toFixed(2)}ms), fleet show median ${h.show.medianMs.toFixed(2)}ms`]);
+const w = Math.max(...rows.map(([k]) => k.length));
+console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n"));
+console.log(`\nwritten to ${out}`);
+process.exit(0);
