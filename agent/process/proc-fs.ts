@@ -68,13 +68,13 @@ export async function childrenOf(pid: number): Promise<number[]> {
   }
 }
 
-/** Inodes of listening TCP/unix sockets the process holds open. */
-export async function listeningSocketInodes(pid: number): Promise<number[]> {
+/** Inodes of every socket the process holds open (its fd links only: cheap). */
+export async function socketInodes(pid: number): Promise<Set<number>> {
   let fds: string[];
   try {
     fds = await readdir(`/proc/${pid}/fd`);
   } catch {
-    return [];
+    return new Set();
   }
   const held = new Set<number>();
   await Promise.all(
@@ -84,6 +84,15 @@ export async function listeningSocketInodes(pid: number): Promise<number[]> {
       if (m) held.add(Number(m[1]));
     }),
   );
+  return held;
+}
+
+/**
+ * Inodes of listening TCP sockets the process holds open. Reads the netns's
+ * TCP tables, whose size grows with every connection on the host.
+ */
+export async function listeningSocketInodes(pid: number): Promise<number[]> {
+  const held = await socketInodes(pid);
   if (held.size === 0) return [];
   const listening = new Set<number>();
   for (const table of ["tcp", "tcp6"]) {

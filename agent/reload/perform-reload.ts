@@ -130,7 +130,7 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
   }
   if (opts.signal?.aborted) return stop("failed", "aborted before the reload was sent");
 
-  const watcher = await startGenerationWatcher(svc.generation, main?.pid, ev.workersBefore);
+  const watcher = await startGenerationWatcher(svc.generation, main?.pid, ev.workersBefore, ev.listenBefore);
   ev.generation = { source: watcher.source, observed: false, before: watcher.before, after: "", note: watcher.note };
   const markers = svc.rejectMarkers ? new LogTail(svc.rejectMarkers.log) : undefined;
   await markers?.begin();

@@ -2,7 +2,7 @@
 // reload: new worker PIDs, a changed value at a declared HTTP endpoint, or a
 // declared marker line in a log.
 import type { GenerationSpec } from "../config/agent-config.js";
-import { childrenOf, listeningSocketInodes } from "../process/proc-fs.js";
+import { childrenOf, socketInodes } from "../process/proc-fs.js";
 import { LogTail } from "./log-tail.js";
 
 export type GenerationSource = "workers" | "http" | "log" | "none";
@@ -16,7 +16,8 @@ export interface GenerationWatcher {
   poll(): Promise<boolean>;
 }
 
-export async function startGenerationWatcher(spec: GenerationSpec, mainPid: number | undefined, workersBefore: number[]): Promise<GenerationWatcher> {
+/** `listenBefore`: the main process's listening sockets at baseline, which old workers share until they stop accepting. */
+export async function startGenerationWatcher(spec: GenerationSpec, mainPid: number | undefined, workersBefore: number[], listenBefore: number[] = []): Promise<GenerationWatcher> {
   const kind = spec.kind === "auto" ? (mainPid !== undefined && workersBefore.length > 0 ? "workers" : "none") : spec.kind;
   switch (kind) {
     case "workers": {
@@ -37,7 +38,8 @@ export async function startGenerationWatcher(spec: GenerationSpec, mainPid: numb
           if (!after.some((pid) => !before.has(pid))) return false;
           // Old workers drain their connections but must no longer accept new ones.
           const old = after.filter((pid) => before.has(pid));
-          const stillListening = await Promise.all(old.map(async (pid) => (await listeningSocketInodes(pid)).length > 0));
+          const listeners = new Set(listenBefore);
+          const stillListening = await Promise.all(old.map(async (pid) => [...(await socketInodes(pid))].some((i) => listeners.has(i))));
           observed = !stillListening.some(Boolean);
           return observed;
         },
