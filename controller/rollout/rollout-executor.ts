@@ -149,7 +149,7 @@ export class RolloutExecutor {
         first = false;
         this.emit(rollout.id, r, { kind: "batch", batch: batch.index, canary: batch.canary, message: `${batch.canary ? "canary " : ""}batch ${batch.index}: ${todo.map((s) => s.host).join(", ")}` });
         history.markStepsRunning(rollout.id, todo.map((s) => s.host), this.now());
-        for (const s of todo) this.emit(rollout.id, r, { kind: "host_started", host: s.host, batch: batch.index, canary: batch.canary, message: `reloading ${settings.service}` });
+        for (const s of todo) this.emit(rollout.id, r, { kind: "host_started", host: s.host, batch: batch.index, canary: batch.canary, message: settings.kind === "config" ? `pushing ${settings.configPath} to ${settings.service}` : `reloading ${settings.service}` });
 
         const results = await Promise.all(
           todo.map(async (s) => {
@@ -176,9 +176,9 @@ export class RolloutExecutor {
         }
       }
     } catch (err) {
-      // Recording failed (disk full, ...): leave the rollout resumable.
-      log.error("rollout stopped by an internal error", { error: err });
-      halted = `internal error: ${(err as Error).message}`;
+      // Recording failed (disk full, ...): stop, and leave the rollout interrupted so it can be resumed.
+      log.error("rollout stopped by an internal error; it is left interrupted", { error: err });
+      r.interrupting = true;
     }
 
     if (halted && settings.kind === "config" && settings.rollbackAll) {
