@@ -45,6 +45,13 @@ services:
     configs:
       - { path: ${nginx.conf}, mode: "0640", owner: root }
       - { path: ${scratch.dir}/linked.conf }
+  nginx-live:
+    reload: { signal: HUP, pidfile: ${nginx.pidfile} }
+    check: [${NGINX}, -t, -q, -p, "${scratch.dir}/", -e, ${nginx.errorLog}, -c, ${nginx.conf}]
+    check_mode: live
+    generation: workers
+    healthy_for: 200ms
+    configs: [{ path: ${nginx.conf}, mode: "0640", owner: root }]
 `);
   });
   after(async () => {
@@ -85,6 +92,17 @@ services:
     assert.doesNotMatch(r.reason, /fleet-staged/, "the message names the real path");
     assert.ok(readFileSync(nginx.conf).equals(live));
     assert.deepEqual(await childrenOf(nginx.masterPid()), workers);
+  });
+
+  test("check_mode live: the file is swapped, checked in place, and restored byte-identical when the check fails", async () => {
+    const live = readFileSync(nginx.conf);
+    const workers = await childrenOf(nginx.masterPid());
+    const bad = Buffer.from(nginx.config("x").replace("access_log off;", "access_log off;\n  bogus_directive on;"));
+    const r = await agent.client.pushConfig({ requestId: `live-${++n}`, service: "nginx-live", path: nginx.conf, content: bad, sha256: sha(bad), allowRestart: false });
+    assert.equal(r.change, ConfigChange.CONFIG_CHANGE_REJECTED);
+    assert.match(r.reason, /the previous file was restored: .*unknown directive "bogus_directive"/);
+    assert.ok(readFileSync(nginx.conf).equals(live));
+    assert.deepEqual(await childrenOf(nginx.masterPid()), workers, "not signalled");
   });
 
   test("rollback restores a kept version by hash and reloads", async () => {
