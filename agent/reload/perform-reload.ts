@@ -5,7 +5,7 @@ import type { ServiceConfig } from "../config/agent-config.js";
 import { configFileStates, type ConfigFileState } from "../configs/config-file-state.js";
 import type { MainProcess, ServiceDriver } from "../drivers/service-driver.js";
 import type { CommandRunner } from "../process/command-runner.js";
-import { childrenOf, listeningSocketInodes, readProc } from "../process/proc-fs.js";
+import { childrenOf, listeningSocketInodes, readProc, socketInodes } from "../process/proc-fs.js";
 import { ProbeLoop, type ProbeCounts } from "../probes/probe-loop.js";
 import { classifyOutcome, type OutcomeWord, type ReloadFacts } from "../verify/classify-outcome.js";
 import { startGenerationWatcher, type GenerationSource } from "../verify/generation-watcher.js";
@@ -103,10 +103,11 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
   if (located?.state === "error") return stop("failed", located.reason);
   const main = located?.main;
   ev.mainBefore = main;
-  if (main) {
-    [ev.workersBefore, ev.listenBefore] = await Promise.all([childrenOf(main.pid), listeningSocketInodes(main.pid)]);
-  }
-  ev.configs = await configFileStates(svc.configs);
+  [ev.workersBefore, ev.listenBefore, ev.configs] = await Promise.all([
+    main ? childrenOf(main.pid) : [],
+    main ? listeningSocketInodes(main.pid) : [],
+    configFileStates(svc.configs),
+  ]);
 
   // 2. Refuse what cannot reload.
   let refusal: string | undefined;
@@ -205,7 +206,11 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
       if (again?.state === "running") {
         ev.mainAfter = again.main;
         mainAfter = again.main;
-        [ev.workersAfter, ev.listenAfter] = await Promise.all([childrenOf(again.main.pid), listeningSocketInodes(again.main.pid)]);
+        // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).
+        const listeners = new Set(ev.listenBefore);
+        const [workers, held] = await Promise.all([childrenOf(again.main.pid), socketInodes(again.main.pid)]);
+        ev.workersAfter = workers;
+        ev.listenAfter = [...held].filter((i) => listeners.has(i)).sort((a, b) => a - b);
       } else {
         mainAfter = "gone";
       }

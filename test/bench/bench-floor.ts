@@ -3,9 +3,11 @@
 // full verification; (b) the floor: the same signals and checks done locally
 // with no transport or orchestration (HUP each master of a batch, wait for a
 // new worker generation, probe once). Both judge health by one probe round
-// after the new generation (healthy_for 0).
+// after the new generation (healthy_for 0). A second floor also waits, as
+// fleet's evidence does, until the old workers stopped listening: nginx's
+// master sleeps 100ms after starting new workers before it retires the old.
 import path from "node:path";
-import { childrenOf } from "../../agent/process/proc-fs.js";
+import { childrenOf, socketInodes } from "../../agent/process/proc-fs.js";
 import { silentLogger } from "../../common/logger.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
@@ -15,7 +17,7 @@ import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
 import { NGINX, startNginx, type Nginx } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 
-export async function benchFloor(n = 20, batch = 5, runs = 5) {
+export async function benchFloor(n = 20, batch = 5, runs = 5, withCheck = process.env.BENCH_FLOOR_CHECK === "1") {
   const scratch = scratchDir("fleet-bench-floor-");
   const hosts: { nginx: Nginx; agent: AgentHarness }[] = [];
   try {
@@ -27,8 +29,7 @@ limits: { mutations_per_second: 100000 }
 services:
   nginx:
     reload: { signal: HUP, pidfile: ${nginx.pidfile} }
-    check: [${NGINX}, -t, -q, -p, "${path.dirname(nginx.conf)}/", -e, ${nginx.errorLog}, -c, "{path}"]
-    reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
+${withCheck ? `    check: [${NGINX}, -t, -q, -p, "${path.dirname(nginx.conf)}/", -e, ${nginx.errorLog}, -c, "{path}"]\n` : ""}    reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
     generation: workers
     healthy_for: 0ms
     probe_interval: 20ms
@@ -51,6 +52,7 @@ services:
     await core.groupStatus("web"); // connect every channel first
     const fleet: number[] = [];
     const floor: number[] = [];
+    const floorRetired: number[] = [];
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
       const started = core.startReload({ group: "web", policy: { canary: "0", batch: String(batch) }, hosts: [], reason: "bench", caller: { user: "bench", host: "bench" }, peer: "bench", allowRestart: false }, () => undefined);
@@ -60,21 +62,31 @@ services:
       await settle();
 
       t = performance.now();
-      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.nginx)));
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.nginx, false)));
       floor.push(performance.now() - t);
+      await settle();
+
+      t = performance.now();
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.nginx, true)));
+      floorRetired.push(performance.now() - t);
       await settle();
     }
     core.close();
     core.history.close();
     const stats = (xs: number[]) => ({ medianMs: Math.round(median(xs)), minMs: Math.round(Math.min(...xs)), maxMs: Math.round(Math.max(...xs)) });
     const ratios = fleet.map((f, i) => f / floor[i]!);
+    const ratiosRetired = fleet.map((f, i) => f / floorRetired[i]!);
+    const ratioStats = (xs: number[]) => ({ median: +median(xs).toFixed(2), min: +Math.min(...xs).toFixed(2), max: +Math.max(...xs).toFixed(2) });
     return {
+      withCheck,
       hosts: n,
       batch,
       runs,
       fleet: stats(fleet),
       floor: stats(floor),
-      ratio: { median: +median(ratios).toFixed(2), min: +Math.min(...ratios).toFixed(2), max: +Math.max(...ratios).toFixed(2) },
+      ratio: ratioStats(ratios),
+      floorOldWorkersRetired: stats(floorRetired),
+      ratioOldWorkersRetired: ratioStats(ratiosRetired),
     };
   } finally {
     for (const h of hosts) {
@@ -85,13 +97,20 @@ services:
   }
 }
 
-/** The floor for one host: HUP the master, wait for a new worker, probe once. */
-async function floorReload(nginx: Nginx) {
+/** The floor for one host: HUP the master, wait for a new worker (and, if asked, for the old ones to stop listening), probe once. */
+async function floorReload(nginx: Nginx, untilRetired: boolean) {
   const master = nginx.masterPid();
   const before = new Set(await childrenOf(master));
+  const listeners = await socketInodes(master);
   process.kill(master, "SIGHUP");
   for (;;) {
-    if ((await childrenOf(master)).some((p) => !before.has(p))) break;
+    const now = await childrenOf(master);
+    if (now.some((p) => !before.has(p))) {
+      if (!untilRetired) break;
+      const old = now.filter((p) => before.has(p));
+      const listening = await Promise.all(old.map(async (p) => [...(await socketInodes(p))].some((i) => listeners.has(i))));
+      if (!listening.some(Boolean)) break;
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   const res = await fetch(`http://127.0.0.1:${nginx.port}/healthz`, { headers: { connection: "close" } });

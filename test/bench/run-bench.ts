@@ -30,7 +30,11 @@ const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.jso
 writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
 const r = results as any;
 const rows: [string, string][] = [];
-if (r.floor?.ratio) rows.push([`floor ratio (${r.floor.hosts} nginx, batches of ${r.floor.batch}, ${r.floor.runs} runs)`, `fleet ${r.floor.fleet.medianMs}ms vs floor ${r.floor.floor.medianMs}ms: ratio median ${r.floor.ratio.median} (min ${r.floor.ratio.min}, max ${r.floor.ratio.max})`]);
+if (r.floor?.ratio) {
+  const f = r.floor;
+  rows.push([`floor ratio (${f.hosts} nginx, batches of ${f.batch}, ${f.runs} runs)`, `fleet ${f.fleet.medianMs}ms vs floor ${f.floor.medianMs}ms (new worker seen): ratio median ${f.ratio.median} (min ${f.ratio.min}, max ${f.ratio.max})`]);
+  rows.push([`  same, floor waits for old workers to retire`, `floor ${f.floorOldWorkersRetired.medianMs}ms: ratio median ${f.ratioOldWorkersRetired.median} (min ${f.ratioOldWorkersRetired.min}, max ${f.ratioOldWorkersRetired.max})`]);
+}
 const s = r.scale.reload;
 rows.push([`scale: ${s.hosts} agents, batches of ${s.batch}`, `${s.wallSeconds}s wall, controller ${s.controllerCpuMsPerHostStep}ms CPU per host-step, peak RSS ${s.controllerPeakRssMb}MB, history writes ${s.historyWriteMs}ms (${s.historyWriteMsPerHost}ms/host)`]);
 for (const p of r.scale.planAndRecord) rows.push([`plan + record ${p.hosts} hosts`, `plan ${p.planMs}ms, record ${p.recordMs}ms (${p.recordMsPerHost}ms/host)`]);

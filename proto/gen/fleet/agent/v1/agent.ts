@@ -295,6 +295,7 @@ export interface ReloadEvidence {
   rejectMarker: string;
   configs: ConfigFileState[];
   listenSocketInodesBefore: number[];
+  /** The baseline listening sockets the main process still holds afterwards. */
   listenSocketInodesAfter: number[];
 }
 
