@@ -37,12 +37,24 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
     this.migrate();
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'instance_id'").get() as Row | undefined;
+    const row = this.stmt("SELECT value FROM meta WHERE key = 'instance_id'").get() as Row | undefined;
     if (row) this.instanceId = String(row.value);
     else {
       this.instanceId = randomUUID().slice(0, 8);
-      this.db.prepare("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
+      this.stmt("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
     }
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once, reused: preparing is most of a small write's cost. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   private migrate() {
@@ -72,9 +84,9 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   private lock(group: string, rolloutId: number, holder: string, now: number) {
-    const held = this.db.prepare("SELECT * FROM group_locks WHERE grp = ?").get(group) as Row | undefined;
+    const held = this.stmt("SELECT * FROM group_locks WHERE grp = ?").get(group) as Row | undefined;
     if (held) throw new GroupBusyError(group, { rolloutId: Number(held.rollout_id), holder: String(held.holder), since: Number(held.acquired_at) });
-    this.db.prepare("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(group, rolloutId, holder, now);
+    this.stmt("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(group, rolloutId, holder, now);
   }
 
   resumeRollout(id: number, now: number): RolloutRecord {
@@ -82,26 +94,26 @@ export class SqliteHistoryStore implements HistoryStore {
       const r = this.getRollout(id);
       if (!r) throw new Error(`no rollout ${id}`);
       this.lock(r.group, id, r.requestedBy, now);
-      this.db.prepare("UPDATE rollouts SET state = 'running', finished_at = NULL WHERE id = ?").run(id);
-      this.db.prepare("UPDATE steps SET status = 'pending' WHERE rollout_id = ? AND status = 'skipped'").run(id);
-      this.db.prepare("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'resumed', '', 'resumed')").run(id, now);
+      this.stmt("UPDATE rollouts SET state = 'running', finished_at = NULL WHERE id = ?").run(id);
+      this.stmt("UPDATE steps SET status = 'pending' WHERE rollout_id = ? AND status = 'skipped'").run(id);
+      this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'resumed', '', 'resumed')").run(id, now);
       return this.getRollout(id)!;
     }).immediate();
   }
 
   addSteps(rolloutId: number, steps: { host: string; batch: number; canary: boolean }[]): void {
-    const next = Number((this.db.prepare("SELECT coalesce(max(position) + 1, 0) AS n FROM steps WHERE rollout_id = ?").get(rolloutId) as Row).n);
-    const insert = this.db.prepare("INSERT INTO steps (rollout_id, host, batch, canary, position, status) VALUES (?, ?, ?, ?, ?, 'pending')");
+    const next = Number((this.stmt("SELECT coalesce(max(position) + 1, 0) AS n FROM steps WHERE rollout_id = ?").get(rolloutId) as Row).n);
+    const insert = this.stmt("INSERT INTO steps (rollout_id, host, batch, canary, position, status) VALUES (?, ?, ?, ?, ?, 'pending')");
     this.db.transaction(() => steps.forEach((s, i) => insert.run(rolloutId, s.host, s.batch, s.canary ? 1 : 0, next + i)))();
   }
 
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void {
-    const stmt = this.db.prepare("UPDATE steps SET status = 'running', started_at = ? WHERE rollout_id = ? AND host = ?");
+    const stmt = this.stmt("UPDATE steps SET status = 'running', started_at = ? WHERE rollout_id = ? AND host = ?");
     this.db.transaction(() => hosts.forEach((h) => stmt.run(now, rolloutId, h)))();
   }
 
   finishSteps(rolloutId: number, results: { host: string; result: StepResult }[], now: number): void {
-    const stmt = this.db.prepare(
+    const stmt = this.stmt(
       `UPDATE steps SET status = 'done', outcome = ?, ok = ?, reason = ?, evidence = ?, probes_sent = ?, probes_failed = ?, probes_refused = ?, finished_at = ?,
          previous_sha256 = ?, new_sha256 = ?
        WHERE rollout_id = ? AND host = ?`,
@@ -115,28 +127,28 @@ export class SqliteHistoryStore implements HistoryStore {
 
   skipPendingSteps(rolloutId: number): string[] {
     return this.db.transaction(() => {
-      const hosts = (this.db.prepare("SELECT host FROM steps WHERE rollout_id = ? AND status = 'pending' ORDER BY position").all(rolloutId) as Row[]).map((r) => String(r.host));
-      this.db.prepare("UPDATE steps SET status = 'skipped' WHERE rollout_id = ? AND status = 'pending'").run(rolloutId);
+      const hosts = (this.stmt("SELECT host FROM steps WHERE rollout_id = ? AND status = 'pending' ORDER BY position").all(rolloutId) as Row[]).map((r) => String(r.host));
+      this.stmt("UPDATE steps SET status = 'skipped' WHERE rollout_id = ? AND status = 'pending'").run(rolloutId);
       return hosts;
     })();
   }
 
   finishRollout(rolloutId: number, state: Exclude<RolloutState, "running" | "interrupted">, summary: string, now: number): RolloutRecord {
     return this.db.transaction(() => {
-      this.db.prepare("UPDATE rollouts SET state = ?, summary = ?, finished_at = ? WHERE id = ?").run(state, summary, now, rolloutId);
-      this.db.prepare("DELETE FROM group_locks WHERE rollout_id = ?").run(rolloutId);
+      this.stmt("UPDATE rollouts SET state = ?, summary = ?, finished_at = ? WHERE id = ?").run(state, summary, now, rolloutId);
+      this.stmt("DELETE FROM group_locks WHERE rollout_id = ?").run(rolloutId);
       return this.getRollout(rolloutId)!;
     })();
   }
 
   addEvent(rolloutId: number, kind: string, host: string, message: string, now: number): EventRecord {
-    const id = Number(this.db.prepare("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, ?, ?, ?)").run(rolloutId, now, kind, host, message).lastInsertRowid);
+    const id = Number(this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, ?, ?, ?)").run(rolloutId, now, kind, host, message).lastInsertRowid);
     return { id, rolloutId, at: now, kind, host, message };
   }
 
   interruptRunning(now: number): RolloutRecord[] {
     return this.db.transaction(() => {
-      const ids = (this.db.prepare("SELECT id FROM rollouts WHERE state = 'running'").all() as Row[]).map((r) => Number(r.id));
+      const ids = (this.stmt("SELECT id FROM rollouts WHERE state = 'running'").all() as Row[]).map((r) => Number(r.id));
       return ids.map((id) => this.interruptRollout(id, now));
     })();
   }
@@ -146,27 +158,27 @@ export class SqliteHistoryStore implements HistoryStore {
       this.db
         .prepare("UPDATE rollouts SET state = 'interrupted', finished_at = ?, summary = 'the controller stopped during this rollout; fleet resume ' || id || ' finishes the hosts not done' WHERE id = ?")
         .run(now, id);
-      this.db.prepare("DELETE FROM group_locks WHERE rollout_id = ?").run(id);
-      this.db.prepare("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'interrupted', '', 'controller stopped mid-rollout')").run(id, now);
+      this.stmt("DELETE FROM group_locks WHERE rollout_id = ?").run(id);
+      this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'interrupted', '', 'controller stopped mid-rollout')").run(id, now);
       return this.getRollout(id)!;
     })();
   }
 
   getRollout(id: number): RolloutRecord | undefined {
-    const row = this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id = ?`).get(id) as Row | undefined;
+    const row = this.stmt(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id = ?`).get(id) as Row | undefined;
     return row ? toRollout(row) : undefined;
   }
 
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[] {
     const before = filter.beforeId ?? Number.MAX_SAFE_INTEGER;
     const rows = filter.group
-      ? this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.grp = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?`).all(filter.group, before, filter.limit)
-      : this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id < ? ORDER BY r.id DESC LIMIT ?`).all(before, filter.limit);
+      ? this.stmt(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.grp = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?`).all(filter.group, before, filter.limit)
+      : this.stmt(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.id < ? ORDER BY r.id DESC LIMIT ?`).all(before, filter.limit);
     return (rows as Row[]).map(toRollout);
   }
 
   getSteps(rolloutId: number): StepRecord[] {
-    return (this.db.prepare("SELECT * FROM steps WHERE rollout_id = ? ORDER BY position").all(rolloutId) as Row[]).map((r) => ({
+    return (this.stmt("SELECT * FROM steps WHERE rollout_id = ? ORDER BY position").all(rolloutId) as Row[]).map((r) => ({
       rolloutId,
       host: String(r.host),
       batch: Number(r.batch),
@@ -188,7 +200,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   getEvents(rolloutId: number, limit = 10_000): EventRecord[] {
-    return (this.db.prepare("SELECT * FROM events WHERE rollout_id = ? ORDER BY id LIMIT ?").all(rolloutId, limit) as Row[]).map((r) => ({
+    return (this.stmt("SELECT * FROM events WHERE rollout_id = ? ORDER BY id LIMIT ?").all(rolloutId, limit) as Row[]).map((r) => ({
       id: Number(r.id),
       rolloutId,
       at: Number(r.at),
@@ -199,22 +211,22 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   linkedRollouts(parentId: number): RolloutRecord[] {
-    return (this.db.prepare(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.parent_id = ? ORDER BY r.id`).all(parentId) as Row[]).map(toRollout);
+    return (this.stmt(`SELECT ${ROLLOUT_COLUMNS} FROM rollouts r WHERE r.parent_id = ? ORDER BY r.id`).all(parentId) as Row[]).map(toRollout);
   }
 
   saveConfigVersion(content: Buffer, now: number): string {
     const hash = createHash("sha256").update(content).digest("hex");
-    this.db.prepare("INSERT OR IGNORE INTO config_versions (sha256, content, size, created_at) VALUES (?, ?, ?, ?)").run(hash, content, content.length, now);
+    this.stmt("INSERT OR IGNORE INTO config_versions (sha256, content, size, created_at) VALUES (?, ?, ?, ?)").run(hash, content, content.length, now);
     return hash;
   }
 
   getConfigVersion(sha256: string): Buffer | undefined {
-    const row = this.db.prepare("SELECT content FROM config_versions WHERE sha256 = ?").get(sha256) as Row | undefined;
+    const row = this.stmt("SELECT content FROM config_versions WHERE sha256 = ?").get(sha256) as Row | undefined;
     return row ? (row.content as Buffer) : undefined;
   }
 
   scheduleState(name: string): { paused: boolean; lastSuccessSourceSha256: string } {
-    const row = this.db.prepare("SELECT * FROM schedule_state WHERE name = ?").get(name) as Row | undefined;
+    const row = this.stmt("SELECT * FROM schedule_state WHERE name = ?").get(name) as Row | undefined;
     return { paused: row?.paused === 1, lastSuccessSourceSha256: String(row?.last_success_source_sha256 ?? "") };
   }
 
@@ -231,7 +243,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   recordScheduleRun(run: ScheduleRun): void {
-    this.db.prepare("INSERT INTO schedule_runs (name, at, outcome, rollout_id, reason) VALUES (?, ?, ?, ?, ?)").run(run.name, run.at, run.outcome, run.rolloutId, run.reason);
+    this.stmt("INSERT INTO schedule_runs (name, at, outcome, rollout_id, reason) VALUES (?, ?, ?, ?, ?)").run(run.name, run.at, run.outcome, run.rolloutId, run.reason);
   }
 
   lastScheduleRun(name: string): ScheduleRun | undefined {
@@ -239,7 +251,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   scheduleRuns(name: string, limit: number): ScheduleRun[] {
-    return (this.db.prepare("SELECT * FROM schedule_runs WHERE name = ? ORDER BY id DESC LIMIT ?").all(name, limit) as Row[]).map((r) => ({
+    return (this.stmt("SELECT * FROM schedule_runs WHERE name = ? ORDER BY id DESC LIMIT ?").all(name, limit) as Row[]).map((r) => ({
       name: String(r.name),
       at: Number(r.at),
       outcome: r.outcome as ScheduleRun["outcome"],

@@ -37,6 +37,7 @@ if (r.floor?.ratio) {
 }
 const s = r.scale.reload;
 rows.push([`scale: ${s.hosts} agents, batches of ${s.batch}`, `${s.wallSeconds}s wall, controller ${s.controllerCpuMsPerHostStep}ms CPU per host-step, peak RSS ${s.controllerPeakRssMb}MB, history writes ${s.historyWriteMs}ms (${s.historyWriteMsPerHost}ms/host)`]);
+rows.push([`  first run (cold JIT)`, `${s.cold.wallSeconds}s wall, controller ${s.cold.controllerCpuMsPerHostStep}ms CPU per host-step`]);
 for (const p of r.scale.planAndRecord) rows.push([`plan + record ${p.hosts} hosts`, `plan ${p.planMs}ms, record ${p.recordMs}ms (${p.recordMsPerHost}ms/host)`]);
 const a = r.agentFootprint;
 rows.push([`agent idle ${a.idleSeconds}s`, `${a.idleCpuPercent}% CPU, RSS ${a.idleRssMb}MB`]);
