@@ -1,7 +1,7 @@
 // fleet-agent: the daemon on every server. Loads its config, serves gRPC,
 // reloads its own config on SIGHUP and shuts down gracefully on SIGTERM.
 import { parseArgs } from "node:util";
-import { ConfigError } from "../common/errors.js";
+import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
 import { AGENT_VERSION, AgentCore } from "./agent-core.js";
 import { readAgentConfig } from "./config/read-agent-config.js";
@@ -63,16 +63,8 @@ async function main(): Promise<number> {
   const logger = createLogger({ level, write: (l) => process.stdout.write(l + "\n") });
   const file = values.config!;
 
-  let config;
-  try {
-    config = await readAgentConfig(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`fleet-agent: invalid config ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = await readConfigOrExit("fleet-agent", () => readAgentConfig(file));
+  if (typeof config === "number") return config;
   if (values["check-config"]) return console.log(`${file}: ok (${config.services.size} services)`), 0;
   if (config.auth.mode === "insecure") {
     logger.warn("running with insecure: true — no authentication; any client that can reach the port may reload services. Use tls or auth.token_file outside loopback demos.", { listen: config.listen });
@@ -82,27 +74,17 @@ async function main(): Promise<number> {
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
   const server = await startAgentServer(core, config, logger);
 
-  process.on("SIGHUP", () => {
-    readAgentConfig(file).then(
-      (next) => {
-        if (next.listen !== core.currentConfig.listen) logger.warn("listen address changed; it takes effect on restart", { listen: next.listen });
-        server.setAuth(next);
-        core.replaceConfig(next);
-        logger.info("config reloaded", { services: [...next.services.keys()] });
-      },
-      (err) => logger.error("config reload refused; keeping the previous config", { error: err instanceof ConfigError ? err.message : String(err) }),
-    );
-  });
+  reloadOnSighup("config", () => readAgentConfig(file), (next) => {
+    if (next.listen !== core.currentConfig.listen) logger.warn("listen address changed; it takes effect on restart", { listen: next.listen });
+    server.setAuth(next);
+    core.replaceConfig(next);
+    logger.info("config reloaded", { services: [...next.services.keys()] });
+  }, logger);
 
-  return new Promise<number>((resolve) => {
-    const stop = async (sig: string) => {
-      logger.info("shutting down: new calls refused, in-flight reloads finish", { signal: sig });
-      const [, pending] = await Promise.all([server.shutdown(60_000), core.drain()]);
-      logger.info("stopped", { reloads_finished_during_shutdown: pending });
-      resolve(0);
-    };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+  return untilStopped(async (sig) => {
+    logger.info("shutting down: new calls refused, in-flight reloads finish", { signal: sig });
+    const [, pending] = await Promise.all([server.shutdown(60_000), core.drain()]);
+    logger.info("stopped", { reloads_finished_during_shutdown: pending });
   });
 }
 

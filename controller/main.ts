@@ -2,7 +2,7 @@
 // rollouts. Reloads its inventory on SIGHUP; on SIGTERM in-flight hosts finish
 // and running rollouts are left interrupted, resumable.
 import { parseArgs } from "node:util";
-import { ConfigError } from "../common/errors.js";
+import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
 import { ControllerCore } from "./controller-core.js";
 import { SqliteHistoryStore } from "./history/sqlite-history-store.js";
@@ -46,16 +46,8 @@ async function main(): Promise<number> {
   if (values.help) return console.log(HELP), 0;
   const logger = createLogger({ level: values["log-level"] as "info", write: (l) => process.stdout.write(l + "\n") });
   const file = values.config!;
-  let inventory;
-  try {
-    inventory = await readInventory(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`fleet-controller: invalid config ${err.message}`);
-      return 2;
-    }
-    throw err;
-  }
+  const inventory = await readConfigOrExit("fleet-controller", () => readInventory(file));
+  if (typeof inventory === "number") return inventory;
   if (values["check-config"]) return console.log(`${file}: ok (${inventory.groups.size} groups)`), 0;
 
   const history = new SqliteHistoryStore(inventory.controller.db);
@@ -71,31 +63,21 @@ async function main(): Promise<number> {
     inventory.agents.access.mode === "tls" ? inventory.agents.access : undefined,
   );
 
-  process.on("SIGHUP", () => {
-    readInventory(file).then(
-      (next) => {
-        if (next.controller.listen !== core.currentInventory.controller.listen || next.controller.db !== core.currentInventory.controller.db) {
-          logger.warn("controller.listen and controller.db take effect on restart");
-        }
-        core.replaceInventory(next);
-        logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
-      },
-      (err) => logger.error("inventory reload refused; keeping the previous inventory", { error: err instanceof ConfigError ? err.message : String(err) }),
-    );
-  });
+  reloadOnSighup("inventory", () => readInventory(file), (next) => {
+    if (next.controller.listen !== core.currentInventory.controller.listen || next.controller.db !== core.currentInventory.controller.db) {
+      logger.warn("controller.listen and controller.db take effect on restart");
+    }
+    core.replaceInventory(next);
+    logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
+  }, logger);
 
-  return new Promise<number>((resolve) => {
-    const stop = async (sig: string) => {
-      logger.info("shutting down", { signal: sig });
-      core.scheduler.stop();
-      await core.executor.interruptAll();
-      await server.shutdown(5000);
-      core.close();
-      history.close();
-      resolve(0);
-    };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+  return untilStopped(async (sig) => {
+    logger.info("shutting down", { signal: sig });
+    core.scheduler.stop();
+    await core.executor.interruptAll();
+    await server.shutdown(5000);
+    core.close();
+    history.close();
   });
 }
 

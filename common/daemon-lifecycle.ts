@@ -1,0 +1,36 @@
+// What both daemons do with signals: SIGHUP re-reads the config file (an
+// invalid one is refused and the running one kept); SIGTERM/SIGINT stop once.
+import { ConfigError } from "./errors.js";
+import type { Logger } from "./logger.js";
+
+/** On SIGHUP, reads the config again and applies it; `what` names it in the log ("config", "inventory"). */
+export function reloadOnSighup<T>(what: string, read: () => Promise<T>, apply: (next: T) => void, logger: Logger): void {
+  process.on("SIGHUP", () => {
+    read().then(
+      (next) => apply(next),
+      (err) => logger.error(`${what} reload refused; keeping the previous ${what}`, { error: err instanceof ConfigError ? err.message : String(err) }),
+    );
+  });
+}
+
+/** Resolves with exit code 0 once `stop` has run after the first SIGTERM or SIGINT. */
+export function untilStopped(stop: (signal: string) => Promise<void>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const once = (sig: string) => void stop(sig).then(() => resolve(0));
+    process.once("SIGTERM", () => once("SIGTERM"));
+    process.once("SIGINT", () => once("SIGINT"));
+  });
+}
+
+/** Reads a config for start-up; an invalid file prints every problem and yields exit code 2. */
+export async function readConfigOrExit<T>(program: string, read: () => Promise<T>): Promise<T | number> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${program}: invalid config ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
