@@ -26,17 +26,46 @@ export interface SystemdHost {
   stop(): Promise<void>;
 }
 
-/** `units` receives the host's directory so unit files can refer to files in it. */
-export async function startSystemdHost(name: string, units: (dir: string) => Record<string, string>): Promise<SystemdHost> {
+/**
+ * `units` receives the host's directory so unit files can refer to files in it.
+ * With `overlayRoot` the host gets its own root file system (an overlay on the
+ * machine's /, writes kept in the host's upper dir) so `dpkg -i` and /etc edits
+ * never touch the machine; then only `dir/shared` is shared, seen inside the
+ * host as /run/fleet-shared.
+ */
+export async function startSystemdHost(name: string, units: (dir: string) => Record<string, string>, options: { overlayRoot?: boolean } = {}): Promise<SystemdHost> {
   // Not under /tmp: the host mounts its own tmpfs there.
   const dir = path.join(REPO_ROOT, ".scratch", `host-${name}-${randomBytes(3).toString("hex")}`);
   mkdirSync(path.join(dir, "units"), { recursive: true });
   chmodSync(dir, 0o755);
   for (const [unit, text] of Object.entries(units(dir))) writeFileSync(path.join(dir, "units", unit), text);
   const script = path.join(dir, "host.sh");
+  mkdirSync(path.join(dir, "shared"), { recursive: true });
+  const overlay = `#!/bin/bash
+set -e
+mount --make-rprivate /
+mkdir -p ${dir}/upper ${dir}/work ${dir}/root
+mount -t overlay overlay -o lowerdir=/,upperdir=${dir}/upper,workdir=${dir}/work ${dir}/root
+mount --rbind /proc ${dir}/root/proc
+mount --rbind /sys ${dir}/root/sys
+mount --rbind /dev ${dir}/root/dev
+mount -t tmpfs tmpfs ${dir}/root/run
+mkdir -p ${dir}/root/run/fleet-shared ${dir}/root/run/systemd/system
+mount --bind ${dir}/shared ${dir}/root/run/fleet-shared
+cp ${dir}/units/* ${dir}/root/run/systemd/system/ 2>/dev/null || true
+cd ${dir}/root
+mkdir -p oldroot
+pivot_root . oldroot
+umount -l /oldroot
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /var/tmp
+hostname ${name}
+ip link set lo up
+exec /lib/systemd/systemd --system --unit=basic.target
+`;
   writeFileSync(
     script,
-    `#!/bin/bash
+    options.overlayRoot ? overlay : `#!/bin/bash
 set -e
 mount --make-rprivate /
 mount -t tmpfs tmpfs /run

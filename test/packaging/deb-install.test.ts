@@ -1,0 +1,98 @@
+// The fleet-agent .deb on a fresh systemd test host with its own overlay root:
+// install (not started until configured), configure, enable --now, reload
+// nginx through systemctl; upgrade keeps a changed conffile and restarts;
+// remove, then purge, leave nothing behind.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createAgentClient } from "../../common/agent-client.js";
+import { outcomeToWord } from "../../common/outcome-words.js";
+import { startSystemdHost, systemdHostMissing, type SystemdHost } from "../helpers/systemd-host.js";
+import { nginxMissing } from "../helpers/nginx.js";
+import { REPO_ROOT } from "../helpers/web-service.js";
+import { waitFor } from "../helpers/wait-for.js";
+
+const skip = systemdHostMissing ?? nginxMissing ?? (existsSync("/usr/bin/dpkg-deb") ? undefined : "dpkg-deb not installed");
+if (skip) console.log(`# skipping .deb install test: ${skip}`);
+
+describe("fleet-agent .deb on a systemd test host", { skip }, () => {
+  let host: SystemdHost;
+  const out = mkdtempSync(path.join(os.tmpdir(), "fleet-deb-"));
+  const build = (version: string) => execFileSync("bash", [path.join(REPO_ROOT, "packaging/build-packages.sh")], { env: { ...process.env, FLEET_DIST: out, FLEET_VERSION: version }, encoding: "utf8", timeout: 120_000 }).trim().split("\n").pop()!;
+  const sh = async (cmd: string, ok = true) => {
+    const r = await host.run(["/bin/sh", "-c", cmd], 120_000);
+    if (ok) assert.equal(r.exitCode, 0, `${cmd}: ${r.output}`);
+    return r;
+  };
+
+  before(async () => {
+    host = await startSystemdHost("pkg1", () => ({}), { overlayRoot: true });
+    copyFileSync(build("0.1.0"), path.join(host.dir, "shared", "fleet-agent_0.1.0_all.deb"));
+    copyFileSync(build("0.1.1"), path.join(host.dir, "shared", "fleet-agent_0.1.1_all.deb"));
+  });
+  after(async () => {
+    await host?.stop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  test("install, configure, enable --now: the agent answers from the root namespace and reloads nginx via systemctl", async () => {
+    const install = await sh("dpkg -i /run/fleet-shared/fleet-agent_0.1.0_all.deb");
+    assert.match(install.output, /fleet-agent installed but not started/);
+    assert.notEqual((await sh("systemctl is-active fleet-agent", false)).output.trim(), "active", "not started before it is configured");
+    await sh("systemctl start nginx");
+    await sh(`cat > /etc/fleet/agent.yaml <<'EOF2'
+listen: unix:/run/fleet-shared/agent.sock
+insecure: true
+services:
+  nginx:
+    reload: { systemd: nginx.service }
+    check: [/usr/sbin/nginx, -t, -q, -c, "{path}"]
+    health: [{ http: "http://127.0.0.1/", status: 200 }]
+    configs: [{ path: /etc/nginx/nginx.conf }]
+EOF2`);
+    await sh("systemctl enable --now fleet-agent");
+    const sock = path.join(host.dir, "shared", "agent.sock");
+    await waitFor("the packaged agent's socket", () => existsSync(sock), 30_000);
+    const client = createAgentClient(`unix:${sock}`);
+    try {
+      const d = await client.describe({ deadlineMs: 10_000 });
+      assert.match(d.runAsUser, /^root \(uid 0\)/, "the packaged unit runs as root");
+      assert.deepEqual(d.services.map((s) => s.name), ["nginx"]);
+      const r = await client.reload({ requestId: "pkg-1", service: "nginx", allowRestart: false, generationTimeoutMs: 0, healthyForMs: 0 });
+      assert.equal(outcomeToWord(r.outcome), "reloaded", r.reason);
+      assert.equal(r.evidence!.action, "systemctl reload nginx.service");
+    } finally {
+      client.close();
+    }
+    assert.ok(!existsSync("/usr/lib/fleet-agent"), "nothing was installed on the machine itself");
+  });
+
+  test("upgrade keeps the changed conffile and restarts the running agent; remove then purge leave nothing", async () => {
+    const before = (await sh("systemctl show -p MainPID --value fleet-agent")).output.trim();
+    await sh("dpkg -i --force-confold /run/fleet-shared/fleet-agent_0.1.1_all.deb");
+    assert.match((await sh("dpkg-query -W -f '${Version}' fleet-agent")).output, /0\.1\.1/);
+    assert.match((await sh("cat /etc/fleet/agent.yaml")).output, /unix:\/run\/fleet-shared\/agent\.sock/, "the operator's config was kept");
+    await waitFor("the agent to be active again", async () => (await sh("systemctl is-active fleet-agent", false)).output.trim() === "active", 30_000);
+    const afterPid = (await sh("systemctl show -p MainPID --value fleet-agent")).output.trim();
+    assert.notEqual(afterPid, before, "restarted on upgrade");
+    const client = createAgentClient(`unix:${path.join(host.dir, "shared", "agent.sock")}`);
+    try {
+      await waitFor("the upgraded agent to answer", async () => (await client.describe({ deadlineMs: 2000 })).agentVersion !== "", 30_000);
+    } finally {
+      client.close();
+    }
+
+    await sh("dpkg -r fleet-agent");
+    assert.notEqual((await sh("systemctl is-active fleet-agent", false)).output.trim(), "active");
+    assert.equal((await sh("test -e /usr/lib/fleet-agent/fleet-agent.mjs", false)).exitCode, 1);
+    assert.equal((await sh("test -e /etc/fleet/agent.yaml", false)).exitCode, 0, "remove keeps the conffile");
+    await sh("dpkg -P fleet-agent");
+    for (const p of ["/etc/fleet/agent.yaml", "/var/lib/fleet-agent", "/lib/systemd/system/fleet-agent.service", "/usr/bin/fleet-agent"]) {
+      assert.equal((await sh(`test -e ${p}`, false)).exitCode, 1, `${p} is gone`);
+    }
+    assert.equal((await sh("dpkg -s fleet-agent", false)).exitCode, 1);
+  });
+});
