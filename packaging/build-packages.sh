@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${FLEET_VERSION:-$(node -p 'require("./package.json").version')}
-out=${FLEET_DIST:-dist}
+out=$(mkdir -p "${FLEET_DIST:-dist}" && cd "${FLEET_DIST:-dist}" && pwd)
 work=$out/pkgroot
-rm -rf "$work" && mkdir -p "$work" "$out"
+rm -rf "$work" && mkdir -p "$work"
 abi_major=$(node -p 'process.versions.node.split(".")[0]')
 banner="import { createRequire as __fleetRequire } from 'node:module'; const require = __fleetRequire(import.meta.url);"
 bundle() { node_modules/.bin/esbuild "$1" --bundle --platform=node --target=node18 --format=esm --log-level=warning --banner:js="$banner" --external:better-sqlite3 --outfile="$2"; }
@@ -30,7 +30,7 @@ bundle controller/main.ts "$ctl/usr/lib/fleet/fleet-controller.mjs"
 bundle cli/main.ts "$ctl/usr/lib/fleet/fleet.mjs"
 for m in better-sqlite3 bindings file-uri-to-path; do
   mkdir -p "$ctl/usr/lib/fleet/node_modules/$m"
-  (cd "node_modules/$m" && cp -r --parents package.json $(ls -d lib *.js 2>/dev/null || true) "$OLDPWD/$ctl/usr/lib/fleet/node_modules/$m/")
+  (cd "node_modules/$m" && cp -r --parents package.json $(ls -d lib *.js 2>/dev/null || true) "$ctl/usr/lib/fleet/node_modules/$m/")
 done
 mkdir -p "$ctl/usr/lib/fleet/node_modules/better-sqlite3/build/Release"
 install -m 0644 node_modules/better-sqlite3/build/Release/better_sqlite3.node "$ctl/usr/lib/fleet/node_modules/better-sqlite3/build/Release/"
@@ -88,7 +88,7 @@ AutoReqProv: no
 $5. Part of fleet, a reload orchestrator for Linux server fleets.
 %install
 mkdir -p %{buildroot}
-cp -a $(realpath "$root")/. %{buildroot}/
+cp -a $root/. %{buildroot}/
 %post
 if [ "\$1" -ge 2 ]; then set -- configure previous; else set -- configure ""; fi
 $(sed '1d' "packaging/$name/postinst")
@@ -101,7 +101,7 @@ $(sed '1d' "packaging/$name/postrm")
 %files
 $files
 SPEC
-    rpmbuild -bb --quiet --define "_topdir $top" --define "_rpmdir $(realpath "$out")" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$top/$name.spec" >/dev/null
+    rpmbuild -bb --quiet --define "_topdir $top" --define "_rpmdir $out" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$top/$name.spec" >/dev/null
     rm -rf "$top"
     echo "$out/$name-$version-1.$2.rpm"
   }

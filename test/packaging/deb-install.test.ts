@@ -21,7 +21,7 @@ if (skip) console.log(`# skipping .deb install test: ${skip}`);
 describe("fleet-agent .deb on a systemd test host", { skip }, () => {
   let host: SystemdHost;
   const out = mkdtempSync(path.join(os.tmpdir(), "fleet-deb-"));
-  const build = (version: string) => execFileSync("bash", [path.join(REPO_ROOT, "packaging/build-packages.sh")], { env: { ...process.env, FLEET_DIST: out, FLEET_VERSION: version }, encoding: "utf8", timeout: 120_000 }).trim().split("\n").pop()!;
+  const build = (version: string) => execFileSync("bash", [path.join(REPO_ROOT, "packaging/build-packages.sh")], { env: { ...process.env, FLEET_DIST: out, FLEET_VERSION: version }, encoding: "utf8", timeout: 120_000 }).trim().split("\n").find((l) => /fleet-agent_.*\.deb$/.test(l))!;
   const sh = async (cmd: string, ok = true) => {
     const r = await host.run(["/bin/sh", "-c", cmd], 120_000);
     if (ok) assert.equal(r.exitCode, 0, `${cmd}: ${r.output}`);
