@@ -31,16 +31,18 @@ export interface SystemdHost {
  * With `overlayRoot` the host gets its own root file system (an overlay on the
  * machine's /, writes kept in the host's upper dir) so `dpkg -i` and /etc edits
  * never touch the machine; then only `dir/shared` is shared, seen inside the
- * host as /run/fleet-shared.
+ * host as /run/fleet-shared (or `shared`, which several hosts may bind).
  */
-export async function startSystemdHost(name: string, units: (dir: string) => Record<string, string>, options: { overlayRoot?: boolean } = {}): Promise<SystemdHost> {
+export async function startSystemdHost(name: string, units: (dir: string) => Record<string, string>, options: { overlayRoot?: boolean; shared?: string } = {}): Promise<SystemdHost> {
   // Not under /tmp: the host mounts its own tmpfs there.
   const dir = path.join(REPO_ROOT, ".scratch", `host-${name}-${randomBytes(3).toString("hex")}`);
   mkdirSync(path.join(dir, "units"), { recursive: true });
   chmodSync(dir, 0o755);
   for (const [unit, text] of Object.entries(units(dir))) writeFileSync(path.join(dir, "units", unit), text);
   const script = path.join(dir, "host.sh");
-  mkdirSync(path.join(dir, "shared"), { recursive: true });
+  // The directory seen inside an overlay host as /run/fleet-shared; several hosts may share one.
+  const shared = options.shared ?? path.join(dir, "shared");
+  mkdirSync(shared, { recursive: true });
   const overlay = `#!/bin/bash
 set -e
 mount --make-rprivate /
@@ -51,7 +53,7 @@ mount --rbind /sys ${dir}/root/sys
 mount --rbind /dev ${dir}/root/dev
 mount -t tmpfs tmpfs ${dir}/root/run
 mkdir -p ${dir}/root/run/fleet-shared ${dir}/root/run/systemd/system
-mount --bind ${dir}/shared ${dir}/root/run/fleet-shared
+mount --bind ${shared} ${dir}/root/run/fleet-shared
 cp ${dir}/units/* ${dir}/root/run/systemd/system/ 2>/dev/null || true
 cd ${dir}/root
 mkdir -p oldroot
