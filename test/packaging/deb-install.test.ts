@@ -10,7 +10,9 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createAgentClient } from "../../common/agent-client.js";
 import { outcomeToWord } from "../../common/outcome-words.js";
+import { runFleet } from "../helpers/run-cli.js";
 import { startSystemdHost, systemdHostMissing, type SystemdHost } from "../helpers/systemd-host.js";
+import { createTestNetwork, type TestNetwork } from "../helpers/test-network.js";
 import { nginxMissing } from "../helpers/nginx.js";
 import { REPO_ROOT } from "../helpers/web-service.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -20,6 +22,8 @@ if (skip) console.log(`# skipping .deb install test: ${skip}`);
 
 describe("fleet-agent .deb on a systemd test host", { skip }, () => {
   let host: SystemdHost;
+  let net: TestNetwork;
+  const ADDRESS = "10.201.77.2:7601";
   const out = mkdtempSync(path.join(os.tmpdir(), "fleet-deb-"));
   const build = (version: string) => execFileSync("bash", [path.join(REPO_ROOT, "packaging/build-packages.sh")], { env: { ...process.env, FLEET_DIST: out, FLEET_VERSION: version }, encoding: "utf8", timeout: 120_000 }).trim().split("\n").find((l) => /fleet-agent_.*\.deb$/.test(l))!;
   const sh = async (cmd: string, ok = true) => {
@@ -30,21 +34,24 @@ describe("fleet-agent .deb on a systemd test host", { skip }, () => {
 
   before(async () => {
     host = await startSystemdHost("pkg1", () => ({}), { overlayRoot: true });
+    net = await createTestNetwork("fleettest0", "10.201.77.1/24");
+    await net.attach(host.pid1, "10.201.77.2/24");
     copyFileSync(build("0.1.0"), path.join(host.dir, "shared", "fleet-agent_0.1.0_all.deb"));
     copyFileSync(build("0.1.1"), path.join(host.dir, "shared", "fleet-agent_0.1.1_all.deb"));
   });
   after(async () => {
     await host?.stop();
+    await net?.remove();
     rmSync(out, { recursive: true, force: true });
   });
 
-  test("install, configure, enable --now: the agent answers from the root namespace and reloads nginx via systemctl", async () => {
+  test("install, configure, enable --now: the agent answers fleet agent describe over the test network and reloads nginx via systemctl", async () => {
     const install = await sh("dpkg -i /run/fleet-shared/fleet-agent_0.1.0_all.deb");
     assert.match(install.output, /fleet-agent installed but not started/);
     assert.notEqual((await sh("systemctl is-active fleet-agent", false)).output.trim(), "active", "not started before it is configured");
     await sh("systemctl start nginx");
     await sh(`cat > /etc/fleet/agent.yaml <<'EOF2'
-listen: unix:/run/fleet-shared/agent.sock
+listen: 0.0.0.0:7601
 insecure: true
 services:
   nginx:
@@ -54,9 +61,13 @@ services:
     configs: [{ path: /etc/nginx/nginx.conf }]
 EOF2`);
     await sh("systemctl enable --now fleet-agent");
-    const sock = path.join(host.dir, "shared", "agent.sock");
-    await waitFor("the packaged agent's socket", () => existsSync(sock), 30_000);
-    const client = createAgentClient(`unix:${sock}`);
+    // From the root namespace, over the bridge, with the real CLI.
+    const described = await waitFor("the packaged agent to answer", async () => {
+      const r = await runFleet(["agent", "describe", ADDRESS, "--json", "--deadline", "2s"]);
+      return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+    }, 30_000);
+    assert.deepEqual(described.services.map((s: { name: string }) => s.name), ["nginx"]);
+    const client = createAgentClient(ADDRESS);
     try {
       const d = await client.describe({ deadlineMs: 10_000 });
       assert.match(d.runAsUser, /^root \(uid 0\)/, "the packaged unit runs as root");
@@ -74,11 +85,11 @@ EOF2`);
     const before = (await sh("systemctl show -p MainPID --value fleet-agent")).output.trim();
     await sh("dpkg -i --force-confold /run/fleet-shared/fleet-agent_0.1.1_all.deb");
     assert.match((await sh("dpkg-query -W -f '${Version}' fleet-agent")).output, /0\.1\.1/);
-    assert.match((await sh("cat /etc/fleet/agent.yaml")).output, /unix:\/run\/fleet-shared\/agent\.sock/, "the operator's config was kept");
+    assert.match((await sh("cat /etc/fleet/agent.yaml")).output, /listen: 0\.0\.0\.0:7601/, "the operator's config was kept");
     await waitFor("the agent to be active again", async () => (await sh("systemctl is-active fleet-agent", false)).output.trim() === "active", 30_000);
     const afterPid = (await sh("systemctl show -p MainPID --value fleet-agent")).output.trim();
     assert.notEqual(afterPid, before, "restarted on upgrade");
-    const client = createAgentClient(`unix:${path.join(host.dir, "shared", "agent.sock")}`);
+    const client = createAgentClient(ADDRESS);
     try {
       await waitFor("the upgraded agent to answer", async () => (await client.describe({ deadlineMs: 2000 })).agentVersion !== "", 30_000);
     } finally {

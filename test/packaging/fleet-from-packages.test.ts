@@ -1,6 +1,6 @@
 // Three test hosts with the agent from its .deb, each running nginx, and a
-// controller host with fleet-controller from its .deb: `fleet reload web
-// --canary 1` through the packaged units reloads all three.
+// controller host with fleet-controller from its .deb, all on a test bridge:
+// `fleet reload web --canary 1` through the packaged units reloads all three.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -9,6 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { nginxMissing } from "../helpers/nginx.js";
 import { startSystemdHost, systemdHostMissing, type SystemdHost } from "../helpers/systemd-host.js";
+import { createTestNetwork, type TestNetwork } from "../helpers/test-network.js";
 import { REPO_ROOT } from "../helpers/web-service.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -19,6 +20,8 @@ const out = mkdtempSync(path.join(os.tmpdir(), "fleet-fleet-"));
 const shared = path.join(REPO_ROOT, ".scratch", `shared-${process.pid}`);
 const hosts: SystemdHost[] = [];
 let controller: SystemdHost;
+let net: TestNetwork;
+const agentAddress = (i: number) => `10.201.78.${i + 1}:7601`;
 
 const sh = async (host: SystemdHost, cmd: string) => {
   const r = await host.run(["/bin/sh", "-c", cmd], 120_000);
@@ -31,11 +34,18 @@ before(async () => {
   mkdirSync(shared, { recursive: true });
   const built = execFileSync("bash", [path.join(REPO_ROOT, "packaging/build-packages.sh")], { env: { ...process.env, FLEET_DIST: out }, encoding: "utf8", timeout: 300_000 }).trim().split("\n");
   for (const f of built.filter((l) => l.endsWith(".deb"))) copyFileSync(f, path.join(shared, path.basename(f).replace(/_\d+\.\d+\.\d+_/, "_")));
-  for (let i = 1; i <= 3; i++) hosts.push(await startSystemdHost(`web${i}`, () => ({}), { overlayRoot: true, shared }));
+  net = await createTestNetwork("fleettest1", "10.201.78.1/24");
+  for (let i = 1; i <= 3; i++) {
+    const h = await startSystemdHost(`web${i}`, () => ({}), { overlayRoot: true, shared });
+    await net.attach(h.pid1, `${agentAddress(i).split(":")[0]}/24`);
+    hosts.push(h);
+  }
   controller = await startSystemdHost("ctl", () => ({}), { overlayRoot: true, shared });
+  await net.attach(controller.pid1, "10.201.78.10/24");
 });
 after(async () => {
   for (const h of [...hosts, controller]) await h?.stop();
+  await net?.remove();
   rmSync(shared, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });
 });
@@ -44,7 +54,7 @@ test("fleet reload web --canary 1 through the packaged controller and agents rel
   for (const [i, h] of hosts.entries()) {
     await sh(h, "dpkg -i /run/fleet-shared/fleet-agent_all.deb && systemctl start nginx");
     await sh(h, `cat > /etc/fleet/agent.yaml <<'EOF2'
-listen: unix:/run/fleet-shared/agent-web${i + 1}.sock
+listen: 0.0.0.0:7601
 insecure: true
 services:
   nginx:
@@ -63,10 +73,12 @@ controller: { listen: unix:/run/fleet/controller.sock, db: /var/lib/fleet/histor
 groups:
   web:
     service: nginx
-    hosts: [unix:/run/fleet-shared/agent-web1.sock, unix:/run/fleet-shared/agent-web2.sock, unix:/run/fleet-shared/agent-web3.sock]
+    hosts: [${agentAddress(1)}, ${agentAddress(2)}, ${agentAddress(3)}]
 EOF2
 systemctl enable --now fleet-controller`);
-  for (let i = 1; i <= 3; i++) await waitFor(`agent web${i}`, () => existsSync(path.join(shared, `agent-web${i}.sock`)), 30_000);
+  for (let i = 1; i <= 3; i++) {
+    await waitFor(`agent web${i}`, async () => (await controller.run(["/usr/bin/fleet", "agent", "describe", agentAddress(i), "--deadline", "2s"], 10_000)).exitCode === 0, 30_000);
+  }
   await waitFor("the controller", async () => (await controller.run(["/usr/bin/fleet", "history"], 10_000)).exitCode === 0, 30_000);
 
   const workersBefore = await Promise.all(hosts.map((h) => sh(h, "systemctl show -p MainPID --value nginx")));
