@@ -127,11 +127,12 @@ describe("rolling reloads", () => {
     const before = await counts();
     const events: RolloutEvent[] = [];
     const started = controller.core.startReload(
-      { group: "all10", policy: { canary: "1", batch: "3", pause: "1500ms" }, hosts: [], reason: "abort test", caller: { user: "test", host: "test" }, peer: "in-process", allowRestart: false },
+      { group: "all10", policy: { canary: "1", batch: "3", pause: "6s" }, hosts: [], reason: "abort test", caller: { user: "test", host: "test" }, peer: "in-process", allowRestart: false },
       (e) => events.push(e),
     );
     const id = String(started.rollout.id);
-    await waitFor("batch 1 to start", () => events.some((e) => e.kind === "batch" && e.batch === 1), 20_000);
+    // Act during the pause after batch 1: the abort then lands before batch 2, however slow the CLI starts.
+    await waitFor("the pause before batch 2", () => events.some((e) => e.kind === "pause" && e.batch === 2), 20_000);
 
     const busy = await runFleet(["reload", "all10"], env);
     assert.equal(busy.code, 1);
