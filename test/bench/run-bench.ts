@@ -8,6 +8,7 @@ import { nginxMissing } from "../helpers/nginx.js";
 import { benchAgentFootprint } from "./bench-agent-footprint.js";
 import { benchFloor } from "./bench-floor.js";
 import { benchHistory } from "./bench-history.js";
+import { benchNetworkFleet, networkFleetMissing } from "./bench-network-fleet.js";
 import { benchScale } from "./bench-scale.js";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -22,6 +23,8 @@ const step = async (name: string, fn: () => Promise<unknown>) => {
 
 if (nginxMissing) results.floor = { skipped: nginxMissing };
 else await step("floor", () => benchFloor(20, 5, quick ? 2 : 5));
+if (networkFleetMissing) results.networkFleet = { skipped: networkFleetMissing };
+else await step("networkFleet", () => benchNetworkFleet(20, 5, quick ? 1 : 3));
 await step("scale", () => benchScale(quick ? 200 : 1000, quick ? 20 : 100));
 await step("agentFootprint", () => benchAgentFootprint(quick ? 5 : 60, 1000));
 await step("history", () => benchHistory(quick ? 100_000 : 1_000_000));
@@ -35,6 +38,11 @@ if (r.floor?.ratio) {
   rows.push([`floor ratio (${f.hosts} nginx, batches of ${f.batch}, ${f.runs} runs)`, `fleet ${f.fleet.medianMs}ms vs floor ${f.floor.medianMs}ms (new worker seen): ratio median ${f.ratio.median} (min ${f.ratio.min}, max ${f.ratio.max})`]);
   rows.push([`  same, floor waits for old workers to retire`, `floor ${f.floorOldWorkersRetired.medianMs}ms: ratio median ${f.ratioOldWorkersRetired.median} (min ${f.ratioOldWorkersRetired.min}, max ${f.ratioOldWorkersRetired.max})`]);
 }
+if (r.networkFleet?.fleetMs) {
+  const f = r.networkFleet;
+  rows.push([`${f.hosts} netns hosts (nginx + agent + sshd), batches of ${f.batch}, ${f.runs} runs`, `fleet ${f.fleetMs}ms; floor ${f.floorMs}ms (old workers retired): ratio ${f.fleetOverFloor}; floor ${f.floorFirstWorkerMs}ms (first new worker): ratio ${f.fleetOverFirstWorkerFloor}`]);
+  rows.push([`  Ansible (serial ${f.batch}, kill -HUP + uri gate over ssh)`, `${f.ansibleMs}ms: ${f.ansibleOverFleet}x fleet's time`]);
+} else if (r.networkFleet?.skipped) rows.push(["netns hosts + Ansible", `skipped: ${r.networkFleet.skipped}`]);
 const s = r.scale.reload;
 rows.push([`scale: ${s.hosts} agents, batches of ${s.batch}`, `${s.wallSeconds}s wall, controller ${s.controllerCpuMsPerHostStep}ms CPU per host-step, peak RSS ${s.controllerPeakRssMb}MB, history writes ${s.historyWriteMs}ms (${s.historyWriteMsPerHost}ms/host)`]);
 rows.push([`  first run (cold JIT)`, `${s.cold.wallSeconds}s wall, controller ${s.cold.controllerCpuMsPerHostStep}ms CPU per host-step`]);

@@ -1,0 +1,181 @@
+// 20 test hosts in network namespaces on a bridge, each running nginx, an
+// agent and sshd. One run times (a) `fleet reload` in batches of 5 with full
+// verification, (b) the floor (HUP each master, new workers, one probe, no
+// transport), and (c) Ansible (`serial: 5`, `kill -HUP` + a `uri` health gate
+// over ssh) into the same hosts. Needs root, nginx, sshd and ansible-core.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { childrenOf, socketInodes } from "../../agent/process/proc-fs.js";
+import { silentLogger } from "../../common/logger.js";
+import { ControllerCore } from "../../controller/controller-core.js";
+import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
+import { INVENTORY_DEFAULTS } from "../../controller/inventory/inventory.js";
+import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
+import { NGINX, nginxConfText } from "../helpers/nginx.js";
+import { scratchDir } from "../helpers/scratch-dir.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { REPO_ROOT } from "../helpers/web-service.js";
+
+const BRIDGE = "fleetbench0";
+const NET = "10.202.0";
+
+export const networkFleetMissing =
+  process.getuid?.() !== 0 ? "needs root" : !existsSync(NGINX) ? "nginx not installed" : !existsSync("/usr/sbin/sshd") ? "sshd not installed (apt-get install openssh-server)" : !existsSync("/usr/bin/ansible-playbook") ? "ansible-core not installed (apt-get install ansible-core)" : undefined;
+
+const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: "pipe", timeout: 30_000 });
+
+export async function benchNetworkFleet(n = 20, batch = 5, runs = 3) {
+  const scratch = scratchDir("fleet-bench-net-");
+  const procs: ChildProcess[] = [];
+  const hosts: { ns: string; ip: string; dir: string }[] = [];
+  try {
+    await execa("/usr/sbin/ip", ["link", "del", BRIDGE], { reject: false });
+    run("/usr/sbin/ip", ["link", "add", BRIDGE, "type", "bridge"]);
+    run("/usr/sbin/ip", ["addr", "add", `${NET}.1/24`, "dev", BRIDGE]);
+    run("/usr/sbin/ip", ["link", "set", BRIDGE, "up"]);
+    mkdirSync("/run/sshd", { recursive: true });
+    const key = path.join(scratch.dir, "id_ed25519");
+    run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    for (let i = 1; i <= n; i++) {
+      const ns = `fleetb${i}`;
+      const ip = `${NET}.${i + 1}`;
+      const dir = path.join(scratch.dir, ns);
+      mkdirSync(path.join(dir, "tmp"), { recursive: true });
+      await execa("/usr/sbin/ip", ["netns", "del", ns], { reject: false });
+      run("/usr/sbin/ip", ["netns", "add", ns]);
+      run("/usr/sbin/ip", ["link", "add", `fvb${i}`, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+      run("/usr/sbin/ip", ["link", "set", `fvb${i}`, "master", BRIDGE, "up"]);
+      run("/usr/sbin/ip", ["-n", ns, "addr", "add", `${ip}/24`, "dev", "eth0"]);
+      run("/usr/sbin/ip", ["-n", ns, "link", "set", "eth0", "up"]);
+      run("/usr/sbin/ip", ["-n", ns, "link", "set", "lo", "up"]);
+      writeFileSync(path.join(dir, "nginx.conf"), nginxConfText(dir, "listen 0.0.0.0:8080;", "v1"));
+      run("/usr/sbin/ip", ["netns", "exec", ns, NGINX, "-p", `${dir}/`, "-e", `${dir}/error.log`, "-c", `${dir}/nginx.conf`]);
+      writeFileSync(path.join(dir, "agent.yaml"), `listen: 0.0.0.0:7601
+insecure: true
+limits: { mutations_per_second: 100000 }
+services:
+  nginx:
+    reload: { signal: HUP, pidfile: ${dir}/nginx.pid }
+    generation: workers
+    healthy_for: 0ms
+    probe_interval: 20ms
+    health: [{ http: "http://127.0.0.1:8080/healthz" }]
+`);
+      procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, path.join(REPO_ROOT, "bin/fleet-agent"), "--config", path.join(dir, "agent.yaml"), "--log-level", "warn"], { stdio: "ignore" }));
+      run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
+      writeFileSync(path.join(dir, "authorized_keys"), readFileSync(`${key}.pub`));
+      writeFileSync(path.join(dir, "sshd_config"), `Port 22\nListenAddress ${ip}\nHostKey ${dir}/host_key\nPidFile ${dir}/sshd.pid\nAuthorizedKeysFile ${dir}/authorized_keys\nPermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n`);
+      procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" }));
+      hosts.push({ ns, ip, dir });
+    }
+    const db = path.join(scratch.dir, "history.db");
+    const core = new ControllerCore(
+      {
+        controller: { listen: "unix:/nonexistent", db },
+        agents: { access: { mode: "insecure" }, deadlineMs: INVENTORY_DEFAULTS.deadlineMs, reloadDeadlineMs: 60_000 },
+        groups: new Map([["web", { name: "web", service: "nginx", hosts: hosts.map((h) => `${h.ip}:7601`), canary: [], policy: DEFAULT_POLICY }]]),
+        schedules: [],
+      },
+      new SqliteHistoryStore(db),
+      silentLogger,
+    );
+    await waitFor("every agent", async () => (await core.groupStatus("web")).every((s) => s.reachable && s.healthy), 60_000, 500);
+
+    writeFileSync(path.join(scratch.dir, "inventory.ini"), "[web]\n" + hosts.map((h) => `${h.ns} ansible_host=${h.ip} nginx_pid=${h.dir}/nginx.pid`).join("\n") + "\n");
+    writeFileSync(
+      path.join(scratch.dir, "play.yml"),
+      `- hosts: web
+  serial: ${batch}
+  gather_facts: false
+  tasks:
+    - name: reload nginx
+      shell: kill -HUP $(cat {{ nginx_pid }})
+    - name: health gate
+      uri: { url: "http://127.0.0.1:8080/healthz", status_code: 200 }
+      register: health
+      retries: 10
+      delay: 1
+      until: health.status == 200
+`,
+    );
+    const ansibleEnv = { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "False", ANSIBLE_PRIVATE_KEY_FILE: key, ANSIBLE_REMOTE_USER: "root", ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3", ANSIBLE_SSH_ARGS: "-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no", ANSIBLE_PIPELINING: "True", ANSIBLE_FORKS: String(batch), ANSIBLE_NOCOLOR: "1" };
+    const fleet: number[] = [];
+    const floor: number[] = [];
+    const floorFirstWorker: number[] = [];
+    const ansible: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      let t = performance.now();
+      const final = await core.startReload({ group: "web", policy: { canary: "0", batch: String(batch) }, hosts: [], reason: "bench", caller: { user: "bench", host: "bench" }, peer: "bench", allowRestart: false }, () => undefined).done;
+      if (final.state !== "succeeded") throw new Error(`fleet rollout ${final.state}: ${final.summary}`);
+      fleet.push(performance.now() - t);
+      await new Promise((res) => setTimeout(res, 300));
+
+      t = performance.now();
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.dir, h.ip, true)));
+      floor.push(performance.now() - t);
+      await new Promise((res) => setTimeout(res, 300));
+
+      t = performance.now();
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.dir, h.ip, false)));
+      floorFirstWorker.push(performance.now() - t);
+      await new Promise((res) => setTimeout(res, 300));
+
+      t = performance.now();
+      const a = await execa("/usr/bin/ansible-playbook", ["-i", path.join(scratch.dir, "inventory.ini"), path.join(scratch.dir, "play.yml")], { env: ansibleEnv, reject: false, all: true, timeout: 600_000 });
+      if (a.exitCode !== 0) throw new Error(`ansible-playbook failed: ${String(a.all).slice(-2000)}`);
+      ansible.push(performance.now() - t);
+    }
+    core.close();
+    core.history.close();
+    const med = (xs: number[]) => Math.round([...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!);
+    return {
+      hosts: n,
+      batch,
+      runs,
+      fleetMs: med(fleet),
+      floorMs: med(floor),
+      floorFirstWorkerMs: med(floorFirstWorker),
+      fleetOverFirstWorkerFloor: +(med(fleet) / med(floorFirstWorker)).toFixed(2),
+      ansibleMs: med(ansible),
+      fleetOverFloor: +(med(fleet) / med(floor)).toFixed(2),
+      ansibleOverFleet: +(med(ansible) / med(fleet)).toFixed(1),
+      all: { fleet: fleet.map(Math.round), floor: floor.map(Math.round), floorFirstWorker: floorFirstWorker.map(Math.round), ansible: ansible.map(Math.round) },
+    };
+  } finally {
+    for (const p of procs) p.kill("SIGTERM");
+    for (const h of hosts) {
+      try {
+        process.kill(Number(readFileSync(path.join(h.dir, "nginx.pid"), "utf8")), "SIGQUIT");
+      } catch {
+        // gone
+      }
+      await execa("/usr/sbin/ip", ["netns", "del", h.ns], { reject: false });
+    }
+    await execa("/usr/sbin/ip", ["link", "del", BRIDGE], { reject: false });
+    await new Promise((r) => setTimeout(r, 500));
+    scratch.remove();
+  }
+}
+
+/** The floor for one host: HUP the master, wait for a new worker (and, with `untilRetired`, until the old ones stopped listening), probe once. */
+async function floorReload(dir: string, ip: string, untilRetired: boolean) {
+  const master = Number(readFileSync(path.join(dir, "nginx.pid"), "utf8"));
+  const before = new Set(await childrenOf(master));
+  const listeners = await socketInodes(master);
+  process.kill(master, "SIGHUP");
+  for (;;) {
+    const now = await childrenOf(master);
+    if (now.some((p) => !before.has(p))) {
+      if (!untilRetired) break;
+      const old = now.filter((p) => before.has(p));
+      const listening = await Promise.all(old.map(async (p) => [...(await socketInodes(p))].some((i) => listeners.has(i))));
+      if (!listening.some(Boolean)) break;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const res = await fetch(`http://${ip}:8080/healthz`, { headers: { connection: "close" } });
+  await res.text();
+  if (res.status !== 200) throw new Error(`floor probe ${res.status}`);
+}
