@@ -130,6 +130,10 @@ services:
     core.close();
     core.history.close();
     const med = (xs: number[]) => Math.round([...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!);
+    const ratios = (floorRuns: number[]) => {
+      const rs = fleet.map((f, i) => f / floorRuns[i]!).sort((x, y) => x - y);
+      return { median: +rs[Math.floor(rs.length / 2)]!.toFixed(2), min: +rs[0]!.toFixed(2), max: +rs[rs.length - 1]!.toFixed(2) };
+    };
     return {
       hosts: n,
       batch,
@@ -141,6 +145,8 @@ services:
       ansibleMs: med(ansible),
       fleetOverFloor: +(med(fleet) / med(floor)).toFixed(2),
       ansibleOverFleet: +(med(ansible) / med(fleet)).toFixed(1),
+      ratioOldWorkersRetired: ratios(floor),
+      ratioFirstWorker: ratios(floorFirstWorker),
       all: { fleet: fleet.map(Math.round), floor: floor.map(Math.round), floorFirstWorker: floorFirstWorker.map(Math.round), ansible: ansible.map(Math.round) },
     };
   } finally {

@@ -40,7 +40,7 @@ if (r.floor?.ratio) {
 }
 if (r.networkFleet?.fleetMs) {
   const f = r.networkFleet;
-  rows.push([`${f.hosts} netns hosts (nginx + agent + sshd), batches of ${f.batch}, ${f.runs} runs`, `fleet ${f.fleetMs}ms; floor ${f.floorMs}ms (old workers retired): ratio ${f.fleetOverFloor}; floor ${f.floorFirstWorkerMs}ms (first new worker): ratio ${f.fleetOverFirstWorkerFloor}`]);
+  rows.push([`${f.hosts} netns hosts (nginx + agent + sshd), batches of ${f.batch}, ${f.runs} runs`, `fleet ${f.fleetMs}ms; floor ${f.floorMs}ms (old workers retired): ratio ${f.ratioOldWorkersRetired.median} (min ${f.ratioOldWorkersRetired.min}, max ${f.ratioOldWorkersRetired.max}); floor ${f.floorFirstWorkerMs}ms (first new worker): ratio ${f.ratioFirstWorker.median} (min ${f.ratioFirstWorker.min}, max ${f.ratioFirstWorker.max})`]);
   rows.push([`  Ansible (serial ${f.batch}, kill -HUP + uri gate over ssh)`, `${f.ansibleMs}ms: ${f.ansibleOverFleet}x fleet's time`]);
 } else if (r.networkFleet?.skipped) rows.push(["netns hosts + Ansible", `skipped: ${r.networkFleet.skipped}`]);
 const s = r.scale.reload;
