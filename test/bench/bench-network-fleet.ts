@@ -43,7 +43,9 @@ export async function benchNetworkFleet(n = 20, batch = 5, runs = 3) {
       const ip = `${NET}.${i + 1}`;
       const dir = path.join(scratch.dir, ns);
       mkdirSync(path.join(dir, "tmp"), { recursive: true });
+      // Leftovers of an interrupted run: the name and the root end of the veth.
       await execa("/usr/sbin/ip", ["netns", "del", ns], { reject: false });
+      await execa("/usr/sbin/ip", ["link", "del", `fvb${i}`], { reject: false });
       run("/usr/sbin/ip", ["netns", "add", ns]);
       run("/usr/sbin/ip", ["link", "add", `fvb${i}`, "type", "veth", "peer", "name", "eth0", "netns", ns]);
       run("/usr/sbin/ip", ["link", "set", `fvb${i}`, "master", BRIDGE, "up"]);
@@ -100,7 +102,7 @@ services:
       until: health.status == 200
 `,
     );
-    const ansibleEnv = { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "False", ANSIBLE_PRIVATE_KEY_FILE: key, ANSIBLE_REMOTE_USER: "root", ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3", ANSIBLE_SSH_ARGS: "-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no", ANSIBLE_PIPELINING: "True", ANSIBLE_FORKS: String(batch), ANSIBLE_NOCOLOR: "1" };
+    const ansibleEnv = { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "False", ANSIBLE_PRIVATE_KEY_FILE: key, ANSIBLE_REMOTE_USER: "root", ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3", ANSIBLE_SSH_ARGS: "-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no", ANSIBLE_PIPELINING: "True", ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(scratch.dir, "cp"), ANSIBLE_FORKS: String(batch), ANSIBLE_NOCOLOR: "1" };
     const fleet: number[] = [];
     const floor: number[] = [];
     const floorFirstWorker: number[] = [];
@@ -151,13 +153,13 @@ services:
     };
   } finally {
     for (const p of procs) p.kill("SIGTERM");
-    for (const h of hosts) {
-      try {
-        process.kill(Number(readFileSync(path.join(h.dir, "nginx.pid"), "utf8")), "SIGQUIT");
-      } catch {
-        // gone
-      }
+    // Ansible's persistent ssh masters (client side) and everything left in each host (sshd sessions, nginx).
+    await execa("/usr/bin/pkill", ["-f", path.join(scratch.dir, "cp")], { reject: false });
+    for (const [i, h] of hosts.entries()) {
+      const pids = (await execa("/usr/sbin/ip", ["netns", "pids", h.ns], { reject: false })).stdout.split("\n").filter(Boolean);
+      if (pids.length) await execa("/bin/kill", ["-9", ...pids], { reject: false });
       await execa("/usr/sbin/ip", ["netns", "del", h.ns], { reject: false });
+      await execa("/usr/sbin/ip", ["link", "del", `fvb${i + 1}`], { reject: false });
     }
     await execa("/usr/sbin/ip", ["link", "del", BRIDGE], { reject: false });
     await new Promise((r) => setTimeout(r, 500));
