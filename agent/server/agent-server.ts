@@ -1,8 +1,9 @@
 // The gRPC surface of the agent. Handlers are thin: authenticate, validate the
 // request's shape, call AgentCore, map the result; errors map in one place.
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
+import { mutualTlsCredentials, shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
 import { AgentServiceService, type AgentServiceServer } from "../../proto/gen/fleet/agent/v1/agent.js";
@@ -100,25 +101,12 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       authenticate = createAuthenticator(next.auth);
       limiter = new RateLimiter(next.limits.mutationsPerSecond);
     },
-    shutdown(graceMs) {
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs });
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    },
+    shutdown: (graceMs) =>
+      shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs })),
   };
 }
 
 function serverCredentials(config: AgentConfig): ServerCredentials {
-  if (config.auth.mode !== "tls") return ServerCredentials.createInsecure();
-  const { ca, cert, key } = config.auth;
-  return ServerCredentials.createSsl(readFileSync(ca), [{ cert_chain: readFileSync(cert), private_key: readFileSync(key) }], true);
+  return config.auth.mode === "tls" ? mutualTlsCredentials(config.auth) : ServerCredentials.createInsecure();
 }
 

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
+import { mutualTlsCredentials, shutdownGracefully } from "../../common/grpc-server.js";
 import { toServiceError, unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
 import {
@@ -190,17 +191,7 @@ export async function startControllerServer(
   logger.info("controller listening", { address });
   return {
     address,
-    shutdown: (graceMs) =>
-      new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      }),
+    shutdown: (graceMs) => shutdownGracefully(server, graceMs),
   };
 }
 
@@ -214,6 +205,5 @@ function groupId(name: string): number | undefined {
 
 /** TCP with tls configured requires operator certificates signed by the fleet CA. */
 function serverCredentials(listen: string, tls: { cert: string; key: string; ca: string } | undefined): ServerCredentials {
-  if (listen.startsWith("unix:") || !tls) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(readFileSync(tls.ca), [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], true);
+  return listen.startsWith("unix:") || !tls ? ServerCredentials.createInsecure() : mutualTlsCredentials(tls);
 }
