@@ -7,16 +7,11 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { childrenOf, socketInodes } from "../../agent/process/proc-fs.js";
-import { silentLogger } from "../../common/logger.js";
-import { ControllerCore } from "../../controller/controller-core.js";
-import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
-import { INVENTORY_DEFAULTS } from "../../controller/inventory/inventory.js";
-import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 import { NGINX, nginxConfText } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { REPO_ROOT } from "../helpers/web-service.js";
+import { benchController, floorReload, median, ratioStats, rollingReload, settle } from "./bench-support.js";
 
 const BRIDGE = "fleetbench0";
 const NET = "10.202.0";
@@ -72,17 +67,7 @@ services:
       procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" }));
       hosts.push({ ns, ip, dir });
     }
-    const db = path.join(scratch.dir, "history.db");
-    const core = new ControllerCore(
-      {
-        controller: { listen: "unix:/nonexistent", db },
-        agents: { access: { mode: "insecure" }, deadlineMs: INVENTORY_DEFAULTS.deadlineMs, reloadDeadlineMs: 60_000 },
-        groups: new Map([["web", { name: "web", service: "nginx", hosts: hosts.map((h) => `${h.ip}:7601`), canary: [], policy: DEFAULT_POLICY }]]),
-        schedules: [],
-      },
-      new SqliteHistoryStore(db),
-      silentLogger,
-    );
+    const core = benchController("web", "nginx", hosts.map((h) => `${h.ip}:7601`), path.join(scratch.dir, "history.db"));
     await waitFor("every agent", async () => (await core.groupStatus("web")).every((s) => s.reachable && s.healthy), 60_000, 500);
 
     writeFileSync(path.join(scratch.dir, "inventory.ini"), "[web]\n" + hosts.map((h) => `${h.ns} ansible_host=${h.ip} nginx_pid=${h.dir}/nginx.pid`).join("\n") + "\n");
@@ -109,20 +94,19 @@ services:
     const ansible: number[] = [];
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
-      const final = await core.startReload({ group: "web", policy: { canary: "0", batch: String(batch) }, hosts: [], reason: "bench", caller: { user: "bench", host: "bench" }, peer: "bench", allowRestart: false }, () => undefined).done;
-      if (final.state !== "succeeded") throw new Error(`fleet rollout ${final.state}: ${final.summary}`);
+      await rollingReload(core, "web", batch);
       fleet.push(performance.now() - t);
-      await new Promise((res) => setTimeout(res, 300));
+      await settle();
 
       t = performance.now();
-      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.dir, h.ip, true)));
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(path.join(h.dir, "nginx.pid"), `http://${h.ip}:8080/healthz`, true)));
       floor.push(performance.now() - t);
-      await new Promise((res) => setTimeout(res, 300));
+      await settle();
 
       t = performance.now();
-      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(h.dir, h.ip, false)));
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(path.join(h.dir, "nginx.pid"), `http://${h.ip}:8080/healthz`, false)));
       floorFirstWorker.push(performance.now() - t);
-      await new Promise((res) => setTimeout(res, 300));
+      await settle();
 
       t = performance.now();
       const a = await execa("/usr/bin/ansible-playbook", ["-i", path.join(scratch.dir, "inventory.ini"), path.join(scratch.dir, "play.yml")], { env: ansibleEnv, reject: false, all: true, timeout: 600_000 });
@@ -131,11 +115,7 @@ services:
     }
     core.close();
     core.history.close();
-    const med = (xs: number[]) => Math.round([...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!);
-    const ratios = (floorRuns: number[]) => {
-      const rs = fleet.map((f, i) => f / floorRuns[i]!).sort((x, y) => x - y);
-      return { median: +rs[Math.floor(rs.length / 2)]!.toFixed(2), min: +rs[0]!.toFixed(2), max: +rs[rs.length - 1]!.toFixed(2) };
-    };
+    const med = (xs: number[]) => Math.round(median(xs));
     return {
       hosts: n,
       batch,
@@ -147,8 +127,8 @@ services:
       ansibleMs: med(ansible),
       fleetOverFloor: +(med(fleet) / med(floor)).toFixed(2),
       ansibleOverFleet: +(med(ansible) / med(fleet)).toFixed(1),
-      ratioOldWorkersRetired: ratios(floor),
-      ratioFirstWorker: ratios(floorFirstWorker),
+      ratioOldWorkersRetired: ratioStats(fleet, floor),
+      ratioFirstWorker: ratioStats(fleet, floorFirstWorker),
       all: { fleet: fleet.map(Math.round), floor: floor.map(Math.round), floorFirstWorker: floorFirstWorker.map(Math.round), ansible: ansible.map(Math.round) },
     };
   } finally {
@@ -165,25 +145,4 @@ services:
     await new Promise((r) => setTimeout(r, 500));
     scratch.remove();
   }
-}
-
-/** The floor for one host: HUP the master, wait for a new worker (and, with `untilRetired`, until the old ones stopped listening), probe once. */
-async function floorReload(dir: string, ip: string, untilRetired: boolean) {
-  const master = Number(readFileSync(path.join(dir, "nginx.pid"), "utf8"));
-  const before = new Set(await childrenOf(master));
-  const listeners = await socketInodes(master);
-  process.kill(master, "SIGHUP");
-  for (;;) {
-    const now = await childrenOf(master);
-    if (now.some((p) => !before.has(p))) {
-      if (!untilRetired) break;
-      const old = now.filter((p) => before.has(p));
-      const listening = await Promise.all(old.map(async (p) => [...(await socketInodes(p))].some((i) => listeners.has(i))));
-      if (!listening.some(Boolean)) break;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const res = await fetch(`http://${ip}:8080/healthz`, { headers: { connection: "close" } });
-  await res.text();
-  if (res.status !== 200) throw new Error(`floor probe ${res.status}`);
 }

@@ -6,14 +6,12 @@ import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { silentLogger } from "../../common/logger.js";
-import { ControllerCore } from "../../controller/controller-core.js";
 import type { HistoryStore } from "../../controller/history/history-store.js";
 import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
-import { INVENTORY_DEFAULTS, type Inventory } from "../../controller/inventory/inventory.js";
 import { planRollout } from "../../controller/rollout/plan-rollout.js";
 import { applyPolicyText, DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 import { TSX_LOADER } from "../helpers/web-service.js";
+import { benchController, rollingReload } from "./bench-support.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -38,15 +36,6 @@ function timedStore(store: HistoryStore): { store: HistoryStore; writeMs: () => 
   return { store: proxy, writeMs: () => ms };
 }
 
-function inventory(hosts: string[], db: string): Inventory {
-  return {
-    controller: { listen: "unix:/nonexistent", db },
-    agents: { access: { mode: "insecure" }, deadlineMs: INVENTORY_DEFAULTS.deadlineMs, reloadDeadlineMs: 60_000 },
-    groups: new Map([["farm", { name: "farm", service: "svc", hosts, canary: [], policy: DEFAULT_POLICY }]]),
-    schedules: [],
-  };
-}
-
 export async function benchScale(n = 1000, batch = 100) {
   const farm = spawn(process.execPath, ["--import", TSX_LOADER, path.join(here, "agent-farm.ts"), String(n)], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
@@ -60,7 +49,7 @@ export async function benchScale(n = 1000, batch = 100) {
   const db = path.join(os.tmpdir(), `fleet-bench-scale-${process.pid}.db`);
   rmSync(db, { force: true });
   const timed = timedStore(new SqliteHistoryStore(db));
-  const core = new ControllerCore(inventory(addresses, db), timed.store, silentLogger);
+  const core = benchController("farm", "svc", addresses, db, timed.store);
   try {
     // Warm-up: connect every channel once, so the run measures steady-state work.
     await core.groupStatus("farm");
@@ -71,8 +60,7 @@ export async function benchScale(n = 1000, batch = 100) {
       const cpu0 = process.cpuUsage();
       const w0 = timed.writeMs();
       const t0 = performance.now();
-      const started = core.startReload({ group: "farm", policy: { canary: "0", batch: String(batch) }, hosts: [], reason: "bench", caller: { user: "bench", host: "bench" }, peer: "bench", allowRestart: false }, () => undefined);
-      const final = await started.done;
+      const final = await rollingReload(core, "farm", batch);
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       clearInterval(sampler);
