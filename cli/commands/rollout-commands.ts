@@ -19,6 +19,17 @@ function connect(flags: GlobalFlags): ControllerClient {
   return new ControllerClient(resolveControllerAddress(flags.controller));
 }
 
+/** Runs `work` with a controller client built from the command's and the global flags; always closes it. */
+async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<void>): Promise<void> {
+  const flags = { ...cmd.optsWithGlobals(), ...own } as F;
+  const client = connect(flags);
+  try {
+    await work(client, flags);
+  } finally {
+    client.close();
+  }
+}
+
 function positiveId(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`ID must be a rollout number, got ${JSON.stringify(text)}`);
@@ -83,20 +94,18 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
       .option("-y, --yes", "do not ask for confirmation on a terminal");
 
   /** Shared by reload and rollout: plan, confirm on a terminal, follow. */
-  const runRollout = async (rpc: "reload" | "rollout", group: string, o: RolloutFlags, cmd: Command, extra: object) => {
-    const flags = { ...cmd.optsWithGlobals(), ...o } as RolloutFlags;
-    const client = connect(flags);
-    const request = {
-      group,
-      policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
-      hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
-      dryRun: false,
-      reason: o.reason,
-      caller: caller(),
-      allowRestart: o.allowRestart ?? false,
-      ...extra,
-    };
-    try {
+  const runRollout = (rpc: "reload" | "rollout", group: string, o: RolloutFlags, cmd: Command, extra: object) =>
+    withController(o, cmd, async (client, flags) => {
+      const request = {
+        group,
+        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
+        hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
+        dryRun: false,
+        reason: o.reason,
+        caller: caller(),
+        allowRestart: o.allowRestart ?? false,
+        ...extra,
+      };
       const interactive = process.stdout.isTTY && process.stdin.isTTY && !flags.json;
       if (o.dryRun || (interactive && !o.yes)) {
         const code = await follow(client.stream(rpc, { ...request, dryRun: true }, 30_000), flags, new AbortController());
@@ -108,10 +117,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
       }
       const abort = new AbortController();
       setExit(await follow(client.stream(rpc, request, FOLLOW_MS, abort.signal), flags, abort));
-    } finally {
-      client.close();
-    }
-  };
+    });
 
   const reload = withPolicy(new Command("reload").argument("<group>", "inventory group"))
     .description("rolling reload of a group's service: canaries first, then batches, gated on evidence")
@@ -138,37 +144,27 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
     .argument("<id>", "rollout id")
     .description("continue an interrupted or aborted rollout with the hosts not done (no host is reloaded twice)")
     .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o };
-      const client = connect(flags);
-      try {
+      await withController(o, cmd, async (client, flags) => {
         const abort = new AbortController();
         setExit(await follow(client.stream("resume", { rolloutId: positiveId(idText), caller: caller() }, FOLLOW_MS, abort.signal), flags, abort));
-      } finally {
-        client.close();
-      }
+      });
     });
 
   const abortCmd = new Command("abort")
     .argument("<id>", "rollout id")
     .description("stop a rollout after the hosts in flight finish")
     .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o };
-      const client = connect(flags);
-      try {
+      await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, AbortResponse>("abort", { rolloutId: positiveId(idText), caller: caller() });
         console.log(flags.json ? JSON.stringify(r) : r.message);
-      } finally {
-        client.close();
-      }
+      });
     });
 
   const status = new Command("status")
     .argument("[group]", "one group (default: all)")
     .description("per host: agent reachable, service running and healthy, main PID, config hashes")
     .action(async (group: string | undefined, o: GlobalFlags, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o };
-      const client = connect(flags);
-      try {
+      await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, GroupStatusResponse>("groupStatus", { group: group ?? "" }, 30_000);
         if (flags.json) r.hosts.forEach((h) => console.log(JSON.stringify(h)));
         else
@@ -177,9 +173,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
             console.log(`${h.group.padEnd(12)} ${h.address.padEnd(24)} ${h.service}: ${state}${h.mainPid ? ` pid ${h.mainPid}` : ""}${h.configHashes.length ? ` ${h.configHashes.join(" ")}` : ""}${h.error ? ` (${h.error})` : ""}`);
           }
         if (r.hosts.some((h) => !h.reachable || !h.running || !h.healthy)) setExit(EXIT.failed);
-      } finally {
-        client.close();
-      }
+      });
     });
 
   const history = new Command("history")
@@ -187,42 +181,32 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
     .option("--group <group>", "only this group")
     .option("--limit <n>", "how many (1-1000)", "20")
     .action(async (o: GlobalFlags & { group?: string; limit: string }, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o };
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be 1-1000, got ${JSON.stringify(o.limit)}`);
-      const client = connect(flags);
-      try {
+      await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, HistoryResponse>("history", { group: o.group ?? "", limit, beforeId: 0 });
         if (flags.json) r.rollouts.forEach((x) => console.log(JSON.stringify(x)));
         else {
           console.log("ID     STATE        GROUP         HOSTS ok/fail/skip  STARTED              BY            REASON");
           for (const x of r.rollouts) console.log(formatSummaryLine(x));
         }
-      } finally {
-        client.close();
-      }
+      });
     });
 
   const show = new Command("show")
     .argument("<id>", "rollout id")
     .description("one rollout: policy, every host's step with outcome and probe counts, events")
     .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o };
-      const client = connect(flags);
-      try {
+      await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, ShowResponse>("show", { rolloutId: positiveId(idText) });
         if (flags.json) return console.log(JSON.stringify(r, null, 2));
         for (const part of [r, ...r.linked]) printShow(part);
-      } finally {
-        client.close();
-      }
+      });
     });
   const schedules = new Command("schedules")
     .description("scheduled config rollouts: next run, last run and its outcome")
     .action(async (o: GlobalFlags, cmd: Command) => {
-      const flags = { ...cmd.optsWithGlobals(), ...o };
-      const client = connect(flags);
-      try {
+      await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, ListSchedulesResponse>("listSchedules", {});
         if (flags.json) return r.schedules.forEach((x) => console.log(JSON.stringify(x)));
         for (const x of r.schedules) {
@@ -232,9 +216,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
             : "never run";
           console.log(`${x.name} [${x.cron}] ${x.source} -> ${x.group}:${x.path}\n  ${next}${x.running ? ", running now" : ""}\n  ${last}`);
         }
-      } finally {
-        client.close();
-      }
+      });
     });
 
   const schedule = new Command("schedule").description("run, pause or resume one schedule");
@@ -244,15 +226,11 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
       .argument("<name>", "schedule name")
       .description(action === "run" ? "run now (still never overlapping itself)" : action === "pause" ? "stop firing until resumed; survives controller restarts" : "fire again on its cron")
       .action(async (name: string, o: GlobalFlags, cmd: Command) => {
-        const flags = { ...cmd.optsWithGlobals(), ...o };
-        const client = connect(flags);
-        try {
+        await withController(o, cmd, async (client, flags) => {
           const r = await client.unary<object, ScheduleActionResponse>("scheduleAction", { name, action, caller: caller() }, 30_000);
           console.log(flags.json ? JSON.stringify(r) : r.message);
           if (action === "run" && r.run?.outcome === "skipped") setExit(EXIT.failed);
-        } finally {
-          client.close();
-        }
+        });
       });
   }
   return [reload, rollout, resume, abortCmd, status, history, show, schedules, schedule];
