@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { parseDuration } from "../../common/duration.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { formatReload, reloadToJson } from "../output/reload-output.js";
+import type { AgentClient } from "../../common/agent-client.js";
 import { connectAgent, type AgentConnectionFlags } from "./agent-connection.js";
 
 interface CommonFlags extends AgentConnectionFlags {
@@ -27,15 +28,24 @@ function withConnection(cmd: Command): Command {
     .addOption(durationOption("--deadline <duration>", "deadline for the call"));
 }
 
+/** Runs `work` with a client for one agent, built from the command's and the global flags; always closes it. */
+async function withAgent<F extends CommonFlags>(address: string, own: F, cmd: Command, work: (client: AgentClient, flags: F) => Promise<void>): Promise<void> {
+  const flags = { ...cmd.optsWithGlobals(), ...own } as F;
+  const client = connectAgent(address, flags);
+  try {
+    await work(client, flags);
+  } finally {
+    client.close();
+  }
+}
+
 export function agentCommand(setExit: (code: number) => void): Command {
   const agent = new Command("agent").description("talk to one agent directly (debugging)");
   const print = (flags: CommonFlags, value: unknown, human: () => string) => console.log(flags.json ? JSON.stringify(value, null, 2) : human());
 
   withConnection(agent.command("describe").argument("<address>", "HOST:PORT or unix:/PATH").description("agent version, host and declared services")).action(
     async (address: string, own: CommonFlags, cmd: Command) => {
-      const flags: CommonFlags = { ...cmd.optsWithGlobals(), ...own };
-      const client = connectAgent(address, flags);
-      try {
+      await withAgent(address, own, cmd, async (client, flags) => {
         const d = await client.describe();
         print(flags, d, () =>
           [
@@ -43,17 +53,13 @@ export function agentCommand(setExit: (code: number) => void): Command {
             ...d.services.map((s) => `  ${s.name}: ${s.reloadSummary}${s.hasCheck ? ", config check" : ""}, generation ${s.generation}${s.healthProbes.length ? `, probes: ${s.healthProbes.join("; ")}` : ""}${s.allowRestart ? ", restart allowed" : ""}`),
           ].join("\n"),
         );
-      } finally {
-        client.close();
-      }
+      });
     },
   );
 
   withConnection(agent.command("status").argument("<address>").argument("[service]").description("main process, workers, probes and config hashes")).action(
     async (address: string, service: string | undefined, own: CommonFlags, cmd: Command) => {
-      const flags: CommonFlags = { ...cmd.optsWithGlobals(), ...own };
-      const client = connectAgent(address, flags);
-      try {
+      await withAgent(address, own, cmd, async (client, flags) => {
         const s = await client.status(service ?? "");
         print(flags, s, () =>
           s.services
@@ -69,23 +75,17 @@ export function agentCommand(setExit: (code: number) => void): Command {
             .join("\n"),
         );
         if (s.services.some((x) => !x.running || !x.healthy)) setExit(EXIT.failed);
-      } finally {
-        client.close();
-      }
+      });
     },
   );
 
   withConnection(agent.command("probe").argument("<address>").argument("<service>").description("run a service's health probes once")).action(
     async (address: string, service: string, own: CommonFlags, cmd: Command) => {
-      const flags: CommonFlags = { ...cmd.optsWithGlobals(), ...own };
-      const client = connectAgent(address, flags);
-      try {
+      await withAgent(address, own, cmd, async (client, flags) => {
         const r = await client.probe(service);
         print(flags, r, () => [`${r.service}: ${r.healthy ? "healthy" : "UNHEALTHY"}`, ...r.results.map((p) => `  ${p.probe}: ${p.ok ? "ok" : "FAIL"} ${p.detail} (${p.durationMs}ms)`)].join("\n"));
         if (!r.healthy) setExit(EXIT.failed);
-      } finally {
-        client.close();
-      }
+      });
     },
   );
 
@@ -95,9 +95,7 @@ export function agentCommand(setExit: (code: number) => void): Command {
     .addOption(durationOption("--generation-timeout <duration>", "how long to wait for a new generation"))
     .addOption(durationOption("--healthy-for <duration>", "how long probes must stay green afterwards"))
     .action(async (address: string, service: string, own: CommonFlags & { requestId?: string; allowRestart?: boolean; generationTimeout?: number; healthyFor?: number }, cmd: Command) => {
-      const flags: typeof own = { ...cmd.optsWithGlobals(), ...own };
-      const client = connectAgent(address, flags);
-      try {
+      await withAgent(address, own, cmd, async (client, flags) => {
         const r = await client.reload({
           requestId: flags.requestId ?? randomUUID(),
           service,
@@ -107,9 +105,7 @@ export function agentCommand(setExit: (code: number) => void): Command {
         });
         print(flags, reloadToJson(r), () => formatReload(r));
         if (!r.ok) setExit(EXIT.failed);
-      } finally {
-        client.close();
-      }
+      });
     });
   return agent;
 }
