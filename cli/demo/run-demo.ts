@@ -3,7 +3,7 @@
 // whose canary fails its health check and halts; then the history. Needs no
 // root and no Debian packages; cleans up everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,9 +19,13 @@ import { SqliteHistoryStore } from "../../controller/history/sqlite-history-stor
 import { readInventory } from "../../controller/inventory/read-inventory.js";
 import { startControllerServer, type RunningControllerServer } from "../../controller/server/controller-server.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const FLEET_BIN = path.resolve(here, "../../bin/fleet");
-const SERVICE = path.join(here, "reloadable-web-service.ts");
+// This module runs compiled (somewhere under build/) or from source (cli/demo/, through tsx).
+const compiled = import.meta.url.endsWith(".mjs");
+const ROOT = checkoutRoot(path.dirname(fileURLToPath(import.meta.url)));
+const FLEET_BIN = path.join(ROOT, "bin/fleet");
+const SERVICE_ARGV = compiled
+  ? [path.join(ROOT, "build/demo-web-service.mjs")]
+  : ["--import", import.meta.resolve("tsx"), path.join(ROOT, "cli/demo/reloadable-web-service.ts")];
 const HOSTS = 5;
 
 export async function runDemo(write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
@@ -40,7 +44,7 @@ export async function runDemo(write: (s: string) => void = (s) => process.stdout
       ports.push(port);
       const conf = path.join(dir, `web${i}.json`);
       writeFileSync(conf, JSON.stringify({ healthy: true, body: `web${i} v1` }));
-      const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), SERVICE, "--port", String(port), "--pidfile", path.join(dir, `web${i}.pid`), "--config", conf, "--log", path.join(dir, `web${i}.log`)], { stdio: "ignore" });
+      const child = spawn(process.execPath, [...SERVICE_ARGV, "--port", String(port), "--pidfile", path.join(dir, `web${i}.pid`), "--config", conf, "--log", path.join(dir, `web${i}.log`)], { stdio: "ignore" });
       services.push(child);
       await waitForHttp(`http://127.0.0.1:${port}/healthz`);
       const parsed = parseAgentConfig({
@@ -125,4 +129,10 @@ async function waitForHttp(url: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${url} did not come up within 20s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The nearest directory above `dir` that holds bin/fleet. */
+function checkoutRoot(dir: string): string {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if (existsSync(path.join(d, "bin/fleet"))) return d;
+  throw new Error(`fleet demo: no bin/fleet above ${dir}`);
 }

@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { NGINX, nginxConfText } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { REPO_ROOT } from "../helpers/web-service.js";
+import { AGENT_BIN } from "../helpers/built-bins.js";
 import { benchController, floorReload, median, ratioStats, rollingReload, settle } from "./bench-support.js";
 
 const BRIDGE = "fleetbench0";
@@ -60,7 +60,7 @@ services:
     probe_interval: 20ms
     health: [{ http: "http://127.0.0.1:8080/healthz" }]
 `);
-      procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, path.join(REPO_ROOT, "bin/fleet-agent"), "--config", path.join(dir, "agent.yaml"), "--log-level", "warn"], { stdio: "ignore" }));
+      procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, AGENT_BIN, "--config", path.join(dir, "agent.yaml"), "--log-level", "warn"], { stdio: "ignore" }));
       run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
       writeFileSync(path.join(dir, "authorized_keys"), readFileSync(`${key}.pub`));
       writeFileSync(path.join(dir, "sshd_config"), `Port 22\nListenAddress ${ip}\nHostKey ${dir}/host_key\nPidFile ${dir}/sshd.pid\nAuthorizedKeysFile ${dir}/authorized_keys\nPermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n`);

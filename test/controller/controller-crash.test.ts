@@ -4,14 +4,14 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { REPO_ROOT } from "../helpers/web-service.js";
+import { CONTROLLER_BIN } from "../helpers/built-bins.js";
 import { writeInventory } from "../helpers/controller-harness.js";
 import { startLocalFleet } from "../helpers/local-fleet.js";
 import { FLEET_BIN, runFleet } from "../helpers/run-cli.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
 
-const CONTROLLER_BIN = path.join(REPO_ROOT, "bin/fleet-controller");
+
 const scratch = scratchDir();
 let fleet: Awaited<ReturnType<typeof startLocalFleet>>;
 let file: string;

@@ -7,13 +7,13 @@ import { test } from "node:test";
 import { writeInventory } from "../helpers/controller-harness.js";
 import { runFleet } from "../helpers/run-cli.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
-import { REPO_ROOT } from "../helpers/web-service.js";
+import { CONTROLLER_BIN } from "../helpers/built-bins.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 test("SIGHUP: an invalid inventory is refused and the old one kept; a valid one takes effect", async () => {
   const scratch = scratchDir();
   const file = writeInventory(scratch.dir, "  web:\n    service: nginx\n    hosts: [a:7601, b:7601, c:7601]\n");
-  const child = spawn(path.join(REPO_ROOT, "bin/fleet-controller"), ["--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(CONTROLLER_BIN, ["--config", file], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));

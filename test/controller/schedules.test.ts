@@ -9,7 +9,7 @@ import { writeInventory } from "../helpers/controller-harness.js";
 import { startLocalFleet } from "../helpers/local-fleet.js";
 import { runFleet } from "../helpers/run-cli.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
-import { REPO_ROOT } from "../helpers/web-service.js";
+import { CONTROLLER_BIN } from "../helpers/built-bins.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const scratch = scratchDir();
@@ -19,7 +19,7 @@ const source = path.join(scratch.dir, "source.json");
 const env = { FLEET_CONTROLLER: `unix:${scratch.dir}/controller.sock` };
 
 function startDaemon(): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<void> }> {
-  const child = spawn(path.join(REPO_ROOT, "bin/fleet-controller"), ["--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(CONTROLLER_BIN, ["--config", file], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

@@ -2,10 +2,10 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import path from "node:path";
 import { childrenOf } from "../../agent/process/proc-fs.js";
-import { REPO_ROOT } from "./web-service.js";
+import { AGENT_BIN } from "./built-bins.js";
 import { waitFor } from "./wait-for.js";
 
-export const AGENT_BIN = path.join(REPO_ROOT, "bin/fleet-agent");
+export { AGENT_BIN };
 
 export interface AgentProcess {
   child: ChildProcess;

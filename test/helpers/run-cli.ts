@@ -1,9 +1,9 @@
 // Runs the real `fleet` CLI as a child process.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { REPO_ROOT } from "./web-service.js";
+import { FLEET_BIN } from "./built-bins.js";
 
-export const FLEET_BIN = path.join(REPO_ROOT, "bin/fleet");
+export { FLEET_BIN };
 
 export function runFleet(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@ import { formatProblem } from "../../common/errors.js";
 import { parseYamlText, withLines } from "../../common/yaml-file.js";
 import { parseInventory } from "../../controller/inventory/parse-inventory.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
-import { REPO_ROOT } from "../helpers/web-service.js";
+import { CONTROLLER_BIN } from "../helpers/built-bins.js";
 
 const MALFORMED = `controller: { listen: "unix:/tmp/c.sock", db: relative.db }
 groups:
@@ -57,7 +57,7 @@ test("fleet-controller refuses a malformed inventory with exit 2 and every probl
   const file = path.join(scratch.dir, "fleet.yaml");
   writeFileSync(file, MALFORMED);
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const c = spawn(path.join(REPO_ROOT, "bin/fleet-controller"), ["--config", file], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    const c = spawn(CONTROLLER_BIN, ["--config", file], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
     let output = "";
     c.stdout.on("data", (d) => (output += d));
     c.stderr.on("data", (d) => (output += d));
