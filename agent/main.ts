@@ -45,6 +45,8 @@ Config file (YAML):
       probe_interval: 100ms
       command_timeout: 30s
 
+Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number is refused.
+
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 invalid config.`;
 
 async function main(): Promise<number> {

@@ -1,7 +1,7 @@
 // Small pure helpers for config parsers that collect every problem at once
 // instead of stopping at the first.
 import type { ConfigProblem } from "./errors.js";
-import { parseDuration } from "./duration.js";
+import { DURATION_EXAMPLES, formatDuration, parseDuration } from "./duration.js";
 
 export type Path = (string | number)[];
 
@@ -46,9 +46,11 @@ export function int(v: unknown, path: Path, p: Problems, min: number, max: numbe
 }
 
 export function duration(v: unknown, path: Path, p: Problems, maxMs = 24 * 3_600_000): number | undefined {
-  const ms = typeof v === "number" ? v : typeof v === "string" ? parseDuration(v) : undefined;
-  if (ms !== undefined && ms >= 0 && ms <= maxMs) return ms;
-  return p.add(path, `must be a duration like 500ms, 30s or 2m (at most ${maxMs / 1000}s), got ${typeName(v)}`);
+  if (typeof v !== "string" && typeof v !== "number") return p.add(path, `must be a duration like ${DURATION_EXAMPLES}, got ${typeName(v)}`);
+  const d = parseDuration(v);
+  if (!d.ok) return p.add(path, d.problem);
+  if (d.ms > maxMs) return p.add(path, `must be at most ${formatDuration(maxMs)}, got ${JSON.stringify(v)}`);
+  return d.ms;
 }
 
 export function oneOf<T extends string>(v: unknown, allowed: readonly T[], path: Path, p: Problems): T | undefined {

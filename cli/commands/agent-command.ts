@@ -1,7 +1,7 @@
 // `fleet agent describe|status|reload|probe ADDRESS [SERVICE]`: one agent, directly.
 import { randomUUID } from "node:crypto";
 import { Command, Option } from "commander";
-import { parseDuration } from "../../common/duration.js";
+import { durationOption } from "../duration-option.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { formatReload, reloadToJson } from "../output/reload-output.js";
 import type { AgentClient } from "../../common/agent-client.js";
@@ -11,12 +11,6 @@ interface CommonFlags extends AgentConnectionFlags {
   json?: boolean;
 }
 
-const durationOption = (flag: string, what: string) =>
-  new Option(flag, what).argParser((v: string) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) throw new UsageError(`${flag.split(" ")[0]} must be a duration like 500ms, 5s or 2m, got ${JSON.stringify(v)}`);
-    return ms;
-  });
 
 function withConnection(cmd: Command): Command {
   return cmd

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
-import { parseDuration, formatDuration } from "../../common/duration.js";
+import { formatDuration } from "../../common/duration.js";
+import { durationOption } from "../duration-option.js";
 import type { GroupStatusResponse, HistoryResponse, ListSchedulesResponse, RolloutEvent, RolloutSummary, ScheduleActionResponse, ShowResponse, AbortResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
 import { caller, ControllerClient, resolveControllerAddress } from "../controller-client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
@@ -76,17 +77,18 @@ const policyOption = (flag: string, what: string, check: (v: string) => boolean,
     return v;
   });
 const isCount = (v: string) => /^\d+%?$/.test(v) && !(v.endsWith("%") && Number(v.slice(0, -1)) > 100);
-const isDuration = (v: string) => parseDuration(v) !== undefined;
+
+const msText = (ms: number | undefined) => (ms === undefined ? "" : `${ms}ms`);
 
 export function rolloutCommands(setExit: (code: number) => void): Command[] {
-  type RolloutFlags = GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: string; pause?: string; hosts?: string; reason: string; allowRestart?: boolean; dryRun?: boolean; yes?: boolean; file?: string; path?: string; rollbackAll?: boolean };
+  type RolloutFlags = GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: number; pause?: number; hosts?: string; reason: string; allowRestart?: boolean; dryRun?: boolean; yes?: boolean; file?: string; path?: string; rollbackAll?: boolean };
   const withPolicy = (cmd: Command) =>
     cmd
       .addOption(policyOption("--canary <n>", "canary hosts first: N or N% (0 = no canary phase)", isCount, "must be N or N%"))
       .addOption(policyOption("--batch <n>", "batch size: N, N% or a list like 1,5,20% (last repeats)", (v) => v.split(",").every((x) => isCount(x) && !/^0+%?$/.test(x)), "must be N, N% or a list like 1,5,20% (each at least 1)"))
       .addOption(policyOption("--max-failures <n>", "halt when failures exceed N or N% (default 0)", isCount, "must be N or N%"))
-      .addOption(policyOption("--bake <duration>", "keep probing canaries this long before the rest", isDuration, "must be a duration like 30s"))
-      .addOption(policyOption("--pause <duration>", "pause between batches", isDuration, "must be a duration like 10s"))
+      .addOption(durationOption("--bake <duration>", "keep probing canaries this long before the rest (e.g. 30s, 1m30s)"))
+      .addOption(durationOption("--pause <duration>", "pause between batches (e.g. 10s)"))
       .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
       .option("--reason <text>", "why, recorded in the history", "")
       .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
@@ -98,7 +100,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
     withController(o, cmd, async (client, flags) => {
       const request = {
         group,
-        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
+        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: msText(o.bake), pause: msText(o.pause) },
         hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
         dryRun: false,
         reason: o.reason,

@@ -74,9 +74,10 @@ export function applyPolicyText(base: RolloutPolicy, text: PolicyText, where: (f
   }
   for (const [key, field] of [["bake", "bakeMs"], ["pause", "pauseMs"]] as const) {
     if (text[key] === undefined) continue;
-    const ms = parseDuration(String(text[key]));
-    if (ms !== undefined && ms <= 24 * 3_600_000) policy[field] = ms;
-    else problems.push(`${where(key)}: must be a duration like 30s or 5m, got ${JSON.stringify(text[key])}`);
+    const d = parseDuration(String(text[key]));
+    if (!d.ok) problems.push(`${where(key)}: ${d.problem}`);
+    else if (d.ms > 24 * 3_600_000) problems.push(`${where(key)}: must be at most 24h, got ${JSON.stringify(text[key])}`);
+    else policy[field] = d.ms;
   }
   return { policy, problems };
 }

@@ -33,7 +33,7 @@ test("a malformed inventory reports every mistake with file, line and field", ()
     "line 6: groups.web-tier.canary.0: web9:7601 is not one of this group's hosts",
     "line 7: groups.web-tier.policy.canary: must be N or N% (0 = no canary phase), got \"lots\"",
     "line 7: groups.web-tier.policy.batch: must be N, N% or a list like 1,5,20% (each entry at least 1), got \"0\"",
-    "line 7: groups.web-tier.policy.bake: must be a duration like 30s or 5m, got \"soon\"",
+    "line 7: groups.web-tier.policy.bake: must be a duration like 500ms, 30s, 2m or 1h30m, got \"soon\"",
     "line 8: groups.db.service: must be a non-empty string, got nothing",
     "line 9: groups.db.hosts: must be a non-empty list of agent addresses (HOST:PORT or unix:/PATH)",
   ]);
