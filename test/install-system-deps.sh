@@ -2,7 +2,7 @@
 # Debian packages the tests drive for real: nginx, supervisor, systemd (for test
 # hosts), iproute2/util-linux (namespaces). Idempotent; needs root.
 set -euo pipefail
-pkgs=(nginx-light supervisor systemd iproute2 util-linux procps rpm openssl)
+pkgs=(nginx-light supervisor systemd iproute2 util-linux procps rpm openssl redis-server)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -40,7 +40,7 @@ test("parseDuration: units, compounds and refusals", () => {
 test("the inventory refuses bare durations with the suggestion", () => {
   const r = parseInventory(parseYamlText("fleet.yaml", "groups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n    policy: { bake: 30, pause: 5 }\n").data);
   assert.equal(r.ok, false);
-  const lines = r.ok ? [] : r.problems.map(formatProblem).join("\n");
+  const lines = r.ok ? "" : r.problems.map(formatProblem).join("\n");
   assert.match(lines, /groups\.web\.policy\.bake: 30 has no unit: did you mean 30s\?/);
   assert.match(lines, /groups\.web\.policy\.pause: 5 has no unit: did you mean 5s\?/);
 });
