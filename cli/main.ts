@@ -1,28 +1,22 @@
-// fleet: the operator's command line.
-import { Command, CommanderError } from "commander";
-import { AgentCallError } from "../common/agent-client.js";
+// fleet: the operator's command line. One module per command under commands/; each handler
+// returns its exit code, and errors that reach here are mapped to theirs in one place.
+import { Command } from "commander";
+import { handlerExitCode } from "./command-action.js";
+import { abortCommand } from "./commands/abort-command.js";
 import { agentCommand } from "./commands/agent-command.js";
 import { certsCommand } from "./commands/certs-command.js";
-import { rolloutCommands } from "./commands/rollout-commands.js";
-import { ControllerCallError } from "./controller-client.js";
-import { status } from "@grpc/grpc-js";
-import { EXIT, UsageError } from "./exit-codes.js";
+import { demoCommand } from "./commands/demo-command.js";
+import { historyCommand } from "./commands/history-command.js";
+import { reloadCommand } from "./commands/reload-command.js";
+import { resumeCommand } from "./commands/resume-command.js";
+import { rolloutCommand } from "./commands/rollout-command.js";
+import { scheduleCommand } from "./commands/schedule-command.js";
+import { schedulesCommand } from "./commands/schedules-command.js";
+import { showCommand } from "./commands/show-command.js";
+import { statusCommand } from "./commands/status-command.js";
+import { exitFor } from "./exit-codes.js";
 
-let exitCode: number = EXIT.ok;
-const setExit = (code: number) => {
-  exitCode = Math.max(exitCode, code);
-};
-
-const program = new Command("fleet")
-  .description("Reload orchestrator for Linux server fleets")
-  .version("0.1.0")
-  .option("--controller <address>", "controller address: unix:/path or host:port (or FLEET_CONTROLLER)")
-  .option("--json", "machine-readable output (NDJSON for streams)")
-  .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str) })
-  .addHelpText(
-    "after",
-    `
+const EXAMPLES = `
 Examples:
   fleet reload web-tier --canary 1
   fleet reload web-tier --canary 1 --batch 25% --max-failures 1 --dry-run
@@ -33,35 +27,37 @@ Examples:
   fleet agent reload 10.0.0.5:7601 nginx --json
   fleet agent status unix:/run/fleet/agent.sock
 
-Exit codes: 0 success, 1 reload/rollout failed, 2 usage or config error, 3 unreachable.`,
-  );
-program.addCommand(agentCommand(setExit));
-program.addCommand(certsCommand());
-for (const c of rolloutCommands(setExit)) program.addCommand(c);
-program.addCommand(
-  new Command("demo").description("a local controller and five agents: a healthy reload, a halted one, the history (no root needed)").action(async () => {
-    const { runDemo } = await import("./demo/run-demo.js");
-    setExit(await runDemo());
-  }),
-);
+Exit codes: 0 success, 1 reload/rollout failed, halted or aborted, 2 usage or config error, 3 controller or agent unreachable.`;
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else if (err instanceof UsageError) {
-    console.error(`fleet: ${err.message}`);
-    exitCode = EXIT.usage;
-  } else if (err instanceof ControllerCallError) {
-    console.error(`fleet: ${err.message}`);
-    exitCode = err.unreachable ? EXIT.unreachable : err.code === status.INVALID_ARGUMENT || err.code === status.NOT_FOUND ? EXIT.usage : EXIT.failed;
-  } else if (err instanceof AgentCallError) {
-    console.error(`fleet: ${err.message}`);
-    exitCode = err.unreachable ? EXIT.unreachable : EXIT.failed;
-  } else {
-    console.error(`fleet: ${err instanceof Error ? err.message : String(err)}`);
-    exitCode = EXIT.failed;
+export function buildProgram(): Command {
+  const program = new Command("fleet")
+    .description("Reload orchestrator for Linux server fleets")
+    .version("0.1.0")
+    .option("--controller <address>", "controller address: unix:/path or host:port (or FLEET_CONTROLLER)")
+    .option("--json", "machine-readable output (NDJSON for streams)")
+    .addHelpText("after", EXAMPLES);
+  for (const c of [reloadCommand(), rolloutCommand(), resumeCommand(), abortCommand(), statusCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
+    program.addCommand(c);
+  }
+  throwInsteadOfExit(program);
+  return program;
+}
+
+/** Commander exits by itself (code 1) on a parse error unless told otherwise, per (sub)command. */
+function throwInsteadOfExit(cmd: Command): void {
+  cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str) });
+  for (const sub of cmd.commands) throwInsteadOfExit(sub);
+}
+
+async function main(): Promise<number> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+    return handlerExitCode();
+  } catch (err) {
+    const { code, message } = exitFor(err);
+    if (message) console.error(`fleet: ${message}`);
+    return code;
   }
 }
-process.exit(exitCode);
+
+process.exit(await main());

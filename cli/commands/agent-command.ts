@@ -2,7 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { Command, Option } from "commander";
 import { durationOption } from "../duration-option.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { action } from "../command-action.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
 import { formatReload, reloadToJson } from "../output/reload-output.js";
 import type { AgentClient } from "../../common/agent-client.js";
 import { connectAgent, type AgentConnectionFlags } from "./agent-connection.js";
@@ -23,23 +24,23 @@ function withConnection(cmd: Command): Command {
 }
 
 /** Runs `work` with a client for one agent, built from the command's and the global flags; always closes it. */
-async function withAgent<F extends CommonFlags>(address: string, own: F, cmd: Command, work: (client: AgentClient, flags: F) => Promise<void>): Promise<void> {
+async function withAgent<F extends CommonFlags>(address: string, own: F, cmd: Command, work: (client: AgentClient, flags: F) => Promise<ExitCode>): Promise<ExitCode> {
   const flags = { ...cmd.optsWithGlobals(), ...own } as F;
   const client = connectAgent(address, flags);
   try {
-    await work(client, flags);
+    return await work(client, flags);
   } finally {
     client.close();
   }
 }
 
-export function agentCommand(setExit: (code: number) => void): Command {
+export function agentCommand(): Command {
   const agent = new Command("agent").description("talk to one agent directly (debugging)");
   const print = (flags: CommonFlags, value: unknown, human: () => string) => console.log(flags.json ? JSON.stringify(value, null, 2) : human());
 
   withConnection(agent.command("describe").argument("<address>", "HOST:PORT or unix:/PATH").description("agent version, host and declared services")).action(
-    async (address: string, own: CommonFlags, cmd: Command) => {
-      await withAgent(address, own, cmd, async (client, flags) => {
+    action((address: string, own: CommonFlags, cmd: Command) =>
+      withAgent(address, own, cmd, async (client, flags) => {
         const d = await client.describe();
         print(flags, d, () =>
           [
@@ -47,13 +48,14 @@ export function agentCommand(setExit: (code: number) => void): Command {
             ...d.services.map((s) => `  ${s.name}: ${s.reloadSummary}${s.hasCheck ? ", config check" : ""}, generation ${s.generation}${s.healthProbes.length ? `, probes: ${s.healthProbes.join("; ")}` : ""}${s.allowRestart ? ", restart allowed" : ""}`),
           ].join("\n"),
         );
-      });
-    },
+        return EXIT.ok;
+      }),
+    ),
   );
 
   withConnection(agent.command("status").argument("<address>").argument("[service]").description("main process, workers, probes and config hashes")).action(
-    async (address: string, service: string | undefined, own: CommonFlags, cmd: Command) => {
-      await withAgent(address, own, cmd, async (client, flags) => {
+    action((address: string, service: string | undefined, own: CommonFlags, cmd: Command) =>
+      withAgent(address, own, cmd, async (client, flags) => {
         const s = await client.status(service ?? "");
         print(flags, s, () =>
           s.services
@@ -68,19 +70,19 @@ export function agentCommand(setExit: (code: number) => void): Command {
             )
             .join("\n"),
         );
-        if (s.services.some((x) => !x.running || !x.healthy)) setExit(EXIT.failed);
-      });
-    },
+        return s.services.some((x) => !x.running || !x.healthy) ? EXIT.failed : EXIT.ok;
+      }),
+    ),
   );
 
   withConnection(agent.command("probe").argument("<address>").argument("<service>").description("run a service's health probes once")).action(
-    async (address: string, service: string, own: CommonFlags, cmd: Command) => {
-      await withAgent(address, own, cmd, async (client, flags) => {
+    action((address: string, service: string, own: CommonFlags, cmd: Command) =>
+      withAgent(address, own, cmd, async (client, flags) => {
         const r = await client.probe(service);
         print(flags, r, () => [`${r.service}: ${r.healthy ? "healthy" : "UNHEALTHY"}`, ...r.results.map((p) => `  ${p.probe}: ${p.ok ? "ok" : "FAIL"} ${p.detail} (${p.durationMs}ms)`)].join("\n"));
-        if (!r.healthy) setExit(EXIT.failed);
-      });
-    },
+        return r.healthy ? EXIT.ok : EXIT.failed;
+      }),
+    ),
   );
 
   withConnection(agent.command("reload").argument("<address>").argument("<service>").description("reload one service and print the evidence"))
@@ -88,8 +90,9 @@ export function agentCommand(setExit: (code: number) => void): Command {
     .option("--allow-restart", "accept a restart (new main process) as success, if the service allows it")
     .addOption(durationOption("--generation-timeout <duration>", "how long to wait for a new generation"))
     .addOption(durationOption("--healthy-for <duration>", "how long probes must stay green afterwards"))
-    .action(async (address: string, service: string, own: CommonFlags & { requestId?: string; allowRestart?: boolean; generationTimeout?: number; healthyFor?: number }, cmd: Command) => {
-      await withAgent(address, own, cmd, async (client, flags) => {
+    .action(
+      action((address: string, service: string, own: CommonFlags & { requestId?: string; allowRestart?: boolean; generationTimeout?: number; healthyFor?: number }, cmd: Command) =>
+        withAgent(address, own, cmd, async (client, flags) => {
         const r = await client.reload({
           requestId: flags.requestId ?? randomUUID(),
           service,
@@ -98,8 +101,9 @@ export function agentCommand(setExit: (code: number) => void): Command {
           healthyForMs: flags.healthyFor ?? 0,
         });
         print(flags, reloadToJson(r), () => formatReload(r));
-        if (!r.ok) setExit(EXIT.failed);
-      });
-    });
+          return r.ok ? EXIT.ok : EXIT.failed;
+        }),
+      ),
+    );
   return agent;
 }

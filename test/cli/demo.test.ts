@@ -12,5 +12,5 @@ test("fleet demo: canary, batches, a halted rollout and the history; exit 0", as
   assert.match(r.stdout, /host_finished 127\.0\.0\.1:\d+ unhealthy/);
   assert.match(r.stdout, /halted: canary failed/);
   assert.match(r.stdout, /web2 has received 1 SIGHUP\n/);
-  assert.match(r.stdout, /ID +STATE +GROUP[^\n]*\n2 +failed +demo +5 0\/1\/4[^\n]*\n1 +succeeded +demo +5 5\/0\/0/);
+  assert.match(r.stdout, /ID +STATE +GROUP +KIND +HOSTS +OK\/FAIL\/SKIP[^\n]*\n2 +failed +demo +reload +5 +0\/1\/4[^\n]*\n1 +succeeded +demo +reload +5 +5\/0\/0/);
 });

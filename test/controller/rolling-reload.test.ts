@@ -159,10 +159,11 @@ describe("rolling reloads", () => {
     assert.deepEqual(rows.map((r: { id: string }) => Number(r.id)), [...rows.map((r: { id: string }) => Number(r.id))].sort((a, b) => b - a));
     const s = await runFleet(["status", "all10"], env);
     assert.equal(s.code, 0, s.stdout + s.stderr);
-    assert.equal(s.stdout.trim().split("\n").length, 10);
-    assert.match(s.stdout, /all10 +127\.0\.0\.1:\d+ +web: running, healthy pid \d+/);
+    assert.equal(s.stdout.trim().split("\n").length, 11, "a header and ten hosts");
+    assert.match(s.stdout, /^GROUP +HOST +SERVICE +STATE +PID/);
+    assert.match(s.stdout, /all10 +127\.0\.0\.1:\d+ +web +running, healthy +\d+/);
     const dead = await runFleet(["status", "withdead"], env);
-    assert.equal(dead.code, 1);
+    assert.equal(dead.code, 3, "an unreachable agent exits 3");
     assert.match(dead.stdout, /UNREACHABLE/);
   });
 });

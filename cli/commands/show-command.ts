@@ -1,0 +1,24 @@
+// `fleet show ID`: one rollout with every host's step, and the rollback entries linked to it.
+import { Command } from "commander";
+import type { ShowResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
+import { action } from "../command-action.js";
+import { rolloutId, withController, type GlobalFlags } from "../controller-session.js";
+import { EXIT } from "../exit-codes.js";
+import { printJson } from "../output/json-output.js";
+import { formatShow } from "../output/rollout-output.js";
+
+export function showCommand(): Command {
+  return new Command("show")
+    .argument("<id>", "rollout id")
+    .description("one rollout: policy, every host's step with outcome and probe counts, events")
+    .action(
+      action((idText: string, o: GlobalFlags, cmd: Command) =>
+        withController(o, cmd, async (client, flags) => {
+          const r = await client.unary<object, ShowResponse>("show", { rolloutId: rolloutId(idText) });
+          if (flags.json) printJson(r, true);
+          else for (const part of [r, ...r.linked]) formatShow(part).forEach((l) => console.log(l));
+          return EXIT.ok;
+        }),
+      ),
+    );
+}

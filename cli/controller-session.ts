@@ -1,0 +1,26 @@
+// Runs a command's work with a controller client built from its own and the global flags, and
+// always closes the client.
+import type { Command } from "commander";
+import { ControllerClient, resolveControllerAddress } from "./controller-client.js";
+import { UsageError, type ExitCode } from "./exit-codes.js";
+
+export interface GlobalFlags {
+  controller?: string;
+  json?: boolean;
+}
+
+export async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<ExitCode>): Promise<ExitCode> {
+  const flags = { ...cmd.optsWithGlobals(), ...own } as F;
+  const client = new ControllerClient(resolveControllerAddress(flags.controller));
+  try {
+    return await work(client, flags);
+  } finally {
+    client.close();
+  }
+}
+
+export function rolloutId(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`ID must be a rollout number, got ${JSON.stringify(text)}`);
+  return n;
+}

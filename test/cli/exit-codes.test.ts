@@ -1,0 +1,76 @@
+// The exit-code table of the README, against the real `fleet` binary and a real controller with
+// real agents: 0 success, 1 failed/halted, 2 usage or config error, 3 unreachable.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startController, writeInventory, type ControllerHarness } from "../helpers/controller-harness.js";
+import { startLocalFleet, type FleetHost } from "../helpers/local-fleet.js";
+import { runFleet } from "../helpers/run-cli.js";
+import { scratchDir } from "../helpers/scratch-dir.js";
+
+let fleet: Awaited<ReturnType<typeof startLocalFleet>>;
+let controller: ControllerHarness;
+let hosts: FleetHost[];
+const scratch = scratchDir("exit-codes");
+
+before(async () => {
+  fleet = await startLocalFleet(scratch.dir, 2, "x");
+  hosts = fleet.hosts;
+  const groups = `  web:\n    service: web\n    hosts: [${hosts.map((h) => h.address).join(", ")}]\n  down:\n    service: web\n    hosts: [127.0.0.1:1]\n`;
+  controller = await startController(writeInventory(scratch.dir, groups));
+});
+
+after(async () => {
+  await controller?.stop();
+  await fleet?.stop();
+  scratch.remove();
+});
+
+const fleetCli = (args: string[]) => runFleet(["--controller", controller.address, ...args]);
+
+// [what, argv, expected exit code, stderr pattern]
+const TABLE: [string, string[], number, RegExp?][] = [
+  ["help", ["--help"], 0],
+  ["version", ["--version"], 0],
+  ["subcommand help", ["reload", "--help"], 0],
+  ["unknown command", ["relaod", "web"], 2, /unknown command/],
+  ["missing group", ["reload"], 2, /missing required argument/],
+  ["misspelled option", ["reload", "web", "--canery", "1"], 2, /Did you mean --canary\?/],
+  ["rollout without --file", ["rollout", "web", "--path", "/etc/x.conf"], 2, /--file/],
+  ["rollout with an unreadable --file", ["rollout", "web", "--file", "/nonexistent/x.conf", "--path", "/etc/x.conf", "--yes"], 2, /cannot read --file/],
+  ["agent subcommand without arguments", ["agent", "reload"], 2, /missing required argument/],
+  ["schedule subcommand without a name", ["schedule", "run"], 2, /missing required argument/],
+  ["unknown schedule subcommand", ["schedule", "frobnicate", "x"], 2],
+  ["non-numeric id", ["show", "abc"], 2, /ID must be a rollout number/],
+  ["out-of-range --limit", ["history", "--limit", "0"], 2, /--limit must be 1-1000/],
+  ["bare duration", ["reload", "web", "--bake", "30"], 2, /did you mean 30s\?/],
+  ["bad --batch", ["reload", "web", "--batch", "0"], 2, /--batch must be/],
+  ["unknown group", ["reload", "nosuch", "--yes"], 2, /nosuch/],
+  ["a successful reload", ["reload", "web", "--yes", "--canary", "1"], 0],
+  ["history", ["history"], 0],
+  ["show", ["show", "1"], 0],
+  ["status of healthy hosts", ["status", "web"], 0],
+  ["status with an unreachable agent", ["status", "down"], 3],
+  ["a rollout whose only host is unreachable", ["reload", "down", "--yes"], 1],
+];
+
+test("exit codes of the real binary, table-driven", async () => {
+  for (const [what, argv, code, stderr] of TABLE) {
+    const r = await fleetCli(argv);
+    assert.equal(r.code, code, `${what}: fleet ${argv.join(" ")} exited ${r.code}\n${r.stdout}${r.stderr}`);
+    if (stderr) assert.match(r.stderr, stderr, what);
+  }
+});
+
+test("a halted rollout exits 1; an unreachable controller or agent exits 3", async () => {
+  hosts[0]!.setHealthy(false);
+  try {
+    const halted = await fleetCli(["reload", "web", "--yes", "--canary", "1", "--hosts", hosts[0]!.address]);
+    assert.equal(halted.code, 1, halted.stdout + halted.stderr);
+  } finally {
+    hosts[0]!.setHealthy(true);
+  }
+  const noController = await runFleet(["--controller", `unix:${scratch.dir}/none.sock`, "history"]);
+  assert.equal(noController.code, 3, noController.stderr);
+  const noAgent = await runFleet(["agent", "status", "127.0.0.1:1", "--deadline", "2s"]);
+  assert.equal(noAgent.code, 3, noAgent.stderr);
+});
