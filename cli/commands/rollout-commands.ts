@@ -250,6 +250,11 @@ function printShow(r: ShowResponse): void {
     const diff = s.newSha256 ? ` ${s.previousSha256.slice(0, 12) || "(none)"} -> ${s.newSha256.slice(0, 12)}` : "";
     console.log(`  batch ${s.batch}${s.canary ? " canary" : ""} ${s.host.padEnd(24)} ${(s.outcome || s.status).padEnd(12)}${took}${diff} probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}${s.reason && !s.ok ? `  ${s.reason}` : ""}`);
   }
+  if (r.webhookDeliveries?.length) console.log("  webhooks:");
+  for (const d of r.webhookDeliveries ?? []) {
+    const answer = d.httpStatus ? ` HTTP ${d.httpStatus}` : "";
+    console.log(`    ${new Date(Number(d.atMs)).toISOString()} ${d.endpoint} ${d.event} attempt ${d.attempt}: ${d.result}${answer}${d.error && !answer ? ` (${d.error})` : ""} ${d.durationMs}ms  delivery ${d.deliveryId}`);
+  }
 }
 
 function formatSummaryLine(x: RolloutSummary): string {
