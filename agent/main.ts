@@ -3,8 +3,10 @@
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
+import { startMetricsServer } from "../common/metrics-server.js";
 import { AGENT_VERSION, AgentCore } from "./agent-core.js";
 import { readAgentConfig } from "./config/read-agent-config.js";
+import { AgentMetrics } from "./metrics/agent-metrics.js";
 import { execaRunner } from "./process/command-runner.js";
 import { SystemdClient } from "./process/systemd-client.js";
 import { startAgentServer } from "./server/agent-server.js";
@@ -44,6 +46,7 @@ Config file (YAML):
       healthy_for: 500ms        # probes must stay green this long afterwards
       probe_interval: 100ms
       command_timeout: 30s
+  metrics: { listen: 127.0.0.1:9601 }   # optional: Prometheus metrics at /metrics (loopback only)
 
 Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number is refused.
 
@@ -74,10 +77,14 @@ async function main(): Promise<number> {
 
   const runner = execaRunner;
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
-  const server = await startAgentServer(core, config, logger);
+  const metrics = new AgentMetrics();
+  const server = await startAgentServer(core, config, logger, metrics);
+  metrics.countConnectionsWith(() => server.connections());
+  const metricsServer = config.metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger) : undefined;
 
   reloadOnSighup("config", () => readAgentConfig(file), (next) => {
     if (next.listen !== core.currentConfig.listen) logger.warn("listen address changed; it takes effect on restart", { listen: next.listen });
+    if (next.metrics?.listen !== core.currentConfig.metrics?.listen) logger.warn("metrics.listen changed; it takes effect on restart", { metrics: next.metrics?.listen ?? "off" });
     server.setAuth(next);
     core.replaceConfig(next);
     logger.info("config reloaded", { services: [...next.services.keys()] });
@@ -86,6 +93,7 @@ async function main(): Promise<number> {
   return untilStopped(async (sig) => {
     logger.info("shutting down: new calls refused, in-flight reloads finish", { signal: sig });
     const [, pending] = await Promise.all([server.shutdown(60_000), core.drain()]);
+    await metricsServer?.close();
     logger.info("stopped", { reloads_finished_during_shutdown: pending });
   });
 }

@@ -31,6 +31,7 @@ export function unary<Req, Res>(
   logger: Logger,
   rpc: string,
   impl: (request: Req, call: { metadata: Metadata; peer: string; cancelled: boolean; auth: AuthContext }) => Promise<Res>,
+  onError?: (err: unknown) => void,
 ) {
   return (call: { request: Req; metadata: Metadata; getPeer(): string; cancelled: boolean; getAuthContext(): AuthContext }, callback: sendUnaryData<Res>) => {
     // Anything thrown synchronously (a bad request shape) takes the same path as a rejection.
@@ -38,7 +39,10 @@ export function unary<Req, Res>(
       .then(() => impl(call.request, { metadata: call.metadata, peer: call.getPeer(), cancelled: call.cancelled, auth: call.getAuthContext() }))
       .then(
         (res) => callback(null, res),
-        (err) => callback(toServiceError(err, logger, { rpc, peer: call.getPeer() })),
+        (err) => {
+          onError?.(err);
+          callback(toServiceError(err, logger, { rpc, peer: call.getPeer() }));
+        },
       );
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from "../common/logger.js";
 import type { HistoryStore, RolloutRecord } from "./history/history-store.js";
 import { GroupBusyError } from "./history/history-store.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
+import { ControllerEvents } from "./observability/controller-events.js";
 import { planRollout, type RolloutPlan } from "./rollout/plan-rollout.js";
 import { RolloutExecutor, type RolloutEvent, type RolloutSettings } from "./rollout/rollout-executor.js";
 import { applyPolicyText, describePolicy, type PolicyText } from "./rollout/rollout-policy.js";
@@ -53,6 +54,8 @@ export class ControllerCore {
   private clients = new Map<string, AgentClient>();
   readonly executor: RolloutExecutor;
   readonly scheduler: Scheduler;
+  /** Metrics, webhooks and the web view subscribe here to every rollout event and schedule run. */
+  readonly events: ControllerEvents;
 
   constructor(
     private inventory: Inventory,
@@ -60,6 +63,7 @@ export class ControllerCore {
     private readonly logger: Logger,
     agentFactory?: (address: string) => AgentClient,
   ) {
+    this.events = new ControllerEvents(logger);
     this.executor = new RolloutExecutor({
       history,
       agents: agentFactory ?? ((address) => this.client(address)),
@@ -170,7 +174,7 @@ export class ControllerCore {
       throw err;
     }
     this.logger.info("rollout started", { rollout: rollout.id, group: rollout.group, by: rollout.requestedBy, reason: req.reason });
-    const done = this.executor.run(rollout, planned.settings, listener);
+    const done = this.executor.run(rollout, planned.settings, this.events.tee(rollout, listener));
     return { rollout, planned, done };
   }
 
@@ -189,7 +193,7 @@ export class ControllerCore {
       throw err;
     }
     const settings = JSON.parse(existing.policy) as RolloutSettings;
-    const done = this.executor.run(rollout, settings, listener);
+    const done = this.executor.run(rollout, settings, this.events.tee(rollout, listener));
     return { rollout, done };
   }
 

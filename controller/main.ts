@@ -7,6 +7,8 @@ import { createLogger } from "../common/logger.js";
 import { ControllerCore } from "./controller-core.js";
 import { SqliteHistoryStore } from "./history/sqlite-history-store.js";
 import { readInventory } from "./inventory/read-inventory.js";
+import { createControllerMetrics, startObservability } from "./observability/start-observability.js";
+import { timedHistory } from "./observability/timed-history.js";
 import { startControllerServer } from "./server/controller-server.js";
 
 const HELP = `fleet-controller — rolls reloads across groups of servers and keeps their history
@@ -30,6 +32,19 @@ Config file (YAML):
       config: { source: /srv/fleet/nginx.conf, path: /etc/nginx/nginx.conf }
       policy: { canary: 1, bake: 60s }  # optional overrides of the group's policy
       when_busy: skip                   # or wait (for the group to be free, up to 1h)
+  metrics: { listen: 127.0.0.1:9600, agent_check: 60s }   # optional: Prometheus /metrics (loopback only);
+                                    # agent_check: how often every agent is asked for fleet_agent_reachable (0s = off)
+  web: { listen: 127.0.0.1:9680 }   # optional: read-only web view with live rollouts (loopback only)
+  webhooks:                         # optional: POSTs when rollouts need attention
+    - name: oncall
+      url: https://hooks.example.net/fleet
+      secret_file: /etc/fleet/webhook.secret   # HMAC-SHA256 of the body in X-Fleet-Signature-256: sha256=HEX
+      events: [started, halted, failed, interrupted]   # default: all of started, waiting_for_approval,
+                                    # halted, finished, failed, aborted, interrupted, schedule_skipped, schedule_failed
+      groups: [web-tier]            # optional: only these groups' rollouts
+      format: json                  # or slack: {"text": ...} for an incoming webhook (secret_file optional)
+      timeout: 10s                  # per attempt
+      deadline: 10m                 # retries (1s, 2s, 4s ... 60s apart) stop this long after the event
 
 Signals: SIGHUP re-reads the config (an invalid file is refused, the old one kept);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
@@ -50,17 +65,20 @@ async function main(): Promise<number> {
   if (typeof inventory === "number") return inventory;
   if (values["check-config"]) return console.log(`${file}: ok (${inventory.groups.size} groups)`), 0;
 
-  const history = new SqliteHistoryStore(inventory.controller.db);
+  const metrics = createControllerMetrics(inventory.controller.db);
+  const history = timedHistory(new SqliteHistoryStore(inventory.controller.db), (op, seconds) => metrics.historyWrite(op, seconds));
   for (const r of history.interruptRunning(Date.now())) {
     logger.warn("rollout was interrupted by a controller stop; fleet resume finishes it", { rollout: r.id, group: r.group });
   }
   const core = new ControllerCore(inventory, history, logger);
+  const observability = await startObservability(core, metrics, logger);
   const server = await startControllerServer(
     core,
     inventory.controller.listen,
     logger,
     inventory.controller.socketGroup,
     inventory.agents.access.mode === "tls" ? inventory.agents.access : undefined,
+    observability.deliveries,
   );
 
   reloadOnSighup("inventory", () => readInventory(file), (next) => {
@@ -68,6 +86,7 @@ async function main(): Promise<number> {
       logger.warn("controller.listen and controller.db take effect on restart");
     }
     core.replaceInventory(next);
+    observability.reconfigure(next);
     logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
   }, logger);
 
@@ -76,6 +95,7 @@ async function main(): Promise<number> {
     core.scheduler.stop();
     await core.executor.interruptAll();
     await server.shutdown(5000);
+    await observability.stop(5000);
     core.close();
     history.close();
   });

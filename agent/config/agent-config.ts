@@ -74,6 +74,8 @@ export interface AgentConfig {
   /** How many versions of each config file to keep. */
   keepVersions: number;
   services: Map<string, ServiceConfig>;
+  /** Prometheus metrics at http://LISTEN/metrics (loopback only); absent = off. */
+  metrics?: { listen: string };
 }
 
 export const AGENT_DEFAULTS = {

@@ -4,6 +4,7 @@ import type { ConfigProblem } from "../../common/errors.js";
 import {
   Problems, type Path, record, noUnknownKeys, string, bool, int, duration, oneOf, argv, regex, absolutePath, isRecord,
 } from "../../common/field-checks.js";
+import { loopbackListen } from "../../common/loopback-listen.js";
 import {
   AGENT_DEFAULTS, AGENT_RPCS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
   type MainTarget, type ProbeSpec, type ReloadSpec, type ServiceConfig,
@@ -11,7 +12,7 @@ import {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
 
-const TOP_KEYS = ["listen", "tls", "auth", "insecure", "limits", "services", "state_dir", "keep_versions"] as const;
+const TOP_KEYS = ["listen", "tls", "auth", "insecure", "limits", "services", "state_dir", "keep_versions", "metrics"] as const;
 const SERVICE_KEYS = [
   "reload", "check", "generation", "reject_markers", "health", "configs", "allow_restart",
   "generation_timeout", "healthy_for", "probe_interval", "command_timeout", "check_mode",
@@ -40,8 +41,18 @@ export function parseAgentConfig(data: unknown): ParseResult<AgentConfig> {
       if (svc) services.set(name, svc);
     }
   }
+  const metrics = top.metrics === undefined ? undefined : parseMetrics(top.metrics, p);
   if (p.list.length || listen === undefined || auth === undefined) return { ok: false, problems: p.list };
-  return { ok: true, value: { listen, auth, limits, services, stateDir, keepVersions } };
+  return { ok: true, value: { listen, auth, limits, services, stateDir, keepVersions, ...(metrics ? { metrics } : {}) } };
+}
+
+/** `metrics: {listen}`: Prometheus metrics over plain HTTP, loopback only. */
+function parseMetrics(v: unknown, p: Problems): AgentConfig["metrics"] {
+  const m = record(v, ["metrics"], p);
+  if (!m) return undefined;
+  noUnknownKeys(m, ["listen"], ["metrics"], p);
+  const listen = loopbackListen(m.listen, ["metrics", "listen"], p);
+  return listen ? { listen } : undefined;
 }
 
 export function parseListen(v: unknown, path: Path, p: Problems): string | undefined {

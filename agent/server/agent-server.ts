@@ -2,7 +2,8 @@
 // request's shape, call AgentCore, map the result; errors map in one place.
 import { rmSync } from "node:fs";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
-import { invalidArgument } from "../../common/errors.js";
+import { FleetError, invalidArgument } from "../../common/errors.js";
+import { countConnections } from "../../common/grpc-connections.js";
 import { mutualTlsCredentials, shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
@@ -15,6 +16,7 @@ import {
 } from "../../proto/gen/grpc/health/v1/health.js";
 import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
+import type { AgentServerObserver } from "../metrics/agent-metrics.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { configChangeToProto, reloadToProto, statusToProto } from "./to-proto.js";
@@ -26,10 +28,12 @@ export interface RunningAgentServer {
   address: string;
   port: number;
   setAuth(config: AgentConfig): void;
+  /** Client connections open right now. */
+  connections(): Promise<number>;
   shutdown(graceMs: number): Promise<void>;
 }
 
-export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger): Promise<RunningAgentServer> {
+export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger, observer?: AgentServerObserver): Promise<RunningAgentServer> {
   let authenticate: Authenticate = createAuthenticator(config.auth);
   let limiter = new RateLimiter(config.limits.mutationsPerSecond);
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
@@ -41,7 +45,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         logger.info("call", { rpc, peer: call.peer, caller: who });
       }
       return impl(req);
-    });
+    }, (err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"));
 
   const agentService: AgentServiceServer = {
     describe: guard("Describe", async () => core.describe()),
@@ -57,15 +61,20 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       if (!req.service) throw invalidArgument("service is required");
       if (req.generationTimeoutMs > MAX_OVERRIDE_MS || req.healthyForMs > MAX_OVERRIDE_MS) throw invalidArgument(`generation_timeout_ms and healthy_for_ms must be at most ${MAX_OVERRIDE_MS}`);
       const report = await core.reload(req);
+      observer?.reloaded(report, report.replayed);
       return reloadToProto(report, core.hostname);
     }),
     pushConfig: guard("PushConfig", async (req: { requestId: string; service: string; path: string; content: Buffer; sha256: string; allowRestart: boolean }) => {
       if (!req.service || !req.path) throw invalidArgument("service and path are required");
-      return configChangeToProto(await core.pushConfig({ ...req, content: Buffer.from(req.content) }), core.hostname);
+      const report = await core.pushConfig({ ...req, content: Buffer.from(req.content) });
+      observer?.configChanged("push", report, report.replayed);
+      return configChangeToProto(report, core.hostname);
     }),
     rollbackConfig: guard("RollbackConfig", async (req: { requestId: string; service: string; path: string; sha256: string; allowRestart: boolean }) => {
       if (!req.service || !req.path || !req.sha256) throw invalidArgument("service, path and sha256 are required");
-      return configChangeToProto(await core.rollbackConfig(req), core.hostname);
+      const report = await core.rollbackConfig(req);
+      observer?.configChanged("rollback", report, report.replayed);
+      return configChangeToProto(report, core.hostname);
     }),
   };
 
@@ -101,6 +110,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       authenticate = createAuthenticator(next.auth);
       limiter = new RateLimiter(next.limits.mutationsPerSecond);
     },
+    connections: () => countConnections(server),
     shutdown: (graceMs) =>
       shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs })),
   };

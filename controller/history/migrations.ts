@@ -95,4 +95,26 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX schedule_runs_by_name ON schedule_runs (name, id DESC);
     `,
   },
+  {
+    // Webhook delivery attempts, one row per attempt (controller/webhooks).
+    version: 4,
+    sql: `
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL,
+        rollout_id INTEGER REFERENCES rollouts (id),
+        schedule TEXT NOT NULL DEFAULT '',
+        endpoint TEXT NOT NULL,
+        event TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        -- delivered, failed (retried), gave_up (last attempt), dropped (queue full)
+        result TEXT NOT NULL,
+        http_status INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        duration_ms INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX webhook_deliveries_by_rollout ON webhook_deliveries (rollout_id, id);
+    `,
+  },
 ];

@@ -1,4 +1,6 @@
 // The controller's compiled inventory (fleet.yaml): every default filled in.
+import type { MetricsConfig, WebConfig } from "../observability/observability-config.js";
+import type { WebhookEndpoint } from "../webhooks/webhook-config.js";
 import type { RolloutPolicy } from "../rollout/rollout-policy.js";
 
 export interface GroupConfig {
@@ -31,6 +33,10 @@ export interface Inventory {
   agents: { access: AgentAccess; deadlineMs: number; reloadDeadlineMs: number };
   groups: Map<string, GroupConfig>;
   schedules: ScheduleConfig[];
+  /** Opt-in Prometheus metrics and web view (loopback only); absent = off. */
+  metrics?: MetricsConfig;
+  web?: WebConfig;
+  webhooks?: WebhookEndpoint[];
 }
 
 export const INVENTORY_DEFAULTS = {

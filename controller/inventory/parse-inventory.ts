@@ -2,6 +2,8 @@
 import type { ConfigProblem } from "../../common/errors.js";
 import { validateDetailed } from "node-cron";
 import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
+import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
+import { parseWebhooks } from "../webhooks/webhook-config.js";
 import { applyPolicyText, DEFAULT_POLICY, type PolicyText } from "../rollout/rollout-policy.js";
 import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type Inventory, type ScheduleConfig } from "./inventory.js";
 
@@ -12,7 +14,7 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
   const p = new Problems();
   const top = record(data ?? {}, [], p);
   if (!top) return { ok: false, problems: p.list };
-  noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules"], [], p);
+  noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules", "metrics", "web", "webhooks"], [], p);
 
   const controller: Inventory["controller"] = { listen: INVENTORY_DEFAULTS.listen, db: INVENTORY_DEFAULTS.db };
   if (top.controller !== undefined) {
@@ -70,8 +72,11 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
       else if (sc) schedules.push(sc);
     });
   }
+  const metrics = top.metrics === undefined ? undefined : parseMetricsConfig(top.metrics, p);
+  const web = top.web === undefined ? undefined : parseWebConfig(top.web, p);
+  const webhooks = top.webhooks === undefined ? [] : parseWebhooks(top.webhooks, Object.keys(rawGroups ?? {}), p);
   if (p.list.length) return { ok: false, problems: p.list };
-  return { ok: true, value: { controller, agents, groups, schedules } };
+  return { ok: true, value: { controller, agents, groups, schedules, webhooks, ...(metrics ? { metrics } : {}), ...(web ? { web } : {}) } };
 }
 
 function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupConfig | undefined {

@@ -89,6 +89,7 @@ export class Scheduler {
     const record = (run: Omit<ScheduleRun, "name" | "at">): ScheduleRun => {
       const full = { name, at: Date.now(), ...run };
       this.core.history.recordScheduleRun(full);
+      this.core.events.scheduleRun(full);
       this.logger[run.outcome === "started" ? "info" : "warn"]("schedule run", { schedule: name, trigger, ...run });
       return full;
     };

@@ -16,7 +16,8 @@ import {
 import type { ControllerCore } from "../controller-core.js";
 import type { RolloutRecord, ScheduleRun } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
-import { eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
+import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
+import { deliveryToProto, eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
 
 function scheduleRunToProto(r: ScheduleRun, rolloutState = "") {
   return { atMs: r.at, outcome: r.outcome, rolloutId: r.rolloutId ?? 0, rolloutState, reason: r.reason };
@@ -35,6 +36,8 @@ export async function startControllerServer(
   logger: Logger,
   socketGroup?: string,
   tls?: { cert: string; key: string; ca: string },
+  /** Webhook delivery attempts about a rollout, for Show. */
+  deliveries: (rolloutId: number) => DeliveryAttempt[] = () => [],
 ): Promise<RunningControllerServer> {
   /** Streams a rollout's events to the caller; the rollout goes on if the caller leaves. */
   const stream = (rpc: string, call: ServerWritableStream<unknown, EventMsg>, start: (listener: (e: RolloutEvent) => void) => Promise<unknown> | undefined) => {
@@ -132,7 +135,12 @@ export async function startControllerServer(
     show: unary(logger, "Show", async (req: { rolloutId: number }) => {
       const r = core.history.getRollout(req.rolloutId);
       if (!r) throw invalidArgument(`no rollout ${req.rolloutId}`);
-      const detail = (x: RolloutRecord) => ({ rollout: rolloutToProto(x), steps: core.history.getSteps(x.id).map(stepToProto), events: core.history.getEvents(x.id).map(storedEventToProto) });
+      const detail = (x: RolloutRecord) => ({
+        rollout: rolloutToProto(x),
+        steps: core.history.getSteps(x.id).map(stepToProto),
+        events: core.history.getEvents(x.id).map(storedEventToProto),
+        webhookDeliveries: deliveries(x.id).map(deliveryToProto),
+      });
       return { ...detail(r), linked: core.history.linkedRollouts(r.id).map((l) => ({ ...detail(l), linked: [] })) };
     }),
     groupStatus: unary(logger, "GroupStatus", async (req: { group: string }) => ({ hosts: await core.groupStatus(req.group) })),

@@ -1,5 +1,6 @@
 // Controller domain records -> protobuf messages.
-import type { RolloutEvent as EventMsg, RolloutSummary, Step } from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { RolloutEvent as EventMsg, RolloutSummary, Step, WebhookDelivery } from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
 import type { EventRecord, RolloutRecord, StepRecord } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
 
@@ -66,4 +67,8 @@ export function eventToProto(e: RolloutEvent): EventMsg {
 
 export function storedEventToProto(e: EventRecord): EventMsg {
   return { rolloutId: e.rolloutId, kind: e.kind, host: e.host, batch: -1, canary: false, outcome: "", ok: true, message: e.message, atMs: e.at, plan: undefined, rollout: undefined };
+}
+
+export function deliveryToProto(d: DeliveryAttempt): WebhookDelivery {
+  return { deliveryId: d.deliveryId, endpoint: d.endpoint, event: d.event, attempt: d.attempt, atMs: d.at, result: d.result, httpStatus: d.httpStatus, error: d.error, durationMs: d.durationMs };
 }

@@ -223,6 +223,21 @@ export interface ShowResponse {
   events: RolloutEvent[];
   /** Rollback entries linked to this rollout, with their steps. */
   linked: ShowResponse[];
+  /** Every webhook delivery attempt about this rollout. */
+  webhookDeliveries: WebhookDelivery[];
+}
+
+export interface WebhookDelivery {
+  deliveryId: string;
+  endpoint: string;
+  event: string;
+  attempt: number;
+  atMs: number;
+  /** delivered, failed (retried), gave_up (last attempt), dropped (queue full or controller stopped). */
+  result: string;
+  httpStatus: number;
+  error: string;
+  durationMs: number;
 }
 
 export interface GroupStatusRequest {
@@ -3421,7 +3436,7 @@ export const Step: MessageFns<Step> = {
 };
 
 function createBaseShowResponse(): ShowResponse {
-  return { rollout: undefined, steps: [], events: [], linked: [] };
+  return { rollout: undefined, steps: [], events: [], linked: [], webhookDeliveries: [] };
 }
 
 export const ShowResponse: MessageFns<ShowResponse> = {
@@ -3437,6 +3452,9 @@ export const ShowResponse: MessageFns<ShowResponse> = {
     }
     for (const v of message.linked) {
       ShowResponse.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.webhookDeliveries) {
+      WebhookDelivery.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3486,6 +3504,14 @@ export const ShowResponse: MessageFns<ShowResponse> = {
             message.linked.push(ShowResponse.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.webhookDeliveries.push(WebhookDelivery.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3504,6 +3530,11 @@ export const ShowResponse: MessageFns<ShowResponse> = {
       steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => Step.fromJSON(e)) : [],
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => RolloutEvent.fromJSON(e)) : [],
       linked: globalThis.Array.isArray(object?.linked) ? object.linked.map((e: any) => ShowResponse.fromJSON(e)) : [],
+      webhookDeliveries: globalThis.Array.isArray(object?.webhookDeliveries)
+        ? object.webhookDeliveries.map((e: any) => WebhookDelivery.fromJSON(e))
+        : globalThis.Array.isArray(object?.webhook_deliveries)
+        ? object.webhook_deliveries.map((e: any) => WebhookDelivery.fromJSON(e))
+        : [],
     };
   },
 
@@ -3521,6 +3552,9 @@ export const ShowResponse: MessageFns<ShowResponse> = {
     if (message.linked?.length) {
       obj.linked = message.linked.map((e) => ShowResponse.toJSON(e));
     }
+    if (message.webhookDeliveries?.length) {
+      obj.webhookDeliveries = message.webhookDeliveries.map((e) => WebhookDelivery.toJSON(e));
+    }
     return obj;
   },
 
@@ -3535,6 +3569,230 @@ export const ShowResponse: MessageFns<ShowResponse> = {
     message.steps = object.steps?.map((e) => Step.fromPartial(e)) || [];
     message.events = object.events?.map((e) => RolloutEvent.fromPartial(e)) || [];
     message.linked = object.linked?.map((e) => ShowResponse.fromPartial(e)) || [];
+    message.webhookDeliveries = object.webhookDeliveries?.map((e) => WebhookDelivery.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWebhookDelivery(): WebhookDelivery {
+  return {
+    deliveryId: "",
+    endpoint: "",
+    event: "",
+    attempt: 0,
+    atMs: 0,
+    result: "",
+    httpStatus: 0,
+    error: "",
+    durationMs: 0,
+  };
+}
+
+export const WebhookDelivery: MessageFns<WebhookDelivery> = {
+  encode(message: WebhookDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deliveryId !== "") {
+      writer.uint32(10).string(message.deliveryId);
+    }
+    if (message.endpoint !== "") {
+      writer.uint32(18).string(message.endpoint);
+    }
+    if (message.event !== "") {
+      writer.uint32(26).string(message.event);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(32).int32(message.attempt);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(40).int64(message.atMs);
+    }
+    if (message.result !== "") {
+      writer.uint32(50).string(message.result);
+    }
+    if (message.httpStatus !== 0) {
+      writer.uint32(56).int32(message.httpStatus);
+    }
+    if (message.error !== "") {
+      writer.uint32(66).string(message.error);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(72).int64(message.durationMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WebhookDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWebhookDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endpoint = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.attempt = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.httpStatus = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WebhookDelivery {
+    return {
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      event: isSet(object.event) ? globalThis.String(object.event) : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      result: isSet(object.result) ? globalThis.String(object.result) : "",
+      httpStatus: isSet(object.httpStatus)
+        ? globalThis.Number(object.httpStatus)
+        : isSet(object.http_status)
+        ? globalThis.Number(object.http_status)
+        : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WebhookDelivery): unknown {
+    const obj: any = {};
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.event !== "") {
+      obj.event = message.event;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.result !== "") {
+      obj.result = message.result;
+    }
+    if (message.httpStatus !== 0) {
+      obj.httpStatus = Math.round(message.httpStatus);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WebhookDelivery>): WebhookDelivery {
+    return WebhookDelivery.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WebhookDelivery>): WebhookDelivery {
+    const message = createBaseWebhookDelivery();
+    message.deliveryId = object.deliveryId ?? "";
+    message.endpoint = object.endpoint ?? "";
+    message.event = object.event ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.atMs = object.atMs ?? 0;
+    message.result = object.result ?? "";
+    message.httpStatus = object.httpStatus ?? 0;
+    message.error = object.error ?? "";
+    message.durationMs = object.durationMs ?? 0;
     return message;
   },
 };

@@ -1,0 +1,30 @@
+// The opt-in HTTP listeners (metrics, web view) serve plain HTTP without
+// authentication, so they bind only to loopback: anyone who can reach them
+// already has a shell on the machine.
+import type { Path, Problems } from "./field-checks.js";
+import { string } from "./field-checks.js";
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export function isLoopbackHost(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "localhost" || host === "[::1]" || host === "::1";
+}
+
+/** HOST:PORT -> host (without brackets) and port. */
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const m = HOST_PORT.exec(listen);
+  if (!m) throw new Error(`not HOST:PORT: ${listen}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+/** A config field holding a loopback HOST:PORT (port 0 = any free port). */
+export function loopbackListen(v: unknown, path: Path, p: Problems): string | undefined {
+  const s = string(v, path, p);
+  if (s === undefined) return undefined;
+  const m = HOST_PORT.exec(s);
+  if (!m || Number(m[2]) > 65535) return p.add(path, `must be HOST:PORT on loopback, e.g. 127.0.0.1:9601, got ${JSON.stringify(s)}`);
+  if (!isLoopbackHost(m[1]!)) {
+    return p.add(path, `${s} is not a loopback address: this listener serves plain HTTP without authentication, so it binds only to 127.0.0.1, [::1] or localhost (put a TLS proxy in front to reach it from elsewhere)`);
+  }
+  return s;
+}
