@@ -1,9 +1,12 @@
 // The gRPC surface of the agent. Handlers are thin: authenticate, validate the
 // request's shape, call AgentCore, map the result; errors map in one place.
-import { rmSync } from "node:fs";
+// The agent owns its listening socket: every connection passes the
+// ConnectionGate (limits, handshake deadline) before grpc-js sees it.
+import { chmod, chown, lstat, rm } from "node:fs/promises";
+import net from "node:net";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
-import { mutualTlsCredentials, shutdownGracefully } from "../../common/grpc-server.js";
+import { shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
 import { AgentServiceService, type AgentServiceServer } from "../../proto/gen/fleet/agent/v1/agent.js";
@@ -16,28 +19,62 @@ import {
 import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
+import { ConnectionGate } from "./connection-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { ReadLimiter } from "./read-limiter.js";
+import { ReloadableTlsCredentials } from "./reloadable-tls-credentials.js";
 import { configChangeToProto, reloadToProto, statusToProto } from "./to-proto.js";
 
 const MAX_OVERRIDE_MS = 600_000;
+/** Concurrent Status/Probe computations, and how many may wait for one. */
+const MAX_CONCURRENT_READS = 4;
+const MAX_WAITING_READS = 1024;
+
+/**
+ * Per-connection and keepalive limits (grpc-js server options): bounded
+ * streams per connection, dead peers found by pings, idle connections closed,
+ * long-lived ones recycled with a grace period that covers the longest reload.
+ */
+export const SERVER_OPTIONS = {
+  "grpc.max_concurrent_streams": 16,
+  "grpc.keepalive_time_ms": 60_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 10_000,
+  "grpc.max_connection_idle_ms": 10 * 60_000,
+  "grpc.max_connection_age_ms": 60 * 60_000,
+  "grpc.max_connection_age_grace_ms": 15 * 60_000,
+  "grpc-node.max_session_memory": 16,
+  "grpc.max_metadata_size": 16 * 1024,
+} as const;
 
 export interface RunningAgentServer {
   /** The bound address, e.g. 127.0.0.1:41234 or unix:/run/fleet/agent.sock. */
   address: string;
   port: number;
-  setAuth(config: AgentConfig): void;
+  /** Connections currently open (for tests and diagnostics). */
+  openConnections(): number;
+  /** Builds everything the new config needs; the returned commit swaps it in and cannot fail. */
+  prepare(config: AgentConfig): () => void;
   shutdown(graceMs: number): Promise<void>;
 }
 
+interface ServerState {
+  authenticate: Authenticate;
+  limiter: RateLimiter;
+}
+
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger): Promise<RunningAgentServer> {
-  let authenticate: Authenticate = createAuthenticator(config.auth);
-  let limiter = new RateLimiter(config.limits.mutationsPerSecond);
+  let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
+  const reads = new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS);
+  let gate: ConnectionGate | undefined;
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
-      const who = authenticate(call, rpc);
+      const who = state.authenticate(call, rpc);
+      gate?.authenticated(call.peer);
       if (rpc !== "Describe" && rpc !== "Status" && rpc !== "Probe") {
         // Per caller identity and source address: one noisy client cannot starve the rest.
-        limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
+        state.limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
         logger.info("call", { rpc, peer: call.peer, caller: who });
       }
       return impl(req);
@@ -45,13 +82,15 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
 
   const agentService: AgentServiceServer = {
     describe: guard("Describe", async () => core.describe()),
-    status: guard("Status", async (req: { service: string }) => ({
-      hostname: core.hostname,
-      services: (await core.status(req.service)).map(statusToProto),
-    })),
+    status: guard("Status", async (req: { service: string }) =>
+      reads.run(async () => ({
+        hostname: core.hostname,
+        services: (await core.status(req.service)).map(statusToProto),
+      })),
+    ),
     probe: guard("Probe", async (req: { service: string }) => {
       if (!req.service) throw invalidArgument("service is required");
-      return core.probe(req.service);
+      return reads.run(() => core.probe(req.service));
     }),
     reload: guard("Reload", async (req: { requestId: string; service: string; allowRestart: boolean; generationTimeoutMs: number; healthyForMs: number }) => {
       if (!req.service) throw invalidArgument("service is required");
@@ -80,33 +119,67 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
   const servingStatus = (service: string) => (service === "" || service === "fleet.agent.v1.AgentService" ? Serving.SERVING : Serving.SERVICE_UNKNOWN);
 
   const server = new Server({
+    ...SERVER_OPTIONS,
     "grpc.max_receive_message_length": config.limits.maxMessageBytes,
     "grpc.max_send_message_length": config.limits.maxMessageBytes,
-    "grpc.keepalive_permit_without_calls": 1,
   });
   server.addService(AgentServiceService, agentService);
   server.addService(HealthService, health);
 
-  if (config.listen.startsWith("unix:")) rmSync(config.listen.slice(5), { force: true });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(new Error(`cannot listen on ${config.listen}: ${err.message}`)) : resolve(p))),
-  );
+  const tls = config.auth.mode === "tls" ? new ReloadableTlsCredentials(config.auth.material) : undefined;
+  const injector = server.createConnectionInjector(tls ?? ServerCredentials.createInsecure());
+  gate = new ConnectionGate(config.limits, (socket) => injector.injectConnection(socket), logger);
+  const listener = net.createServer((socket) => gate!.admit(socket));
+  const port = await listen(listener, config);
   const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
   logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
 
   return {
     address,
     port,
-    setAuth(next) {
-      authenticate = createAuthenticator(next.auth);
-      limiter = new RateLimiter(next.limits.mutationsPerSecond);
+    openConnections: () => gate!.open,
+    prepare(next) {
+      const nextState: ServerState = { authenticate: createAuthenticator(next.auth), limiter: new RateLimiter(next.limits.mutationsPerSecond) };
+      return () => {
+        state = nextState;
+        gate!.setLimits(next.limits);
+        if (tls && next.auth.mode === "tls") tls.update(next.auth.material);
+      };
     },
-    shutdown: (graceMs) =>
-      shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs })),
+    async shutdown(graceMs) {
+      listener.close();
+      await shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs }));
+      gate!.closeAll();
+    },
   };
 }
 
-function serverCredentials(config: AgentConfig): ServerCredentials {
-  return config.auth.mode === "tls" ? mutualTlsCredentials(config.auth) : ServerCredentials.createInsecure();
+/** Binds TCP, or a unix socket created 0600 and then given exactly its configured mode and group. */
+async function listen(listener: net.Server, config: AgentConfig): Promise<number> {
+  const fail = (err: Error) => new Error(`cannot listen on ${config.listen}: ${err.message}`);
+  if (!config.listen.startsWith("unix:")) {
+    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config.listen)!;
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", (err) => reject(fail(err)));
+      listener.listen({ host: m[1], port: Number(m[2]) }, resolve);
+    });
+    return (listener.address() as net.AddressInfo).port;
+  }
+  const file = config.listen.slice(5);
+  const existing = await lstat(file).catch(() => undefined);
+  if (existing && !existing.isSocket()) throw fail(new Error(`${file} exists and is not a socket; refusing to remove it`));
+  if (existing) await rm(file);
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", (err) => reject(fail(err)));
+    // bind(2) happens inside listen(): under umask 0177 the socket is born 0600, never wider.
+    const umask = process.umask(0o177);
+    try {
+      listener.listen(file, resolve);
+    } finally {
+      process.umask(umask);
+    }
+  });
+  if (config.socket.gid !== undefined) await chown(file, process.getuid?.() ?? 0, config.socket.gid);
+  await chmod(file, config.socket.mode);
+  return 0;
 }
-
