@@ -185,7 +185,7 @@ export class AgentCore {
 
   async pushConfig(cmd: PushConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
-    const spec = await declaredConfig(config, cmd.path);
+    const spec = declaredConfig(config, cmd.path);
     if (cmd.content.length > this.config.limits.maxConfigBytes) {
       throw invalidArgument(`config file of ${cmd.content.length} bytes exceeds limits.max_config_bytes (${this.config.limits.maxConfigBytes}); nothing written`);
     }
@@ -199,7 +199,7 @@ export class AgentCore {
 
   async rollbackConfig(cmd: RollbackConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
-    const spec = await declaredConfig(config, cmd.path);
+    const spec = declaredConfig(config, cmd.path);
     const key = `rollback ${config.name} ${spec.path} ${cmd.sha256}`;
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, async () => {
       const content = await this.versions.get(config.name, spec.path, cmd.sha256);

@@ -10,7 +10,7 @@
 // hang the agent, and a device/inode check of what was opened.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { lstat, open, readlink, rename, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition, permissionDenied } from "../../common/errors.js";
 
@@ -76,7 +76,13 @@ export class VerifiedDir {
     try {
       fh = await open(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      if (code === "ELOOP") {
+        // Only to name the target in the message; the file is refused either way.
+        const target = await readlink(this.at(name)).catch(() => "(changed since)");
+        throw permissionDenied(`${path.join(this.path, name)} is a symlink to ${target}; fleet only replaces regular files at declared paths`);
+      }
       throw refusal(path.join(this.path, name), err as NodeJS.ErrnoException, "file");
     }
     try {
