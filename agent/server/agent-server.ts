@@ -39,13 +39,10 @@ export const SERVER_OPTIONS = {
   "grpc.max_concurrent_streams": 16,
   "grpc.keepalive_time_ms": 60_000,
   "grpc.keepalive_timeout_ms": 20_000,
-  "grpc.keepalive_permit_without_calls": 1,
-  "grpc.http2.min_ping_interval_without_data_ms": 10_000,
   "grpc.max_connection_idle_ms": 10 * 60_000,
   "grpc.max_connection_age_ms": 60 * 60_000,
   "grpc.max_connection_age_grace_ms": 15 * 60_000,
   "grpc-node.max_session_memory": 16,
-  "grpc.max_metadata_size": 16 * 1024,
 } as const;
 
 export interface RunningAgentServer {
@@ -131,6 +128,8 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
   gate = new ConnectionGate(config.limits, (socket) => injector.injectConnection(socket), logger);
   const listener = net.createServer((socket) => gate!.admit(socket));
   const port = await listen(listener, config);
+  // Accept errors (EMFILE under a flood) must not take the agent down.
+  listener.on("error", (err) => logger.error("listening socket error", { error: err.message }));
   const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
   logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
 
