@@ -49,8 +49,6 @@ export interface RunningAgentServer {
   /** The bound address, e.g. 127.0.0.1:41234 or unix:/run/fleet/agent.sock. */
   address: string;
   port: number;
-  /** Connections currently open (for tests and diagnostics). */
-  openConnections(): number;
   /** Builds everything the new config needs; the returned commit swaps it in and cannot fail. */
   prepare(config: AgentConfig): () => void;
   shutdown(graceMs: number): Promise<void>;
@@ -63,12 +61,10 @@ interface ServerState {
 
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger): Promise<RunningAgentServer> {
   let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
-  const reads = new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS);
-  let gate: ConnectionGate | undefined;
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
       const who = state.authenticate(call, rpc);
-      gate?.authenticated(call.peer);
+      gate.authenticated(call.peer);
       if (rpc !== "Describe" && rpc !== "Status" && rpc !== "Probe") {
         // Per caller identity and source address: one noisy client cannot starve the rest.
         state.limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
@@ -77,7 +73,47 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       return impl(req);
     });
 
-  const agentService: AgentServiceServer = {
+  const server = new Server({
+    ...SERVER_OPTIONS,
+    "grpc.max_receive_message_length": config.limits.maxMessageBytes,
+    "grpc.max_send_message_length": config.limits.maxMessageBytes,
+  });
+  server.addService(AgentServiceService, agentHandlers(core, guard, new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS)));
+  server.addService(HealthService, healthHandlers(logger));
+
+  const tls = config.auth.mode === "tls" ? new ReloadableTlsCredentials(config.auth.material) : undefined;
+  const injector = server.createConnectionInjector(tls ?? ServerCredentials.createInsecure());
+  const gate = new ConnectionGate(config.limits, (socket) => injector.injectConnection(socket), logger);
+  const listener = net.createServer((socket) => gate.admit(socket));
+  const port = await listen(listener, config);
+  // Accept errors (EMFILE under a flood) must not take the agent down.
+  listener.on("error", (err) => logger.error("listening socket error", { error: err.message }));
+  const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
+  logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
+
+  return {
+    address,
+    port,
+    prepare(next) {
+      const nextState: ServerState = { authenticate: createAuthenticator(next.auth), limiter: new RateLimiter(next.limits.mutationsPerSecond) };
+      return () => {
+        state = nextState;
+        gate.setLimits(next.limits);
+        if (tls && next.auth.mode === "tls") tls.update(next.auth.material);
+      };
+    },
+    async shutdown(graceMs) {
+      listener.close();
+      await shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs }));
+      gate.closeAll();
+    },
+  };
+}
+
+type Guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
+
+function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter): AgentServiceServer {
+  return {
     describe: guard("Describe", async () => core.describe()),
     status: guard("Status", async (req: { service: string }) =>
       reads.run(async () => ({
@@ -104,8 +140,10 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       return configChangeToProto(await core.rollbackConfig(req), core.hostname);
     }),
   };
+}
 
-  const health = {
+function healthHandlers(logger: Logger) {
+  return {
     check: unary<HealthCheckRequest, HealthCheckResponse>(logger, "Health.Check", async (req) => ({ status: servingStatus(req.service) })),
     watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
       // The agent is serving for as long as the stream lives; the client ends it.
@@ -113,45 +151,9 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       call.on("cancelled", () => call.end());
     },
   };
-  const servingStatus = (service: string) => (service === "" || service === "fleet.agent.v1.AgentService" ? Serving.SERVING : Serving.SERVICE_UNKNOWN);
-
-  const server = new Server({
-    ...SERVER_OPTIONS,
-    "grpc.max_receive_message_length": config.limits.maxMessageBytes,
-    "grpc.max_send_message_length": config.limits.maxMessageBytes,
-  });
-  server.addService(AgentServiceService, agentService);
-  server.addService(HealthService, health);
-
-  const tls = config.auth.mode === "tls" ? new ReloadableTlsCredentials(config.auth.material) : undefined;
-  const injector = server.createConnectionInjector(tls ?? ServerCredentials.createInsecure());
-  gate = new ConnectionGate(config.limits, (socket) => injector.injectConnection(socket), logger);
-  const listener = net.createServer((socket) => gate!.admit(socket));
-  const port = await listen(listener, config);
-  // Accept errors (EMFILE under a flood) must not take the agent down.
-  listener.on("error", (err) => logger.error("listening socket error", { error: err.message }));
-  const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
-  logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
-
-  return {
-    address,
-    port,
-    openConnections: () => gate!.open,
-    prepare(next) {
-      const nextState: ServerState = { authenticate: createAuthenticator(next.auth), limiter: new RateLimiter(next.limits.mutationsPerSecond) };
-      return () => {
-        state = nextState;
-        gate!.setLimits(next.limits);
-        if (tls && next.auth.mode === "tls") tls.update(next.auth.material);
-      };
-    },
-    async shutdown(graceMs) {
-      listener.close();
-      await shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs }));
-      gate!.closeAll();
-    },
-  };
 }
+
+const servingStatus = (service: string) => (service === "" || service === "fleet.agent.v1.AgentService" ? Serving.SERVING : Serving.SERVICE_UNKNOWN);
 
 /** Binds TCP, or a unix socket created 0600 and then given exactly its configured mode and group. */
 async function listen(listener: net.Server, config: AgentConfig): Promise<number> {

@@ -45,10 +45,6 @@ export class ConnectionGate {
     return this.conns.size;
   }
 
-  get pendingCount(): number {
-    return [...this.conns].filter((c) => c.pending).length;
-  }
-
   /** Pending connections allowed per peer and in total: a quarter of the connection budgets. */
   private get pendingLimits() {
     return { perPeer: Math.max(2, Math.ceil(this.limits.maxConnectionsPerPeer / 4)), total: Math.max(4, Math.ceil(this.limits.maxConnections / 4)) };
