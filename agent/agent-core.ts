@@ -1,7 +1,7 @@
 // The agent's behaviour without the transport: declared services only,
 // idempotent reloads, one reload per service at a time.
 import os from "node:os";
-import { failedPrecondition, invalidArgument, permissionDenied, resourceExhausted } from "../common/errors.js";
+import { failedPrecondition, FleetError, invalidArgument, permissionDenied, resourceExhausted } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { AgentConfig, ServiceConfig } from "./config/agent-config.js";
 import { applyConfigChange, type ConfigChangeReport } from "./configs/apply-config-change.js";
@@ -74,7 +74,10 @@ export class AgentCore {
   private readonly configLedger = new RequestLedger<ConfigChangeReport>();
   private versions: VersionStore;
   private readonly serviceLocks = new Map<string, Promise<unknown>>();
-  private inFlight = new Set<Promise<unknown>>();
+  /** Work in progress, labelled for the shutdown log. */
+  private readonly inFlight = new Map<Promise<unknown>, string>();
+  /** Aborted when shutdown's deadline passes: running commands are killed, waiting work does not start. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private config: AgentConfig,
@@ -82,22 +85,33 @@ export class AgentCore {
   ) {
     this.hostname = deps.hostname ?? os.hostname();
     this.versions = new VersionStore(config.stateDir, config.keepVersions);
-    this.applyServices(config);
+    this.services = this.buildServices(config);
   }
 
   get currentConfig(): AgentConfig {
     return this.config;
   }
 
-  /** Swaps in a new, already validated config (SIGHUP). In-flight reloads keep their old service definition. */
-  replaceConfig(config: AgentConfig): void {
-    this.config = config;
-    this.versions = new VersionStore(config.stateDir, config.keepVersions);
-    this.applyServices(config);
+  /**
+   * Builds the state a new, compiled config needs (SIGHUP); the returned
+   * commit swaps it in at once. Work in flight keeps its old service definition.
+   */
+  prepare(config: AgentConfig): () => void {
+    const services = this.buildServices(config);
+    const versions = new VersionStore(config.stateDir, config.keepVersions);
+    return () => {
+      this.config = config;
+      this.services = services;
+      this.versions = versions;
+    };
   }
 
-  private applyServices(config: AgentConfig) {
-    this.services = new Map([...config.services].map(([name, svc]) => [name, { config: svc, driver: createServiceDriver(svc.reload, this.deps) }]));
+  replaceConfig(config: AgentConfig): void {
+    this.prepare(config)();
+  }
+
+  private buildServices(config: AgentConfig): Map<string, Declared> {
+    return new Map([...config.services].map(([name, svc]) => [name, { config: svc, driver: createServiceDriver(svc.reload, this.deps) }]));
   }
 
   private declared(name: string): Declared {
@@ -165,40 +179,44 @@ export class AgentCore {
   async reload(cmd: ReloadCommand): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const key = `reload ${config.name}`;
-    const { result, replayed } = await this.ledger.once(cmd.requestId, key, () => this.admit(config.name, () => this.runReload(cmd, config, driver)));
+    const { result, replayed } = await this.ledger.once(cmd.requestId, key, () => this.admit(key, config.name, () => this.runReload(cmd, config, driver)));
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
   async pushConfig(cmd: PushConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
-    const spec = await declaredConfig(config, cmd.path);
+    const spec = declaredConfig(config, cmd.path);
     if (cmd.content.length > this.config.limits.maxConfigBytes) {
       throw invalidArgument(`config file of ${cmd.content.length} bytes exceeds limits.max_config_bytes (${this.config.limits.maxConfigBytes}); nothing written`);
     }
     if (sha256(cmd.content) !== cmd.sha256) throw invalidArgument("sha256 does not match the content sent; nothing written");
     const key = `push ${config.name} ${spec.path} ${cmd.sha256}`;
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, () =>
-      this.admit(config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigChange(config, spec, cmd.content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions }))),
+      this.admit(key, config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigChange(config, spec, cmd.content, cmd.allowRestart, this.changeDeps(driver)))),
     );
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
   async rollbackConfig(cmd: RollbackConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
-    const spec = await declaredConfig(config, cmd.path);
+    const spec = declaredConfig(config, cmd.path);
     const key = `rollback ${config.name} ${spec.path} ${cmd.sha256}`;
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, async () => {
       const content = await this.versions.get(config.name, spec.path, cmd.sha256);
       if (!content) throw failedPrecondition(`version ${cmd.sha256.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
-      return this.admit(config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigChange(config, spec, content, cmd.allowRestart, { driver, runner: this.deps.runner, versions: this.versions })));
+      return this.admit(key, config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigChange(config, spec, content, cmd.allowRestart, this.changeDeps(driver))));
     });
     return { ...result, requestId: cmd.requestId, replayed };
+  }
+
+  private changeDeps(driver: ServiceDriver) {
+    return { driver, runner: this.deps.runner, versions: this.versions, signal: this.stopping.signal };
   }
 
   private async logged(what: string, requestId: string, service: string, work: () => Promise<ConfigChangeReport>): Promise<ConfigChangeReport> {
     const log = this.deps.logger.child({ service, request_id: requestId });
     log.info(`${what} started`);
-    const r = await work();
+    const r = this.markInterrupted(await work());
     log[r.ok ? "info" : "warn"](`${what} finished`, { change: r.change, path: r.path, from: r.previousSha256, to: r.newSha256, reason: r.reason });
     return r;
   }
@@ -206,11 +224,14 @@ export class AgentCore {
   private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver): Promise<ReloadReport> {
     const log = this.deps.logger.child({ service: config.name, request_id: cmd.requestId });
     log.info("reload started", { method: driver.method });
-    const report = await performReload(config, driver, this.deps.runner, {
-      allowRestart: cmd.allowRestart,
-      generationTimeoutMs: cmd.generationTimeoutMs,
-      healthyForMs: cmd.healthyForMs,
-    });
+    const report = this.markInterrupted(
+      await performReload(config, driver, this.deps.runner, {
+        allowRestart: cmd.allowRestart,
+        generationTimeoutMs: cmd.generationTimeoutMs,
+        healthyForMs: cmd.healthyForMs,
+        signal: this.stopping.signal,
+      }),
+    );
     log[report.ok ? "info" : "warn"]("reload finished", {
       outcome: report.outcome,
       reason: report.reason,
@@ -220,12 +241,22 @@ export class AgentCore {
     return report;
   }
 
+  /** A result cut short by shutdown's deadline says so. */
+  private markInterrupted<R extends { ok: boolean; reason: string }>(r: R): R {
+    if (!this.stopping.signal.aborted || r.ok) return r;
+    return { ...r, reason: `interrupted by agent shutdown (shutdown_timeout ${this.config.shutdownTimeoutMs} ms): ${r.reason}` };
+  }
+
   /** Every change to a service: within the concurrency limit, one at a time per service, tracked for shutdown. */
-  private admit<T>(service: string, work: () => Promise<T>): Promise<T> {
+  private admit<T>(label: string, service: string, work: () => Promise<T>): Promise<T> {
     if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
       throw resourceExhausted(`${this.inFlight.size} changes already in progress (limits.max_concurrent_reloads); retry later`);
     }
-    return this.track(this.serialized(service, work));
+    const started = () => {
+      if (this.stopping.signal.aborted) throw new FleetError("unavailable", "the agent is shutting down; nothing was done");
+      return work();
+    };
+    return this.track(label, this.serialized(service, started));
   }
 
   private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -238,16 +269,29 @@ export class AgentCore {
     return next;
   }
 
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.inFlight.add(p);
+  private track<T>(label: string, p: Promise<T>): Promise<T> {
+    this.inFlight.set(p, label);
     void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
     return p;
   }
 
-  /** Resolves when every reload in progress has finished (graceful shutdown). */
-  async drain(): Promise<number> {
-    const pending = this.inFlight.size;
-    await Promise.allSettled([...this.inFlight]);
-    return pending;
+  /**
+   * Graceful shutdown: waits up to `deadlineMs` for the work in progress;
+   * then interrupts what is left (its commands' process groups are killed, a
+   * live-checked file is restored) and waits `settleMs` more for it to report.
+   */
+  async drain(deadlineMs: number, settleMs = 5000): Promise<{ finished: number; interrupted: string[] }> {
+    const pending = [...this.inFlight.keys()];
+    const all = Promise.allSettled(pending);
+    if (await finishedWithin(all, deadlineMs)) return { finished: pending.length, interrupted: [] };
+    const interrupted = [...this.inFlight.values()];
+    this.stopping.abort();
+    await finishedWithin(all, settleMs);
+    return { finished: pending.length - interrupted.length, interrupted };
   }
+}
+
+function finishedWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]).finally(() => clearTimeout(timer));
 }

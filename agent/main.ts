@@ -5,11 +5,13 @@ import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon
 import { createLogger } from "../common/logger.js";
 import { startMetricsServer } from "../common/metrics-server.js";
 import { AGENT_VERSION, AgentCore } from "./agent-core.js";
+import type { AgentConfig } from "./config/agent-config.js";
 import { readAgentConfig } from "./config/read-agent-config.js";
+import { restartNeeded } from "./config/restart-needed.js";
 import { AgentMetrics } from "./metrics/agent-metrics.js";
-import { execaRunner } from "./process/command-runner.js";
+import { processGroupRunner } from "./process/command-runner.js";
 import { SystemdClient } from "./process/systemd-client.js";
-import { startAgentServer } from "./server/agent-server.js";
+import { startAgentServer, type RunningAgentServer } from "./server/agent-server.js";
 
 const HELP = `fleet-agent ${AGENT_VERSION} — reloads the services declared in its config and proves the outcome
 
@@ -21,9 +23,13 @@ Usage: fleet-agent [--config /etc/fleet/agent.yaml] [--check-config]
 
 Config file (YAML):
   listen: 0.0.0.0:7601                # or unix:/run/fleet/agent.sock
+  socket_mode: "0600"                 # unix socket mode, set explicitly (umask plays no part)
+  socket_group: fleet                 # optional group owning the unix socket
   tls: { cert: FILE, key: FILE, ca: FILE }     # mutual TLS, or
   auth: { token_file: /etc/fleet/agent.token }  # bearer token, or
   insecure: true                      # loopback demos only; warned at every start
+  limits: { max_connections: 512, max_connections_per_peer: 64, handshake_timeout: 10s }
+  shutdown_timeout: 60s               # then in-flight work is interrupted and reported so
   services:
     nginx:
       reload: { systemd: nginx.service }         # or { signal: HUP, pidfile: /run/nginx.pid }
@@ -40,7 +46,7 @@ Config file (YAML):
         - { tcp: "127.0.0.1:443" }
         - { exec: [/usr/local/bin/check-app] }
       configs:
-        - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }
+        - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
       allow_restart: false
       generation_timeout: 5s    # wait this long for a new generation
       healthy_for: 500ms        # probes must stay green this long afterwards
@@ -49,6 +55,12 @@ Config file (YAML):
   metrics: { listen: 127.0.0.1:9601 }   # optional: Prometheus metrics at /metrics (loopback only)
 
 Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number is refused.
+
+Everything the config names (token file, TLS files, owners, groups) is read
+when the config is read: at start, on SIGHUP and by --check-config alike.
+SIGHUP applies a new config whole or not at all; listen, socket_mode,
+socket_group, limits.max_message_bytes and a switch to or from tls need a
+restart and are refused (logged) on SIGHUP.
 
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 invalid config.`;
 
@@ -75,28 +87,41 @@ async function main(): Promise<number> {
     logger.warn("running with insecure: true — no authentication; any client that can reach the port may reload services. Use tls or auth.token_file outside loopback demos.", { listen: config.listen });
   }
 
-  const runner = execaRunner;
+  const runner = processGroupRunner;
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
   const metrics = new AgentMetrics();
   const server = await startAgentServer(core, config, logger, metrics);
   metrics.countConnectionsWith(() => server.connections());
   const metricsServer = config.metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger) : undefined;
 
-  reloadOnSighup("config", () => readAgentConfig(file), (next) => {
-    if (next.listen !== core.currentConfig.listen) logger.warn("listen address changed; it takes effect on restart", { listen: next.listen });
-    if (next.metrics?.listen !== core.currentConfig.metrics?.listen) logger.warn("metrics.listen changed; it takes effect on restart", { metrics: next.metrics?.listen ?? "off" });
-    server.setAuth(next);
-    core.replaceConfig(next);
-    logger.info("config reloaded", { services: [...next.services.keys()] });
-  }, logger);
+  reloadOnSighup("config", () => readAgentConfig(file), (next) => swapConfig(core, server, next, logger), logger);
 
   return untilStopped(async (sig) => {
-    logger.info("shutting down: new calls refused, in-flight reloads finish", { signal: sig });
-    const [, pending] = await Promise.all([server.shutdown(60_000), core.drain()]);
+    const deadline = core.currentConfig.shutdownTimeoutMs;
+    logger.info("shutting down: new calls refused, in-flight work may finish", { signal: sig, shutdown_timeout_ms: deadline });
+    // The server's grace outlasts the drain, so interrupted work still reports to its caller.
+    const [, drained] = await Promise.all([server.shutdown(deadline + 10_000), core.drain(deadline)]);
+    if (drained.interrupted.length) logger.warn("in-flight work interrupted at the shutdown deadline", { interrupted: drained.interrupted, shutdown_timeout_ms: deadline });
     await metricsServer?.close();
-    logger.info("stopped", { reloads_finished_during_shutdown: pending });
+    logger.info("stopped", { reloads_finished_during_shutdown: drained.finished, interrupted: drained.interrupted.length });
   });
 }
+
+/** SIGHUP: everything for the new config is built first, then swapped in at once; a refusal changes nothing. */
+function swapConfig(core: AgentCore, server: RunningAgentServer, next: AgentConfig, logger: ReturnType<typeof createLogger>) {
+  const restart = restartNeeded(core.currentConfig, next);
+  if (restart.length) throw new Error(`these changes need a restart of fleet-agent: ${restart.join("; ")}`);
+  const commitServer = server.prepare(next);
+  const commitCore = core.prepare(next);
+  commitServer();
+  commitCore();
+  logger.info("config reloaded", { services: [...next.services.keys()], auth: next.auth.mode });
+}
+
+// The agent outlives its own mistakes: a stray rejection is logged, not fatal.
+process.on("unhandledRejection", (reason) => {
+  console.error(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "unhandled rejection (bug; the agent keeps running)", error: reason instanceof Error ? reason.stack : String(reason) }));
+});
 
 main().then(
   (code) => process.exit(code),

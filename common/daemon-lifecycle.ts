@@ -3,13 +3,21 @@
 import { ConfigError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
-/** On SIGHUP, reads the config again and applies it; `what` names it in the log ("config", "inventory"). */
+/**
+ * On SIGHUP, reads the config again and applies it; `what` names it in the
+ * log ("config", "inventory"). Reloads run one after another; anything the
+ * read or the apply throws is logged as the refusal and the previous config
+ * stays — a SIGHUP never takes the daemon down.
+ */
 export function reloadOnSighup<T>(what: string, read: () => Promise<T>, apply: (next: T) => void, logger: Logger): void {
+  let queue = Promise.resolve();
   process.on("SIGHUP", () => {
-    read().then(
-      (next) => apply(next),
-      (err) => logger.error(`${what} reload refused; keeping the previous ${what}`, { error: err instanceof ConfigError ? err.message : String(err) }),
-    );
+    queue = queue
+      .then(read)
+      .then(apply)
+      .catch((err: unknown) =>
+        logger.error(`${what} reload refused; keeping the previous ${what}`, { error: err instanceof Error ? err.message : String(err) }),
+      );
   });
 }
 

@@ -31,7 +31,11 @@ export type ProbeSpec =
 export interface ConfigFileSpec {
   path: string;
   mode: number;
+  /** As written: "user" or "user:group". */
   owner: string;
+  /** Resolved when the config was read. */
+  uid: number;
+  gid: number;
 }
 
 export interface ServiceConfig {
@@ -57,18 +61,41 @@ export interface ServiceConfig {
   };
 }
 
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
+/** Authentication with everything it names already read: the token's digest, the TLS files' bytes. */
 export type AgentAuth =
   | { mode: "insecure" }
-  | { mode: "token"; tokenFile: string }
-  | { mode: "tls"; cert: string; key: string; ca: string; allow?: Record<string, string[]> };
+  | { mode: "token"; tokenFile: string; tokenDigest: Buffer }
+  | { mode: "tls"; cert: string; key: string; ca: string; allow?: Record<string, string[]>; material: TlsMaterial };
 
 /** RPCs that `tls.allow` may restrict to certain client certificate names. */
 export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig"] as const;
 
+export interface AgentLimits {
+  maxMessageBytes: number;
+  maxConcurrentReloads: number;
+  maxConfigBytes: number;
+  mutationsPerSecond: number;
+  /** Open connections in total and per source address. */
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
+  /** A connection must carry an authenticated call within this long, or it is closed. */
+  handshakeTimeoutMs: number;
+}
+
 export interface AgentConfig {
   listen: string;
+  /** Mode and group of a unix socket, set explicitly (the umask plays no part). */
+  socket: { mode: number; group?: string; gid?: number };
   auth: AgentAuth;
-  limits: { maxMessageBytes: number; maxConcurrentReloads: number; maxConfigBytes: number; mutationsPerSecond: number };
+  limits: AgentLimits;
+  /** How long shutdown waits for in-flight work before interrupting it. */
+  shutdownTimeoutMs: number;
   /** Where kept config versions live. */
   stateDir: string;
   /** How many versions of each config file to keep. */
@@ -89,6 +116,11 @@ export const AGENT_DEFAULTS = {
   maxConcurrentReloads: 4,
   maxConfigBytes: 1024 * 1024,
   mutationsPerSecond: 20,
+  maxConnections: 512,
+  maxConnectionsPerPeer: 64,
+  handshakeTimeoutMs: 10_000,
+  socketMode: 0o600,
+  shutdownTimeoutMs: 60_000,
   stateDir: "/var/lib/fleet-agent",
   keepVersions: 5,
 } as const;

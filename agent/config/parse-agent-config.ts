@@ -1,5 +1,6 @@
-// Pure parse of agent.yaml's data into a compiled AgentConfig, reporting every
-// problem with its field path. No file or process access here.
+// Compiles agent.yaml's data into an AgentConfig, reporting every problem with
+// its field path. What the config names on the host (token, TLS files, users,
+// groups) is resolved through HostFacts, so nothing is left to fail later.
 import type { ConfigProblem } from "../../common/errors.js";
 import {
   Problems, type Path, record, noUnknownKeys, string, bool, int, duration, oneOf, argv, regex, absolutePath, isRecord,
@@ -9,25 +10,29 @@ import {
   AGENT_DEFAULTS, AGENT_RPCS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
   type MainTarget, type ProbeSpec, type ReloadSpec, type ServiceConfig,
 } from "./agent-config.js";
+import type { HostFacts } from "./host-facts.js";
+import { resolveGroup, resolveOwner, resolveTls, resolveToken } from "./resolve-host-facts.js";
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
 
-const TOP_KEYS = ["listen", "tls", "auth", "insecure", "limits", "services", "state_dir", "keep_versions", "metrics"] as const;
+const TOP_KEYS = ["listen", "socket_mode", "socket_group", "tls", "auth", "insecure", "limits", "services", "state_dir", "keep_versions", "shutdown_timeout", "metrics"] as const;
 const SERVICE_KEYS = [
   "reload", "check", "generation", "reject_markers", "health", "configs", "allow_restart",
   "generation_timeout", "healthy_for", "probe_interval", "command_timeout", "check_mode",
 ] as const;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
-export function parseAgentConfig(data: unknown): ParseResult<AgentConfig> {
+export function parseAgentConfig(data: unknown, host: HostFacts): ParseResult<AgentConfig> {
   const p = new Problems();
   const top = record(data ?? {}, [], p);
   if (!top) return { ok: false, problems: p.list };
   noUnknownKeys(top, TOP_KEYS, [], p);
 
   const listen = top.listen === undefined ? AGENT_DEFAULTS.listen : parseListen(top.listen, ["listen"], p);
-  const auth = parseAuth(top, p);
+  const socket = parseSocket(top, host, p);
+  const auth = parseAuth(top, host, p);
   const limits = parseLimits(top.limits, p);
+  const shutdownTimeoutMs = top.shutdown_timeout === undefined ? AGENT_DEFAULTS.shutdownTimeoutMs : duration(top.shutdown_timeout, ["shutdown_timeout"], p, 3_600_000) ?? AGENT_DEFAULTS.shutdownTimeoutMs;
   const stateDir = top.state_dir === undefined ? AGENT_DEFAULTS.stateDir : absolutePath(top.state_dir, ["state_dir"], p) ?? AGENT_DEFAULTS.stateDir;
   const keepVersions = top.keep_versions === undefined ? AGENT_DEFAULTS.keepVersions : int(top.keep_versions, ["keep_versions"], p, 1, 100) ?? AGENT_DEFAULTS.keepVersions;
 
@@ -37,13 +42,13 @@ export function parseAgentConfig(data: unknown): ParseResult<AgentConfig> {
     if (Object.keys(rawServices).length === 0) p.add(["services"], "declares no service; the agent would have nothing to do");
     for (const [name, raw] of Object.entries(rawServices)) {
       if (!SERVICE_NAME.test(name)) p.add(["services", name], "service name must be 1-64 letters, digits, '_', '.', '@' or '-'");
-      const svc = parseService(name, raw, ["services", name], p);
+      const svc = parseService(name, raw, ["services", name], p, host);
       if (svc) services.set(name, svc);
     }
   }
   const metrics = top.metrics === undefined ? undefined : parseMetrics(top.metrics, p);
   if (p.list.length || listen === undefined || auth === undefined) return { ok: false, problems: p.list };
-  return { ok: true, value: { listen, auth, limits, services, stateDir, keepVersions, ...(metrics ? { metrics } : {}) } };
+  return { ok: true, value: { listen, socket, auth, limits, shutdownTimeoutMs, services, stateDir, keepVersions, ...(metrics ? { metrics } : {}) } };
 }
 
 /** `metrics: {listen}`: Prometheus metrics over plain HTTP, loopback only. */
@@ -67,7 +72,21 @@ export function parseListen(v: unknown, path: Path, p: Problems): string | undef
   return s;
 }
 
-function parseAuth(top: Record<string, unknown>, p: Problems): AgentAuth | undefined {
+function parseSocket(top: Record<string, unknown>, host: HostFacts, p: Problems): AgentConfig["socket"] {
+  let mode: number = AGENT_DEFAULTS.socketMode;
+  if (top.socket_mode !== undefined) mode = octalMode(top.socket_mode, ["socket_mode"], p) ?? mode;
+  if (top.socket_group === undefined) return { mode };
+  const group = string(top.socket_group, ["socket_group"], p);
+  const gid = group === undefined ? undefined : resolveGroup(group, host, ["socket_group"], p);
+  return { mode, group, gid };
+}
+
+function octalMode(v: unknown, path: Path, p: Problems): number | undefined {
+  const m = typeof v === "string" && /^0?[0-7]{3}$/.test(v) ? parseInt(v, 8) : undefined;
+  return m === undefined ? p.add(path, `must be an octal mode string like "0644", got ${JSON.stringify(v)}`) : m;
+}
+
+function parseAuth(top: Record<string, unknown>, host: HostFacts, p: Problems): AgentAuth | undefined {
   const chosen = ["tls", "auth", "insecure"].filter((k) => top[k] !== undefined && top[k] !== false);
   if (chosen.length > 1) return p.add([chosen[1]!], `conflicts with ${chosen[0]}: choose one of tls, auth (token) or insecure: true`);
   if (top.insecure !== undefined) bool(top.insecure, ["insecure"], p);
@@ -90,14 +109,17 @@ function parseAuth(top: Record<string, unknown>, p: Problems): AgentAuth | undef
         }
       }
     }
-    return cert && key && ca ? { mode: "tls", cert, key, ca, allow } : undefined;
+    if (!cert || !key || !ca) return undefined;
+    const material = resolveTls({ cert, key, ca }, host, p);
+    return material ? { mode: "tls", cert, key, ca, allow, material } : undefined;
   }
   if (top.auth !== undefined) {
     const a = record(top.auth, ["auth"], p);
     if (!a) return undefined;
     noUnknownKeys(a, ["token_file"], ["auth"], p);
     const tokenFile = absolutePath(a.token_file, ["auth", "token_file"], p);
-    return tokenFile ? { mode: "token", tokenFile } : undefined;
+    const tokenDigest = tokenFile === undefined ? undefined : resolveToken(tokenFile, host, ["auth", "token_file"], p);
+    return tokenFile && tokenDigest ? { mode: "token", tokenFile, tokenDigest } : undefined;
   }
   if (top.insecure === true) return { mode: "insecure" };
   return p.add(
@@ -107,16 +129,23 @@ function parseAuth(top: Record<string, unknown>, p: Problems): AgentAuth | undef
 }
 
 function parseLimits(v: unknown, p: Problems): AgentConfig["limits"] {
-  const limits = {
-    maxMessageBytes: AGENT_DEFAULTS.maxMessageBytes as number,
-    maxConcurrentReloads: AGENT_DEFAULTS.maxConcurrentReloads as number,
-    maxConfigBytes: AGENT_DEFAULTS.maxConfigBytes as number,
-    mutationsPerSecond: AGENT_DEFAULTS.mutationsPerSecond as number,
+  const limits: AgentConfig["limits"] = {
+    maxMessageBytes: AGENT_DEFAULTS.maxMessageBytes,
+    maxConcurrentReloads: AGENT_DEFAULTS.maxConcurrentReloads,
+    maxConfigBytes: AGENT_DEFAULTS.maxConfigBytes,
+    mutationsPerSecond: AGENT_DEFAULTS.mutationsPerSecond,
+    maxConnections: AGENT_DEFAULTS.maxConnections,
+    maxConnectionsPerPeer: AGENT_DEFAULTS.maxConnectionsPerPeer,
+    handshakeTimeoutMs: AGENT_DEFAULTS.handshakeTimeoutMs,
   };
   if (v === undefined) return limits;
   const l = record(v, ["limits"], p);
   if (!l) return limits;
-  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads", "max_config_bytes", "mutations_per_second"], ["limits"], p);
+  noUnknownKeys(l, ["max_message_bytes", "max_concurrent_reloads", "max_config_bytes", "mutations_per_second", "max_connections", "max_connections_per_peer", "handshake_timeout"], ["limits"], p);
+  if (l.max_connections !== undefined) limits.maxConnections = int(l.max_connections, ["limits", "max_connections"], p, 8, 100_000) ?? limits.maxConnections;
+  if (l.max_connections_per_peer !== undefined) limits.maxConnectionsPerPeer = int(l.max_connections_per_peer, ["limits", "max_connections_per_peer"], p, 2, 100_000) ?? limits.maxConnectionsPerPeer;
+  if (l.handshake_timeout !== undefined) limits.handshakeTimeoutMs = duration(l.handshake_timeout, ["limits", "handshake_timeout"], p, 600_000) ?? limits.handshakeTimeoutMs;
+  if (limits.handshakeTimeoutMs < 100) p.add(["limits", "handshake_timeout"], "must be at least 100ms");
   if (l.mutations_per_second !== undefined) limits.mutationsPerSecond = int(l.mutations_per_second, ["limits", "mutations_per_second"], p, 1, 100_000) ?? limits.mutationsPerSecond;
   if (l.max_config_bytes !== undefined) limits.maxConfigBytes = int(l.max_config_bytes, ["limits", "max_config_bytes"], p, 1, 64 * 1024 * 1024) ?? limits.maxConfigBytes;
   if (l.max_message_bytes !== undefined) limits.maxMessageBytes = int(l.max_message_bytes, ["limits", "max_message_bytes"], p, 1024, 256 * 1024 * 1024) ?? limits.maxMessageBytes;
@@ -124,12 +153,12 @@ function parseLimits(v: unknown, p: Problems): AgentConfig["limits"] {
   return limits;
 }
 
-function parseService(name: string, raw: unknown, path: Path, p: Problems): ServiceConfig | undefined {
+function parseService(name: string, raw: unknown, path: Path, p: Problems, host: HostFacts): ServiceConfig | undefined {
   const s = record(raw, path, p);
   if (!s) return undefined;
   noUnknownKeys(s, SERVICE_KEYS, path, p);
   const reload = s.reload === undefined ? p.add([...path, "reload"], "is required: how this service reloads") : parseReload(s.reload, [...path, "reload"], p);
-  const configs = s.configs === undefined ? [] : parseConfigs(s.configs, [...path, "configs"], p);
+  const configs = s.configs === undefined ? [] : parseConfigs(s.configs, [...path, "configs"], p, host);
   let check: string[] | undefined;
   if (s.check !== undefined) {
     check = argv(s.check, [...path, "check"], p);
@@ -303,7 +332,7 @@ function parseProbe(v: unknown, path: Path, p: Problems): ProbeSpec | undefined 
   return p.add(path, "must be one of {http: URL, status, body}, {tcp: HOST:PORT} or {exec: [argv]}");
 }
 
-function parseConfigs(v: unknown, path: Path, p: Problems): ConfigFileSpec[] {
+function parseConfigs(v: unknown, path: Path, p: Problems, host: HostFacts): ConfigFileSpec[] {
   if (!Array.isArray(v)) {
     p.add(path, "must be a list of {path, mode, owner}");
     return [];
@@ -315,14 +344,10 @@ function parseConfigs(v: unknown, path: Path, p: Problems): ConfigFileSpec[] {
     noUnknownKeys(c, ["path", "mode", "owner"], cp, p);
     const file = absolutePath(c.path, [...cp, "path"], p);
     if (file && file.split("/").includes("..")) p.add([...cp, "path"], "must not contain '..'");
-    let mode = 0o644;
-    if (c.mode !== undefined) {
-      const m = typeof c.mode === "string" && /^0?[0-7]{3}$/.test(c.mode) ? parseInt(c.mode, 8) : undefined;
-      if (m === undefined) p.add([...cp, "mode"], `must be an octal mode string like "0644", got ${JSON.stringify(c.mode)}`);
-      else mode = m;
-    }
+    const mode = c.mode === undefined ? 0o644 : octalMode(c.mode, [...cp, "mode"], p) ?? 0o644;
     const owner = c.owner === undefined ? "root" : string(c.owner, [...cp, "owner"], p) ?? "root";
-    if (file) out.push({ path: file, mode, owner });
+    const ids = resolveOwner(owner, host, [...cp, "owner"], p);
+    if (file && ids) out.push({ path: file, mode, owner, ...ids });
   });
   return out;
 }

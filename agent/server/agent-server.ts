@@ -1,10 +1,12 @@
 // The gRPC surface of the agent. Handlers are thin: authenticate, validate the
 // request's shape, call AgentCore, map the result; errors map in one place.
-import { rmSync } from "node:fs";
+// The agent owns its listening socket: every connection passes the
+// ConnectionGate (limits, handshake deadline) before grpc-js sees it.
+import { chmod, chown, lstat, rm } from "node:fs/promises";
+import net from "node:net";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { FleetError, invalidArgument } from "../../common/errors.js";
-import { countConnections } from "../../common/grpc-connections.js";
-import { mutualTlsCredentials, shutdownGracefully } from "../../common/grpc-server.js";
+import { shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
 import { AgentServiceService, type AgentServiceServer } from "../../proto/gen/fleet/agent/v1/agent.js";
@@ -18,44 +20,114 @@ import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import type { AgentServerObserver } from "../metrics/agent-metrics.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
+import { ConnectionGate } from "./connection-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { ReadLimiter } from "./read-limiter.js";
+import { ReloadableTlsCredentials } from "./reloadable-tls-credentials.js";
 import { configChangeToProto, reloadToProto, statusToProto } from "./to-proto.js";
 
 const MAX_OVERRIDE_MS = 600_000;
+/** Concurrent Status/Probe computations, and how many may wait for one. */
+const MAX_CONCURRENT_READS = 4;
+const MAX_WAITING_READS = 1024;
+
+/**
+ * Per-connection and keepalive limits (grpc-js server options): bounded
+ * streams per connection, dead peers found by pings, idle connections closed,
+ * long-lived ones recycled with a grace period that covers the longest reload.
+ */
+export const SERVER_OPTIONS = {
+  "grpc.max_concurrent_streams": 16,
+  "grpc.keepalive_time_ms": 60_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.max_connection_idle_ms": 10 * 60_000,
+  "grpc.max_connection_age_ms": 60 * 60_000,
+  "grpc.max_connection_age_grace_ms": 15 * 60_000,
+  "grpc-node.max_session_memory": 16,
+} as const;
 
 export interface RunningAgentServer {
   /** The bound address, e.g. 127.0.0.1:41234 or unix:/run/fleet/agent.sock. */
   address: string;
   port: number;
-  setAuth(config: AgentConfig): void;
+  /** Builds everything the new config needs; the returned commit swaps it in and cannot fail. */
+  prepare(config: AgentConfig): () => void;
   /** Client connections open right now. */
   connections(): Promise<number>;
   shutdown(graceMs: number): Promise<void>;
 }
 
+interface ServerState {
+  authenticate: Authenticate;
+  limiter: RateLimiter;
+}
+
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger, observer?: AgentServerObserver): Promise<RunningAgentServer> {
-  let authenticate: Authenticate = createAuthenticator(config.auth);
-  let limiter = new RateLimiter(config.limits.mutationsPerSecond);
+  let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
-      const who = authenticate(call, rpc);
+      const who = state.authenticate(call, rpc);
+      gate.authenticated(call.peer);
       if (rpc !== "Describe" && rpc !== "Status" && rpc !== "Probe") {
         // Per caller identity and source address: one noisy client cannot starve the rest.
-        limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
+        state.limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
         logger.info("call", { rpc, peer: call.peer, caller: who });
       }
       return impl(req);
     }, (err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"));
 
-  const agentService: AgentServiceServer = {
+  const server = new Server({
+    ...SERVER_OPTIONS,
+    "grpc.max_receive_message_length": config.limits.maxMessageBytes,
+    "grpc.max_send_message_length": config.limits.maxMessageBytes,
+  });
+  server.addService(AgentServiceService, agentHandlers(core, guard, new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS), observer));
+  server.addService(HealthService, healthHandlers(logger));
+
+  const tls = config.auth.mode === "tls" ? new ReloadableTlsCredentials(config.auth.material) : undefined;
+  const injector = server.createConnectionInjector(tls ?? ServerCredentials.createInsecure());
+  const gate = new ConnectionGate(config.limits, (socket) => injector.injectConnection(socket), logger);
+  const listener = net.createServer((socket) => gate.admit(socket));
+  const port = await listen(listener, config);
+  // Accept errors (EMFILE under a flood) must not take the agent down.
+  listener.on("error", (err) => logger.error("listening socket error", { error: err.message }));
+  const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
+  logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
+
+  return {
+    address,
+    port,
+    prepare(next) {
+      const nextState: ServerState = { authenticate: createAuthenticator(next.auth), limiter: new RateLimiter(next.limits.mutationsPerSecond) };
+      return () => {
+        state = nextState;
+        gate.setLimits(next.limits);
+        if (tls && next.auth.mode === "tls") tls.update(next.auth.material);
+      };
+    },
+    connections: async () => gate.open,
+    async shutdown(graceMs) {
+      listener.close();
+      await shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs }));
+      gate.closeAll();
+    },
+  };
+}
+
+type Guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
+
+function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observer: AgentServerObserver | undefined): AgentServiceServer {
+  return {
     describe: guard("Describe", async () => core.describe()),
-    status: guard("Status", async (req: { service: string }) => ({
-      hostname: core.hostname,
-      services: (await core.status(req.service)).map(statusToProto),
-    })),
+    status: guard("Status", async (req: { service: string }) =>
+      reads.run(async () => ({
+        hostname: core.hostname,
+        services: (await core.status(req.service)).map(statusToProto),
+      })),
+    ),
     probe: guard("Probe", async (req: { service: string }) => {
       if (!req.service) throw invalidArgument("service is required");
-      return core.probe(req.service);
+      return reads.run(() => core.probe(req.service));
     }),
     reload: guard("Reload", async (req: { requestId: string; service: string; allowRestart: boolean; generationTimeoutMs: number; healthyForMs: number }) => {
       if (!req.service) throw invalidArgument("service is required");
@@ -77,8 +149,10 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       return configChangeToProto(report, core.hostname);
     }),
   };
+}
 
-  const health = {
+function healthHandlers(logger: Logger) {
+  return {
     check: unary<HealthCheckRequest, HealthCheckResponse>(logger, "Health.Check", async (req) => ({ status: servingStatus(req.service) })),
     watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
       // The agent is serving for as long as the stream lives; the client ends it.
@@ -86,37 +160,36 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
       call.on("cancelled", () => call.end());
     },
   };
-  const servingStatus = (service: string) => (service === "" || service === "fleet.agent.v1.AgentService" ? Serving.SERVING : Serving.SERVICE_UNKNOWN);
+}
 
-  const server = new Server({
-    "grpc.max_receive_message_length": config.limits.maxMessageBytes,
-    "grpc.max_send_message_length": config.limits.maxMessageBytes,
-    "grpc.keepalive_permit_without_calls": 1,
+const servingStatus = (service: string) => (service === "" || service === "fleet.agent.v1.AgentService" ? Serving.SERVING : Serving.SERVICE_UNKNOWN);
+
+/** Binds TCP, or a unix socket created 0600 and then given exactly its configured mode and group. */
+async function listen(listener: net.Server, config: AgentConfig): Promise<number> {
+  const fail = (err: Error) => new Error(`cannot listen on ${config.listen}: ${err.message}`);
+  if (!config.listen.startsWith("unix:")) {
+    const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(config.listen)!;
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", (err) => reject(fail(err)));
+      listener.listen({ host: m[1], port: Number(m[2]) }, resolve);
+    });
+    return (listener.address() as net.AddressInfo).port;
+  }
+  const file = config.listen.slice(5);
+  const existing = await lstat(file).catch(() => undefined);
+  if (existing && !existing.isSocket()) throw fail(new Error(`${file} exists and is not a socket; refusing to remove it`));
+  if (existing) await rm(file);
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", (err) => reject(fail(err)));
+    // bind(2) happens inside listen(): under umask 0177 the socket is born 0600, never wider.
+    const umask = process.umask(0o177);
+    try {
+      listener.listen(file, resolve);
+    } finally {
+      process.umask(umask);
+    }
   });
-  server.addService(AgentServiceService, agentService);
-  server.addService(HealthService, health);
-
-  if (config.listen.startsWith("unix:")) rmSync(config.listen.slice(5), { force: true });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(new Error(`cannot listen on ${config.listen}: ${err.message}`)) : resolve(p))),
-  );
-  const address = config.listen.startsWith("unix:") ? config.listen : config.listen.replace(/:\d+$/, `:${port}`);
-  logger.info("agent listening", { address, auth: config.auth.mode, services: [...config.services.keys()] });
-
-  return {
-    address,
-    port,
-    setAuth(next) {
-      authenticate = createAuthenticator(next.auth);
-      limiter = new RateLimiter(next.limits.mutationsPerSecond);
-    },
-    connections: () => countConnections(server),
-    shutdown: (graceMs) =>
-      shutdownGracefully(server, graceMs, () => logger.warn("shutdown grace period over; cancelling remaining calls", { grace_ms: graceMs })),
-  };
+  if (config.socket.gid !== undefined) await chown(file, process.getuid?.() ?? 0, config.socket.gid);
+  await chmod(file, config.socket.mode);
+  return 0;
 }
-
-function serverCredentials(config: AgentConfig): ServerCredentials {
-  return config.auth.mode === "tls" ? mutualTlsCredentials(config.auth) : ServerCredentials.createInsecure();
-}
-

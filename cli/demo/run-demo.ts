@@ -8,8 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentCore } from "../../agent/agent-core.js";
+import { systemHostFacts } from "../../agent/config/host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
-import { execaRunner } from "../../agent/process/command-runner.js";
+import { processGroupRunner } from "../../agent/process/command-runner.js";
 import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgentServer, type RunningAgentServer } from "../../agent/server/agent-server.js";
 import { freePort } from "../../common/free-port.js";
@@ -59,9 +60,9 @@ export async function runDemo(write: (s: string) => void = (s) => process.stdout
             healthy_for: "300ms",
           },
         },
-      });
+      }, systemHostFacts());
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-      const agentCore = new AgentCore(parsed.value, { runner: execaRunner, systemd: new SystemdClient(execaRunner), logger: silentLogger, hostname: `web${i}` });
+      const agentCore = new AgentCore(parsed.value, { runner: processGroupRunner, systemd: new SystemdClient(processGroupRunner), logger: silentLogger, hostname: `web${i}` });
       const server = await startAgentServer(agentCore, parsed.value, silentLogger);
       agents.push(server);
       addresses.push(server.address);

@@ -29,5 +29,10 @@ export function formatShow(r: ShowResponse): string[] {
     s.reason && !s.ok ? s.reason : "",
   ]);
   if (rows.length) lines.push(...formatColumns([["BATCH", "HOST", "OUTCOME", "TOOK", "CONFIG", "PROBES s/f/r", "REASON"], ...rows]).map((l) => `  ${l}`));
+  if (r.webhookDeliveries?.length) lines.push("  webhooks:");
+  for (const d of r.webhookDeliveries ?? []) {
+    const answer = d.httpStatus ? ` HTTP ${d.httpStatus}` : "";
+    lines.push(`    ${new Date(Number(d.atMs)).toISOString()} ${d.endpoint} ${d.event} attempt ${d.attempt}: ${d.result}${answer}${d.error && !answer ? ` (${d.error})` : ""} ${d.durationMs}ms  delivery ${d.deliveryId}`);
+  }
   return lines;
 }

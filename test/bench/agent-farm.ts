@@ -7,8 +7,9 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AgentCore } from "../../agent/agent-core.js";
+import { systemHostFacts } from "../../agent/config/host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
-import { execaRunner } from "../../agent/process/command-runner.js";
+import { processGroupRunner } from "../../agent/process/command-runner.js";
 import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgentServer } from "../../agent/server/agent-server.js";
 import { silentLogger } from "../../common/logger.js";
@@ -22,11 +23,11 @@ const parsed = parseAgentConfig({
   insecure: true,
   limits: { mutations_per_second: 100000, max_concurrent_reloads: 1000 },
   services: { svc: { reload: { signal: "HUP", pidfile }, generation: "none", healthy_for: "0ms" } },
-});
+}, systemHostFacts());
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
 const servers = [];
 for (let i = 0; i < n; i++) {
-  const core = new AgentCore(parsed.value, { runner: execaRunner, systemd: new SystemdClient(execaRunner), logger: silentLogger, hostname: `farm${i}` });
+  const core = new AgentCore(parsed.value, { runner: processGroupRunner, systemd: new SystemdClient(processGroupRunner), logger: silentLogger, hostname: `farm${i}` });
   servers.push(await startAgentServer(core, parsed.value, silentLogger));
 }
 process.stdout.write(JSON.stringify({ addresses: servers.map((s) => s.address) }) + "\n");

@@ -4,8 +4,9 @@ import { createAgentClient, type AgentClient } from "../../common/agent-client.j
 import { parseYamlText } from "../../common/yaml-file.js";
 import { silentLogger } from "../../common/logger.js";
 import { AgentCore } from "../../agent/agent-core.js";
+import { systemHostFacts } from "../../agent/config/host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
-import { execaRunner } from "../../agent/process/command-runner.js";
+import { processGroupRunner } from "../../agent/process/command-runner.js";
 import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgentServer } from "../../agent/server/agent-server.js";
 
@@ -17,9 +18,9 @@ export interface AgentHarness {
 }
 
 export async function startAgent(yaml: string, clientOptions: Parameters<typeof createAgentClient>[1] = {}): Promise<AgentHarness> {
-  const parsed = parseAgentConfig(parseYamlText("test-agent.yaml", yaml).data);
+  const parsed = parseAgentConfig(parseYamlText("test-agent.yaml", yaml).data, systemHostFacts());
   if (!parsed.ok) throw new Error("test agent config invalid: " + JSON.stringify(parsed.problems));
-  const core = new AgentCore(parsed.value, { runner: execaRunner, systemd: new SystemdClient(execaRunner), logger: silentLogger });
+  const core = new AgentCore(parsed.value, { runner: processGroupRunner, systemd: new SystemdClient(processGroupRunner), logger: silentLogger });
   const server = await startAgentServer(core, parsed.value, silentLogger);
   const client = createAgentClient(server.address, clientOptions);
   return {

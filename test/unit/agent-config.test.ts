@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { parseYamlText, withLines } from "../../common/yaml-file.js";
 import { formatProblem } from "../../common/errors.js";
+import { fakeHostFacts } from "../../agent/config/fake-host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
 
-const parse = (yaml: string) => parseAgentConfig(parseYamlText("agent.yaml", yaml).data);
+const host = fakeHostFacts({ "/etc/fleet/agent.token": "0123456789abcdef0123\n" });
+const parse = (yaml: string) => parseAgentConfig(parseYamlText("agent.yaml", yaml).data, host);
 
 test("a full config compiles with every default filled in", () => {
   const r = parse(`
@@ -34,7 +37,9 @@ services:
   assert.equal(nginx.allowRestart, false);
   assert.deepEqual(r.value.services.get("haproxy")!.reload, { method: "signal", signal: "USR2", target: { kind: "process", match: "haproxy -W" } });
   assert.deepEqual(r.value.services.get("app")!.reload, { method: "supervisor", program: "app", signal: "HUP", config: undefined });
-  assert.deepEqual(r.value.auth, { mode: "token", tokenFile: "/etc/fleet/agent.token" });
+  assert.equal(r.value.auth.mode, "token");
+  assert.deepEqual(r.value.auth.mode === "token" && r.value.auth.tokenDigest, createHash("sha256").update("0123456789abcdef0123").digest(), "the token's digest, read at compile time");
+  assert.deepEqual([nginx.configs[0]!.uid, nginx.configs[0]!.gid], [0, 0]);
 });
 
 test("a config with three mistakes reports all three, with field paths and lines", () => {
@@ -48,7 +53,7 @@ services:
     check: nginx -t
 `;
   const source = parseYamlText("agent.yaml", text);
-  const r = parseAgentConfig(source.data);
+  const r = parseAgentConfig(source.data, host);
   assert.equal(r.ok, false);
   if (r.ok) return;
   const lines = withLines(source, r.problems).problems.map(formatProblem);

@@ -2,6 +2,7 @@
 // the real `fleet` binary all refuse a bare number with the same suggestion.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { fakeHostFacts } from "../../agent/config/fake-host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
 import { formatDuration, parseDuration } from "../../common/duration.js";
 import { formatProblem } from "../../common/errors.js";
@@ -46,7 +47,7 @@ test("the inventory refuses bare durations with the suggestion", () => {
 });
 
 test("the agent config refuses bare durations with the suggestion", () => {
-  const r = parseAgentConfig(parseYamlText("agent.yaml", "insecure: true\nlisten: 127.0.0.1:0\nservices:\n  web:\n    reload: { systemd: web }\n    generation_timeout: 5\n    healthy_for: 1m30s\n").data);
+  const r = parseAgentConfig(parseYamlText("agent.yaml", "insecure: true\nlisten: 127.0.0.1:0\nservices:\n  web:\n    reload: { systemd: web }\n    generation_timeout: 5\n    healthy_for: 1m30s\n").data, fakeHostFacts());
   assert.equal(r.ok, false);
   const lines = r.ok ? "" : r.problems.map(formatProblem).join("\n");
   assert.match(lines, /services\.web\.generation_timeout: 5 has no unit: did you mean 5s\?/);

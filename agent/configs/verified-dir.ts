@@ -1,0 +1,172 @@
+// A declared directory opened so that swapping any path component for a
+// symlink (even between check and use) cannot redirect a read or a write.
+//
+// Node has no openat(2). The directory is opened one component at a time from
+// "/", each step as /proc/self/fd/PARENT/NAME with O_NOFOLLOW|O_DIRECTORY: the
+// kernel resolves /proc/self/fd/PARENT to the directory that fd holds (not to
+// a path), and NAME must be a real directory, not a symlink. Every later read,
+// create, rename and unlink goes through /proc/self/fd/DIR/NAME the same way,
+// with O_NOFOLLOW on files, O_EXCL on temp files, O_NONBLOCK so a FIFO cannot
+// hang the agent, and a device/inode check of what was opened.
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { lstat, open, readlink, rename, unlink, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { failedPrecondition, permissionDenied } from "../../common/errors.js";
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK, O_NOCTTY } = constants;
+
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
+export interface RegularFile {
+  bytes: Buffer;
+  id: FileId;
+  mode: number;
+}
+
+export interface Ownership {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+const sameId = (a: FileId, b: FileId) => a.dev === b.dev && a.ino === b.ino;
+
+export class VerifiedDir {
+  private constructor(
+    /** The declared path, for messages and for commands that need a path. */
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly id: FileId,
+  ) {}
+
+  /** Opens `dir` (absolute, normalized) component by component, refusing symlinks and non-directories. */
+  static async open(dir: string): Promise<VerifiedDir> {
+    if (!path.isAbsolute(dir) || path.normalize(dir) !== dir) throw permissionDenied(`${dir} is not a normalized absolute path`);
+    let handle = await open("/", O_RDONLY | O_DIRECTORY);
+    let walked = "";
+    try {
+      for (const name of dir.split("/").filter(Boolean)) {
+        walked += `/${name}`;
+        const next = await open(`/proc/self/fd/${handle.fd}/${name}`, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+          throw refusal(walked, err, "directory");
+        });
+        await handle.close();
+        handle = next;
+      }
+      const st = await handle.stat();
+      return new VerifiedDir(dir, handle, { dev: st.dev, ino: st.ino });
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private at(name: string): string {
+    if (!name || name.includes("/") || name === "." || name === "..") throw permissionDenied(`invalid file name ${JSON.stringify(name)}`);
+    return `/proc/self/fd/${this.handle.fd}/${name}`;
+  }
+
+  /** The regular file `name` in this directory, or undefined if there is none; never follows a symlink. */
+  async readRegular(name: string, maxBytes: number): Promise<RegularFile | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      if (code === "ELOOP") {
+        // Only to name the target in the message; the file is refused either way.
+        const target = await readlink(this.at(name)).catch(() => "(changed since)");
+        throw permissionDenied(`${path.join(this.path, name)} is a symlink to ${target}; fleet only replaces regular files at declared paths`);
+      }
+      throw refusal(path.join(this.path, name), err as NodeJS.ErrnoException, "file");
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw permissionDenied(`${path.join(this.path, name)} is not a regular file; fleet only replaces regular files at declared paths`);
+      if (st.size > maxBytes) throw failedPrecondition(`${path.join(this.path, name)} holds ${st.size} bytes, more than the ${maxBytes} fleet reads`);
+      const bytes = await fh.readFile();
+      return { bytes: bytes.subarray(0, maxBytes), id: { dev: st.dev, ino: st.ino }, mode: st.mode & 0o7777 };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Creates a new temp file next to `name` (O_EXCL, no-follow), written and synced; returns its name. */
+  async writeTemp(name: string, tag: string, content: Buffer, own: Ownership): Promise<string> {
+    const tmp = `.${name}.fleet-${tag}-${randomBytes(6).toString("hex")}`;
+    const fh = await open(this.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0o600);
+    try {
+      await fh.writeFile(content);
+      if (process.getuid?.() === 0) await fh.chown(own.uid, own.gid);
+      // After chown, which clears set-id bits.
+      await fh.chmod(own.mode);
+      await fh.sync();
+      await fh.close();
+      return tmp;
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await this.remove(tmp);
+      throw err;
+    }
+  }
+
+  /**
+   * Installs `content` as `name` atomically (temp file, rename, directory
+   * fsync). `expect` is what must be at `name` right before the rename (the
+   * file read earlier, or nothing): a swap in between is refused.
+   */
+  async install(name: string, content: Buffer, own: Ownership, expect: FileId | undefined): Promise<FileId> {
+    const tmp = await this.writeTemp(name, "tmp", content, own);
+    try {
+      const current = await this.lstatId(name);
+      if (expect ? !current || !sameId(current, expect) : current) {
+        throw failedPrecondition(`${path.join(this.path, name)} was replaced by something else while fleet was installing it; nothing installed`);
+      }
+      await rename(this.at(tmp), this.at(name));
+    } catch (err) {
+      await this.remove(tmp);
+      throw err;
+    }
+    await this.handle.sync();
+    const installed = await this.lstatId(name);
+    return installed ?? { dev: 0, ino: 0 };
+  }
+
+  /** Removes `name` (never following a symlink); absent is fine. */
+  async remove(name: string): Promise<void> {
+    await unlink(this.at(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  /** Removes `name` only if it is still the file `expect`. */
+  async removeIf(name: string, expect: FileId): Promise<void> {
+    const current = await this.lstatId(name);
+    if (current && sameId(current, expect)) await this.remove(name);
+  }
+
+  private async lstatId(name: string): Promise<FileId | undefined> {
+    const st = await lstat(this.at(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    return st ? { dev: st.dev, ino: st.ino } : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+function refusal(where: string, err: NodeJS.ErrnoException, what: "file" | "directory") {
+  if (err.code === "ELOOP" || (what === "directory" && err.code === "ENOTDIR")) {
+    return permissionDenied(`${where} is a symlink or not a ${what}; fleet follows no symlinks in declared config paths`);
+  }
+  if (err.code === "ENOENT") return permissionDenied(`${what === "directory" ? "directory " : ""}${where} does not exist`);
+  return failedPrecondition(`cannot open ${where}: ${err.code ?? err.message}`);
+}
