@@ -15,14 +15,15 @@ interface GlobalFlags {
 
 const FOLLOW_MS = 24 * 3_600_000;
 
-function connect(flags: GlobalFlags): ControllerClient {
-  return new ControllerClient(resolveControllerAddress(flags.controller));
-}
-
-/** Runs `work` with a controller client built from the command's and the global flags; always closes it. */
-async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` with a controller client built from the command's and the global
+ * flags; always closes it. `role` is what the command needs (read: status,
+ * history, show, schedules), which picks the read-only socket when that is all
+ * this user may open.
+ */
+async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<void>, role: "read" | "operate" = "operate"): Promise<void> {
   const flags = { ...cmd.optsWithGlobals(), ...own } as F;
-  const client = connect(flags);
+  const client = new ControllerClient(resolveControllerAddress(flags.controller, role));
   try {
     await work(client, flags);
   } finally {
@@ -173,7 +174,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
             console.log(`${h.group.padEnd(12)} ${h.address.padEnd(24)} ${h.service}: ${state}${h.mainPid ? ` pid ${h.mainPid}` : ""}${h.configHashes.length ? ` ${h.configHashes.join(" ")}` : ""}${h.error ? ` (${h.error})` : ""}`);
           }
         if (r.hosts.some((h) => !h.reachable || !h.running || !h.healthy)) setExit(EXIT.failed);
-      });
+      }, "read");
     });
 
   const history = new Command("history")
@@ -190,7 +191,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
           console.log("ID     STATE        GROUP         HOSTS ok/fail/skip  STARTED              BY            REASON");
           for (const x of r.rollouts) console.log(formatSummaryLine(x));
         }
-      });
+      }, "read");
     });
 
   const show = new Command("show")
@@ -201,7 +202,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
         const r = await client.unary<object, ShowResponse>("show", { rolloutId: positiveId(idText) });
         if (flags.json) return console.log(JSON.stringify(r, null, 2));
         for (const part of [r, ...r.linked]) printShow(part);
-      });
+      }, "read");
     });
   const schedules = new Command("schedules")
     .description("scheduled config rollouts: next run, last run and its outcome")
@@ -216,7 +217,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
             : "never run";
           console.log(`${x.name} [${x.cron}] ${x.source} -> ${x.group}:${x.path}\n  ${next}${x.running ? ", running now" : ""}\n  ${last}`);
         }
-      });
+      }, "read");
     });
 
   const schedule = new Command("schedule").description("run, pause or resume one schedule");

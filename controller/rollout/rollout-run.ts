@@ -104,7 +104,13 @@ export class RolloutRun {
 
   /** Returns why the rollout halted, or "". */
   private async runBatches(batches: Batch[]): Promise<string> {
-    let failures = [...this.steps.values()].filter((s) => s.status === "done" && !s.ok).length;
+    const recorded = [...this.steps.values()].filter((s) => s.status === "done" && !s.ok);
+    let failures = recorded.length;
+    // A resume first applies the halt rule to what is already recorded.
+    const canaryRecorded = recorded.filter((s) => s.canary).length;
+    if (shouldHalt(failures, this.settings.maxFailures, canaryRecorded > 0)) {
+      return canaryRecorded ? `canary failed (${canaryRecorded} recorded before this run); no other host was touched` : `${failures} recorded failures exceed the allowed ${this.settings.maxFailures}`;
+    }
     let first = true;
     for (const batch of batches) {
       const todo = batch.steps.filter((s) => s.status === "pending" || s.status === "running");
