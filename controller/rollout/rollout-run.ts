@@ -139,10 +139,11 @@ export class RolloutRun {
   private async runBatch(batch: Batch, todo: StepRecord[]): Promise<StepResult[]> {
     const { settings } = this;
     this.emit({ kind: "batch", batch: batch.index, canary: batch.canary, message: `${batch.canary ? "canary " : ""}batch ${batch.index}: ${todo.map((s) => s.host).join(", ")}` });
+    const inDoubt = new Set(todo.filter((s) => s.status === "running").map((s) => s.host));
     this.markRunning(todo.map((s) => s.host));
     const what = settings.kind === "config" ? `pushing ${settings.configPath} to ${settings.service}` : `reloading ${settings.service}`;
     for (const s of todo) {
-      const doubt = s.status === "running" ? " (in doubt after an interruption: asking again with the same request id, so an agent that did it replays its result)" : "";
+      const doubt = inDoubt.has(s.host) ? " (in doubt after an interruption: asking again with the same request id, so an agent that did it replays its result)" : "";
       this.emit({ kind: "host_started", host: s.host, batch: batch.index, canary: batch.canary, message: what + doubt });
     }
     return Promise.all(

@@ -100,12 +100,21 @@ async function bind(api: ControllerApi, listen: string, creds: ServerCredentials
 
 /** The RPC handlers: each one authorizes, then asks the API. */
 function handlers(api: ControllerApi, grantOf: GrantOf, logger: Logger): ControllerServiceServer {
-  /** Streams a rollout's events to the caller; the rollout goes on if the caller leaves. */
+  /**
+   * Streams a rollout's events to the caller, ending with its `finished` event
+   * (a rollout stopped by a failing history reports that at once, before its
+   * end is recorded). The rollout goes on if the caller leaves.
+   */
   const stream = <Req>(rpc: ControllerRpc, call: ServerWritableStream<Req, EventMsg>, start: (listener: (e: RolloutEvent) => void, grant: Grant) => Promise<unknown> | undefined) => {
     let open = true;
     call.on("cancelled", () => (open = false));
     const listener = (e: RolloutEvent) => {
-      if (open) call.write(eventToProto(e));
+      if (!open) return;
+      call.write(eventToProto(e));
+      if (e.kind === "finished") {
+        open = false;
+        call.end();
+      }
     };
     try {
       const grant = grantOf(call);
