@@ -122,11 +122,14 @@ export class RolloutRun {
         if (this.stopReason) break;
       }
       first = false;
-      const failed = (await this.runBatch(batch, todo)).filter((r) => !r.ok).length;
-      failures += failed;
-      const canaryFailed = batch.canary && failed > 0;
+      const results = await this.runBatch(batch, todo);
+      const failed = results.filter((r) => !r.ok);
+      failures += failed.length;
+      const canaryFailed = batch.canary && failed.length > 0;
       if (shouldHalt(failures, this.settings.maxFailures, canaryFailed)) {
-        return canaryFailed ? `canary failed (${failed} of ${todo.length}); no other host was touched` : `${failures} failures exceed the allowed ${this.settings.maxFailures}`;
+        // The first failure's own words, so the summary says what went wrong.
+        const first = `${failed[0]?.host}: ${failed[0]?.outcome} — ${failed[0]?.reason}`;
+        return canaryFailed ? `canary failed (${failed.length} of ${todo.length}; ${first}); no other host was touched` : `${failures} failures exceed the allowed ${this.settings.maxFailures} (${first})`;
       }
       if (batch.canary && this.settings.bakeMs > 0 && !this.stopReason) {
         const bad = await this.bake(batch.steps.map((s) => s.host));
@@ -136,7 +139,7 @@ export class RolloutRun {
     return "";
   }
 
-  private async runBatch(batch: Batch, todo: StepRecord[]): Promise<StepResult[]> {
+  private async runBatch(batch: Batch, todo: StepRecord[]): Promise<(StepResult & { host: string })[]> {
     const { settings } = this;
     this.emit({ kind: "batch", batch: batch.index, canary: batch.canary, message: `${batch.canary ? "canary " : ""}batch ${batch.index}: ${todo.map((s) => s.host).join(", ")}` });
     const inDoubt = new Set(todo.filter((s) => s.status === "running").map((s) => s.host));
@@ -151,7 +154,7 @@ export class RolloutRun {
         const result = settings.kind === "config" ? await this.pushHost(s.host) : await this.reloadHost(s.host);
         this.recordResult(s.host, result);
         this.emit({ kind: "host_finished", host: s.host, batch: batch.index, canary: batch.canary, outcome: result.outcome, ok: result.ok, message: result.reason });
-        return result;
+        return { ...result, host: s.host };
       }),
     );
   }

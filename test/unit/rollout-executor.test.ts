@@ -43,7 +43,7 @@ test("halt rules: a canary failure halts at once; otherwise failures beyond max_
   a.agents.host("h1:7601").healthy = false;
   const canary = await a.core.startReload(reload({ canary: "1", batch: "2" }), () => undefined).done;
   assert.equal(canary.state, "failed");
-  assert.match(canary.summary, /canary failed \(1 of 1\)/);
+  assert.match(canary.summary, /canary failed \(1 of 1; h1:7601: unhealthy — health probe failed\)/);
   assert.deepEqual(a.agents.reloadCounts(), [1, 0, 0, 0, 0, 0]);
   assert.equal(canary.hostsSkipped, 5);
 
