@@ -143,7 +143,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
 
   const resume = new Command("resume")
     .argument("<id>", "rollout id")
-    .description("continue an interrupted or aborted rollout with the hosts not done (no host is reloaded twice)")
+    .description("continue an interrupted or aborted rollout with the hosts not done (no host is reloaded twice; a rollback entry resumes as its restore)")
     .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
       await withController(o, cmd, async (client, flags) => {
         const abort = new AbortController();
