@@ -169,35 +169,8 @@ function handlers(api: ControllerApi, grantOf: GrantOf, logger: Logger): Control
     }),
     show: authorized("Show", async (req: { rolloutId: number }) => detailToProto(api.showRollout(req.rolloutId))),
     groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group) })),
-    listSchedules: authorized("ListSchedules", async () => ({
-      schedules: api.schedules.list().map((s) => ({
-        name: s.name,
-        cron: s.cron,
-        group: s.group,
-        source: s.source,
-        path: s.path,
-        paused: s.paused,
-        running: s.running,
-        nextRunMs: s.nextRun ?? 0,
-        lastRun: s.lastRun ? scheduleRunToProto(s.lastRun, s.lastRun.rolloutState) : undefined,
-      })),
-    })),
-    scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string }) => {
-      switch (req.action) {
-        case "run": {
-          const run = await api.schedules.run(req.name, "manual");
-          return { message: `${req.name}: ${run.outcome}: ${run.reason}`, run: scheduleRunToProto(run) };
-        }
-        case "pause":
-          api.schedules.pause(req.name);
-          return { message: `${req.name} paused (kept across controller restarts)`, run: undefined };
-        case "resume":
-          api.schedules.resume(req.name);
-          return { message: `${req.name} resumed`, run: undefined };
-        default:
-          throw invalidArgument(`action must be run, pause or resume, got ${JSON.stringify(req.action)}`);
-      }
-    }),
+    listSchedules: authorized("ListSchedules", async () => listSchedules(api)),
+    scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string }) => scheduleAction(api, req)),
   };
 }
 
@@ -236,6 +209,39 @@ function startRollout(
   const started = config ? api.startConfigRollout({ ...full, ...config }, listener) : api.startReload(full, listener);
   announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
   return started.done;
+}
+
+function listSchedules(api: ControllerApi) {
+  return {
+    schedules: api.schedules.list().map((s) => ({
+      name: s.name,
+      cron: s.cron,
+      group: s.group,
+      source: s.source,
+      path: s.path,
+      paused: s.paused,
+      running: s.running,
+      nextRunMs: s.nextRun ?? 0,
+      lastRun: s.lastRun ? scheduleRunToProto(s.lastRun, s.lastRun.rolloutState) : undefined,
+    })),
+  };
+}
+
+async function scheduleAction(api: ControllerApi, req: { name: string; action: string }) {
+  switch (req.action) {
+    case "run": {
+      const run = await api.schedules.run(req.name, "manual");
+      return { message: `${req.name}: ${run.outcome}: ${run.reason}`, run: scheduleRunToProto(run) };
+    }
+    case "pause":
+      api.schedules.pause(req.name);
+      return { message: `${req.name} paused (kept across controller restarts)`, run: undefined };
+    case "resume":
+      api.schedules.resume(req.name);
+      return { message: `${req.name} resumed`, run: undefined };
+    default:
+      throw invalidArgument(`action must be run, pause or resume, got ${JSON.stringify(req.action)}`);
+  }
 }
 
 function detailToProto(d: RolloutDetail): { rollout: ReturnType<typeof rolloutToProto>; steps: ReturnType<typeof stepToProto>[]; events: EventMsg[]; linked: ReturnType<typeof detailToProto>[] } {
