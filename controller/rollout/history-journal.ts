@@ -27,15 +27,6 @@ export class HistoryJournal {
     this.retryMs = options.firstRetryMs ?? 250;
   }
 
-  /** The write failure that stopped the rollout, if one did (kept after the queue drained). */
-  get firstFault(): Error | undefined {
-    return this.fault;
-  }
-
-  get pending(): number {
-    return this.queue.length;
-  }
-
   /** Writes now, or queues behind earlier writes that could not be made yet. Never throws. */
   write(what: string, write: () => void): void {
     if (this.queue.length === 0 && this.attempt(what, write)) return;
