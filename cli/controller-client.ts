@@ -1,10 +1,11 @@
 // The CLI's connection to the controller: resolves the address, gives every
 // call a deadline, and turns transport failures into ControllerCallError.
-import { existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { parse } from "yaml";
 import { ControllerServiceClient, type RolloutEvent } from "../proto/gen/fleet/controller/v1/controller.js";
+import { UsageError } from "./exit-codes.js";
 
 export const DEFAULT_CONTROLLER = "unix:/run/fleet/controller.sock";
 
@@ -13,27 +14,63 @@ export class ControllerCallError extends Error {
   readonly unreachable: boolean;
   constructor(address: string, rpc: string, cause: ServiceError) {
     const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
-    super(`${unreachable ? `controller ${address} unreachable: ` : ""}${cause.details || cause.message}`, { cause });
+    const denied = cause.code === status.PERMISSION_DENIED || cause.code === status.UNAUTHENTICATED;
+    super(`${unreachable ? `controller ${address} unreachable: ` : denied ? "permission denied: " : ""}${cause.details || cause.message}`, { cause });
     this.name = "ControllerCallError";
     this.code = cause.code;
     this.unreachable = unreachable;
   }
 }
 
-/** --controller, then FLEET_CONTROLLER, then the listen address in /etc/fleet/fleet.yaml, then the default socket. */
-export function resolveControllerAddress(flag: string | undefined): string {
+/**
+ * --controller, then FLEET_CONTROLLER, then /etc/fleet/fleet.yaml (its listen;
+ * for a command that only reads, its read_socket when this user cannot open
+ * the listen socket), then the default socket.
+ */
+export function resolveControllerAddress(flag: string | undefined, role: "read" | "operate" = "operate"): string {
   if (flag) return flag;
   if (process.env.FLEET_CONTROLLER) return process.env.FLEET_CONTROLLER;
   const file = "/etc/fleet/fleet.yaml";
   if (existsSync(file)) {
     try {
-      const listen = (parse(readFileSync(file, "utf8")) as { controller?: { listen?: unknown } })?.controller?.listen;
-      if (typeof listen === "string") return listen;
+      const c = (parse(readFileSync(file, "utf8")) as { controller?: { listen?: unknown; read_socket?: unknown } })?.controller;
+      const listen = typeof c?.listen === "string" ? c.listen : DEFAULT_CONTROLLER;
+      if (role === "read" && typeof c?.read_socket === "string" && listen.startsWith("unix:") && !canOpen(listen.slice(5))) return c.read_socket;
+      return listen;
     } catch {
       // fall through to the default
     }
   }
   return DEFAULT_CONTROLLER;
+}
+
+function canOpen(socket: string): boolean {
+  try {
+    accessSync(socket, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP controller always requires TLS: the operator's certificate from FLEET_TLS_CA/CERT/KEY. */
+function operatorCredentials() {
+  const { FLEET_TLS_CA: ca, FLEET_TLS_CERT: cert, FLEET_TLS_KEY: key } = process.env;
+  if (!ca || !cert || !key) throw new UsageError("a TCP controller address needs an operator certificate: set FLEET_TLS_CA, FLEET_TLS_CERT and FLEET_TLS_KEY (fleet certs issue --operator NAME)");
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`cannot read ${name} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return credentials.createSsl(read("FLEET_TLS_CA", ca), read("FLEET_TLS_KEY", key), read("FLEET_TLS_CERT", cert));
+}
+
+/** FLEET_TLS_SERVER_NAME: the name in the controller's certificate, when it is not the address dialled. */
+function serverNameOverride(): Record<string, string> {
+  const name = process.env.FLEET_TLS_SERVER_NAME;
+  return name ? { "grpc.ssl_target_name_override": name } : {};
 }
 
 export function caller() {
@@ -47,10 +84,7 @@ export class ControllerClient {
     readonly address: string,
     private readonly deadlineMs = 10_000,
   ) {
-    // A remote controller (TCP) with TLS: the operator's certificate from FLEET_TLS_CA/CERT/KEY.
-    const { FLEET_TLS_CA: ca, FLEET_TLS_CERT: cert, FLEET_TLS_KEY: key } = process.env;
-    const creds = !address.startsWith("unix:") && ca && cert && key ? credentials.createSsl(readFileSync(ca), readFileSync(key), readFileSync(cert)) : credentials.createInsecure();
-    this.client = new ControllerServiceClient(address, creds);
+    this.client = address.startsWith("unix:") ? new ControllerServiceClient(address, credentials.createInsecure()) : new ControllerServiceClient(address, operatorCredentials(), serverNameOverride());
   }
 
   unary<Req, Res>(rpc: "abort" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {

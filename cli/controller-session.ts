@@ -1,5 +1,6 @@
 // Runs a command's work with a controller client built from its own and the global flags, and
-// always closes the client.
+// always closes the client. `role` is what the command needs (read: status, history, show,
+// schedules), which picks the read-only socket when that is all this user may open.
 import type { Command } from "commander";
 import { ControllerClient, resolveControllerAddress } from "./controller-client.js";
 import { UsageError, type ExitCode } from "./exit-codes.js";
@@ -9,9 +10,9 @@ export interface GlobalFlags {
   json?: boolean;
 }
 
-export async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<ExitCode>): Promise<ExitCode> {
+export async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<ExitCode>, role: "read" | "operate" = "operate"): Promise<ExitCode> {
   const flags = { ...cmd.optsWithGlobals(), ...own } as F;
-  const client = new ControllerClient(resolveControllerAddress(flags.controller));
+  const client = new ControllerClient(resolveControllerAddress(flags.controller, role));
   try {
     return await work(client, flags);
   } finally {

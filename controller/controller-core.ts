@@ -1,106 +1,122 @@
 // The controller's behaviour without the transport: inventory, planning,
-// rollouts, history and group status.
-import { readFileSync } from "node:fs";
-import { createAgentClient, type AgentClient } from "../common/agent-client.js";
-import { failedPrecondition, invalidArgument, notFound } from "../common/errors.js";
+// rollouts, history and group status, with one lifecycle — starting, serving,
+// draining, stopped — and one shutdown() for the daemon, the tests and the demo.
+import { failedPrecondition, FleetError, invalidArgument, notFound } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
-import type { HistoryStore, RolloutRecord } from "./history/history-store.js";
-import { GroupBusyError } from "./history/history-store.js";
+import { AgentPool } from "./agents/agent-pool.js";
+import type {
+  ConfigPlanRequest,
+  ConfigRolloutRequest,
+  ControllerApi,
+  HostStatusReport,
+  Listener,
+  PlannedReload,
+  PlanRequest,
+  ReloadRequest,
+  RolloutDetail,
+  StartedRollout,
+} from "./controller-api.js";
+import { LockBusyError, type HistoryStore, type RolloutRecord } from "./history/history-store.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { ControllerEvents } from "./observability/controller-events.js";
-import { planRollout, type RolloutPlan } from "./rollout/plan-rollout.js";
-import { RolloutExecutor, type RolloutEvent, type RolloutSettings } from "./rollout/rollout-executor.js";
-import { applyPolicyText, describePolicy, type PolicyText } from "./rollout/rollout-policy.js";
+import { planRollout } from "./rollout/plan-rollout.js";
+import { planResume } from "./rollout/resume-plan.js";
+import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
+import { applyPolicyText, describePolicy } from "./rollout/rollout-policy.js";
 import { Scheduler } from "./schedules/scheduler.js";
 
-export interface ReloadRequest {
-  group: string;
-  policy: PolicyText;
-  hosts: string[];
-  reason: string;
-  caller: { user: string; host: string };
-  /** The transport's view of the caller (peer address). */
-  peer: string;
-  allowRestart: boolean;
+export type { ConfigRolloutRequest, HostStatusReport, PlannedReload, ReloadRequest } from "./controller-api.js";
+
+export type ControllerState = "starting" | "serving" | "draining" | "stopped";
+
+/** Something the core stops on shutdown, after the rollouts: a gRPC server. */
+export interface Transport {
+  shutdown(graceMs: number): Promise<void>;
 }
 
-export interface ConfigRolloutRequest extends ReloadRequest {
-  path: string;
-  content: Buffer;
-  rollbackAll: boolean;
-  schedule?: string;
+export interface CoreOptions {
+  /** Instead of real clients (tests). */
+  agents?: AgentClientFactory;
+  bakeProbeEveryMs?: number;
+  /** Backoff for history writes that failed, and for the start-up recovery. */
+  retryMs?: { first: number; max: number };
 }
 
-export interface PlannedReload {
-  group: GroupConfig;
-  plan: RolloutPlan;
-  settings: RolloutSettings;
-}
-
-export interface HostStatusReport {
-  group: string;
-  address: string;
-  service: string;
-  reachable: boolean;
-  error: string;
-  hostname: string;
-  running: boolean;
-  healthy: boolean;
-  mainPid: number;
-  configHashes: string[];
-}
-
-export class ControllerCore {
-  private clients = new Map<string, AgentClient>();
-  readonly executor: RolloutExecutor;
-  readonly scheduler: Scheduler;
+export class ControllerCore implements ControllerApi {
+  private stateNow: ControllerState = "starting";
+  private readonly pool: AgentPool;
+  private readonly executor: RolloutExecutor;
+  private readonly scheduler: Scheduler;
+  private readonly transports: Transport[] = [];
+  private recovery: { timer?: NodeJS.Timeout; error?: Error; attempts: number } = { attempts: 0 };
+  private stopping: Promise<void> | undefined;
   /** Metrics, webhooks and the web view subscribe here to every rollout event and schedule run. */
   readonly events: ControllerEvents;
 
   constructor(
     private inventory: Inventory,
-    readonly history: HistoryStore,
+    private readonly history: HistoryStore,
     private readonly logger: Logger,
-    agentFactory?: (address: string) => AgentClient,
+    private readonly options: CoreOptions = {},
   ) {
     this.events = new ControllerEvents(logger);
+    this.pool = new AgentPool(() => this.inventory);
     this.executor = new RolloutExecutor({
       history,
-      agents: agentFactory ?? ((address) => this.client(address)),
+      agents: options.agents ?? ((address) => this.pool.client(address)),
       logger,
-      reloadDeadlineMs: inventory.agents.reloadDeadlineMs,
-      probeDeadlineMs: inventory.agents.deadlineMs,
+      deadlines: () => ({ reloadMs: this.inventory.agents.reloadDeadlineMs, probeMs: this.inventory.agents.deadlineMs }),
+      bakeProbeEveryMs: options.bakeProbeEveryMs,
+      journalRetryMs: options.retryMs,
     });
-    this.scheduler = new Scheduler(this, logger);
+    this.scheduler = new Scheduler(this, history, logger, (run) => this.events.scheduleRun(run));
     this.scheduler.apply(inventory.schedules);
+  }
+
+  get state(): ControllerState {
+    return this.stateNow;
   }
 
   get currentInventory(): Inventory {
     return this.inventory;
   }
 
-  /** A new, already validated inventory (SIGHUP). Running rollouts keep their plan. */
-  replaceInventory(next: Inventory): void {
-    this.inventory = next;
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
-    this.scheduler.apply(next.schedules);
+  get schedules() {
+    return this.scheduler;
   }
 
-  private client(address: string): AgentClient {
-    let c = this.clients.get(address);
-    if (!c) {
-      const access = this.inventory.agents.access;
-      const opts = { deadlineMs: this.inventory.agents.deadlineMs, reloadDeadlineMs: this.inventory.agents.reloadDeadlineMs };
-      c =
-        access.mode === "token"
-          ? createAgentClient(address, { ...opts, token: readFileSync(access.tokenFile, "utf8").trim() })
-          : access.mode === "tls"
-            ? createAgentClient(address, { ...opts, tls: { ca: readFileSync(access.ca), cert: readFileSync(access.cert), key: readFileSync(access.key) } })
-            : createAgentClient(address, opts);
-      this.clients.set(address, c);
+  /**
+   * Start-up: rollouts a dead controller left running become interrupted. If
+   * the history cannot be written yet, that is retried with backoff; their
+   * locks stay held until it succeeds.
+   */
+  recoverInterrupted(): void {
+    try {
+      for (const r of this.history.interruptRunning(Date.now())) {
+        this.logger.warn("rollout was interrupted by a controller stop; fleet resume finishes it", { rollout: r.id, group: r.group });
+      }
+      this.recovery = { attempts: 0 };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const attempts = this.recovery.attempts + 1;
+      const waitMs = Math.min((this.options.retryMs?.first ?? 500) * 2 ** (attempts - 1), this.options.retryMs?.max ?? 10_000);
+      this.logger.error("history write failed at start-up; rollouts left running stay locked until it can be written; retrying", { error: error.message, retry_ms: waitMs });
+      const timer = setTimeout(() => this.stateNow !== "draining" && this.stateNow !== "stopped" && this.recoverInterrupted(), waitMs);
+      this.recovery = { error, attempts, timer };
     }
-    return c;
+  }
+
+  /** The transports are listening: calls are accepted from now on. */
+  serving(transports: Transport[]): void {
+    this.transports.push(...transports);
+    if (this.stateNow === "starting") this.stateNow = "serving";
+  }
+
+  /** A new, already validated inventory (SIGHUP). Running rollouts keep their plan; deadlines and credentials apply at once. */
+  replaceInventory(next: Inventory): void {
+    this.inventory = next;
+    this.pool.reset();
+    this.scheduler.apply(next.schedules);
   }
 
   private group(name: string): GroupConfig {
@@ -109,7 +125,7 @@ export class ControllerCore {
     return g;
   }
 
-  plan(req: Omit<ReloadRequest, "caller" | "peer" | "reason">): PlannedReload {
+  plan(req: PlanRequest): PlannedReload {
     const group = this.group(req.group);
     const { policy, problems } = applyPolicyText(group.policy, req.policy, (f) => `--${f.replace("_", "-")}`);
     if (problems.length) throw invalidArgument(problems.join("; "));
@@ -128,19 +144,7 @@ export class ControllerCore {
     return { group, plan, settings };
   }
 
-  /** Records and starts a rolling reload; `listener` receives its events. */
-  startReload(req: ReloadRequest, listener: (e: RolloutEvent) => void) {
-    return this.start(req, this.plan(req), listener);
-  }
-
-  /** Records and starts a config rollout: the same policy, a push instead of a plain reload. */
-  startConfigRollout(req: ConfigRolloutRequest, listener: (e: RolloutEvent) => void) {
-    const planned = this.planConfig(req);
-    planned.settings.configSha256 = this.history.saveConfigVersion(req.content, Date.now());
-    return this.start(req, planned, listener);
-  }
-
-  planConfig(req: Omit<ConfigRolloutRequest, "caller" | "peer" | "reason">): PlannedReload {
+  planConfig(req: ConfigPlanRequest): PlannedReload {
     if (!req.path.startsWith("/") || req.path.split("/").includes("..")) throw invalidArgument(`--path must be an absolute path without '..', got ${JSON.stringify(req.path)}`);
     if (req.content.length === 0) throw invalidArgument("--file is empty");
     const planned = this.plan(req);
@@ -148,11 +152,24 @@ export class ControllerCore {
     return planned;
   }
 
-  private start(req: ReloadRequest & { schedule?: string }, planned: PlannedReload, listener: (e: RolloutEvent) => void): { rollout: RolloutRecord; planned: PlannedReload; done: Promise<RolloutRecord> } {
+  /** Records and starts a rolling reload; `listener` receives its events. */
+  startReload(req: ReloadRequest, listener: Listener): StartedRollout {
+    return this.start(req, this.plan(req), listener);
+  }
+
+  /** Records and starts a config rollout: the same policy, a push instead of a plain reload. */
+  startConfigRollout(req: ConfigRolloutRequest, listener: Listener): StartedRollout {
+    const planned = this.planConfig(req);
+    this.acceptingWork();
+    planned.settings.configSha256 = this.writing("nothing was started", () => this.history.saveConfigVersion(req.content, Date.now()));
+    return this.start(req, planned, listener);
+  }
+
+  private start(req: ReloadRequest & { schedule?: string }, planned: PlannedReload, listener: Listener): StartedRollout {
+    this.acceptingWork();
     if (planned.plan.total === 0) throw invalidArgument(`group ${req.group} has no hosts`);
-    let rollout: RolloutRecord;
-    try {
-      rollout = this.history.createRollout(
+    const rollout = this.writing("nothing was started", () =>
+      this.history.createRollout(
         {
           kind: planned.settings.kind,
           configPath: planned.settings.configPath,
@@ -161,87 +178,143 @@ export class ControllerCore {
           group: planned.group.name,
           service: planned.group.service,
           reason: req.reason,
-          requestedBy: `${req.caller.user || "unknown"}@${req.caller.host || "unknown"}`,
+          requestedBy: requestedBy(req),
           requestedFrom: req.peer,
           policy: JSON.stringify(planned.settings),
           allowRestart: req.allowRestart,
           steps: planned.plan.batches.flatMap((b) => b.hosts.map((host) => ({ host, batch: b.index, canary: b.canary }))),
         },
         Date.now(),
-      );
-    } catch (err) {
-      if (err instanceof GroupBusyError) throw failedPrecondition(err.message);
-      throw err;
-    }
+      ),
+    );
     this.logger.info("rollout started", { rollout: rollout.id, group: rollout.group, by: rollout.requestedBy, reason: req.reason });
-    const done = this.executor.run(rollout, planned.settings, this.events.tee(rollout, listener));
-    return { rollout, planned, done };
+    return { rollout, done: this.executor.run(rollout, planned.settings, { listener: this.events.tee(rollout, listener) }) };
   }
 
-  resume(id: number, listener: (e: RolloutEvent) => void): { rollout: RolloutRecord; done: Promise<RolloutRecord> } {
-    const existing = this.history.getRollout(id);
-    if (!existing) throw notFound(`no rollout ${id}`);
-    if (existing.state !== "interrupted" && existing.state !== "aborted") {
-      throw failedPrecondition(`rollout ${id} is ${existing.state}; only interrupted or aborted rollouts can be resumed`);
-    }
-    let rollout: RolloutRecord;
-    try {
-      // Hosts skipped by the abort become pending again; finished ones stay finished.
-      rollout = this.history.resumeRollout(id, Date.now());
-    } catch (err) {
-      if (err instanceof GroupBusyError) throw failedPrecondition(err.message);
-      throw err;
-    }
-    const settings = JSON.parse(existing.policy) as RolloutSettings;
-    const done = this.executor.run(rollout, settings, this.events.tee(rollout, listener));
-    return { rollout, done };
+  /** Continues an interrupted or aborted rollout as what it was recorded as; refuses, saying why, what cannot be resumed. */
+  resume(id: number, listener: Listener): StartedRollout {
+    this.acceptingWork();
+    const existing = this.rolloutOrThrow(id);
+    if (existing.state === "running") throw failedPrecondition(this.whyRunning(existing));
+    const plan = planResume({
+      rollout: existing,
+      steps: this.history.getSteps(id),
+      linked: this.history.linkedRollouts(id).map((l) => ({ rollout: l, steps: this.history.getSteps(l.id) })),
+      configKept: existing.kind !== "config" || this.history.getConfigVersion(existing.configSha256) !== undefined,
+    });
+    if (!plan.ok) throw failedPrecondition(plan.why);
+    // Hosts skipped by an abort become pending again; finished ones stay finished.
+    const rollout = this.writing("nothing was resumed", () => this.history.resumeRollout(id, Date.now()));
+    this.logger.info("rollout resumed", { rollout: id, kind: rollout.kind, in_doubt: plan.inDoubt, settled: plan.settled.map((s) => s.host) });
+    return { rollout, done: this.executor.run(rollout, plan.settings, { listener: this.events.tee(rollout, listener), settled: plan.settled }) };
   }
 
-  abort(id: number, by: string): RolloutRecord {
+  abort(id: number, by: string): { rollout: RolloutRecord; message: string } {
+    const r = this.rolloutOrThrow(id);
+    const message = this.executor.abort(id, by);
+    if (message) return { rollout: this.history.getRollout(id)!, message };
+    if (r.state === "running") throw failedPrecondition(this.whyRunning(r));
+    throw failedPrecondition(`rollout ${id} is ${r.state}, not running: nothing to abort${r.state === "interrupted" ? ` (it is already stopped; fleet resume ${id} finishes it)` : ""}`);
+  }
+
+  /** A rollout recorded as running that this controller is not running: why, in words. */
+  private whyRunning(r: RolloutRecord): string {
+    const fault = this.executor.storageFault(r.id);
+    if (fault) return `rollout ${r.id} stopped acting because the history cannot be written (${fault.message}); it ends interrupted as soon as it can be, then fleet resume ${r.id} finishes it`;
+    if (this.executor.isRunning(r.id)) return `rollout ${r.id} is running (fleet abort ${r.id} stops it)`;
+    const why = this.recovery.error ? ` (the history cannot be written yet: ${this.recovery.error.message}; retrying)` : "";
+    return `rollout ${r.id} was left running by a controller that stopped; it becomes interrupted, and resumable, once the history can be written${why}`;
+  }
+
+  watch(id: number, listener: Listener): { unsubscribe: () => void } | { ended: RolloutRecord } {
+    const r = this.rolloutOrThrow(id);
+    const unsubscribe = this.executor.subscribe(id, listener);
+    return unsubscribe ? { unsubscribe } : { ended: r };
+  }
+
+  listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[] {
+    return this.history.listRollouts(filter);
+  }
+
+  showRollout(id: number): RolloutDetail {
+    const detail = (x: RolloutRecord, linked: RolloutDetail[]): RolloutDetail => ({ rollout: x, steps: this.history.getSteps(x.id), events: this.history.getEvents(x.id), linked });
+    const r = this.rolloutOrThrow(id);
+    return detail(r, this.history.linkedRollouts(id).map((l) => detail(l, [])));
+  }
+
+  private rolloutOrThrow(id: number): RolloutRecord {
     const r = this.history.getRollout(id);
     if (!r) throw notFound(`no rollout ${id}`);
-    if (!this.executor.abort(id, by)) throw failedPrecondition(`rollout ${id} is ${r.state}, not running`);
-    return this.history.getRollout(id)!;
-  }
-
-  watch(id: number, listener: (e: RolloutEvent) => void): (() => void) | undefined {
-    if (!this.history.getRollout(id)) throw notFound(`no rollout ${id}`);
-    return this.executor.subscribe(id, listener);
+    return r;
   }
 
   async groupStatus(groupName: string): Promise<HostStatusReport[]> {
     const groups = groupName ? [this.group(groupName)] : [...this.inventory.groups.values()];
-    const rows = await Promise.all(
-      groups.flatMap((g) =>
-        g.hosts.map(async (address): Promise<HostStatusReport> => {
-          const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[] };
-          try {
-            const s = await this.client(address).status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
-            const svc = s.services[0];
-            return {
-              ...base,
-              reachable: true,
-              error: svc?.error ?? "",
-              hostname: s.hostname,
-              running: svc?.running ?? false,
-              healthy: svc?.healthy ?? false,
-              mainPid: svc?.main?.pid ?? 0,
-              configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
-            };
-          } catch (err) {
-            return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
-          }
-        }),
-      ),
-    );
-    return rows;
+    return Promise.all(groups.flatMap((g) => g.hosts.map((address) => this.hostStatus(g, address))));
   }
 
-  close(): void {
-    this.scheduler.stop();
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+  private async hostStatus(g: GroupConfig, address: string): Promise<HostStatusReport> {
+    const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[] };
+    try {
+      const client = this.options.agents ? this.options.agents(address) : this.pool.client(address);
+      const s = await client.status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
+      const svc = s.services[0];
+      return {
+        ...base,
+        reachable: true,
+        error: svc?.error ?? "",
+        hostname: s.hostname,
+        running: svc?.running ?? false,
+        healthy: svc?.healthy ?? false,
+        mainPid: svc?.main?.pid ?? 0,
+        configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
+      };
+    } catch (err) {
+      return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
+    }
   }
+
+  private acceptingWork(): void {
+    if (this.stateNow === "draining" || this.stateNow === "stopped") throw new FleetError("unavailable", "the controller is shutting down; nothing new starts");
+  }
+
+  /** A history write the caller waits for: a lock held is a precondition; a storage failure is said plainly. */
+  private writing<T>(consequence: string, write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      if (err instanceof LockBusyError) throw failedPrecondition(err.message);
+      if (err instanceof FleetError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.error("history write failed", { error: message });
+      throw new FleetError("unavailable", `the history database cannot be written (${message}); ${consequence}`);
+    }
+  }
+
+  /**
+   * Stops the controller once, whoever asks (SIGTERM, a test, the demo): no new
+   * work, schedules stopped, in-flight hosts finish and running rollouts are
+   * left interrupted, then the transports, the agent clients and the history close.
+   */
+  shutdown(graceMs = 5000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stateNow = "draining";
+      if (this.recovery.timer) clearTimeout(this.recovery.timer);
+      this.scheduler.stop();
+      await this.executor.interruptAll();
+      await Promise.all(this.transports.map((t) => t.shutdown(graceMs)));
+      this.pool.close();
+      this.history.close();
+      this.stateNow = "stopped";
+    })();
+    return this.stopping;
+  }
+}
+
+/** What the CLI says, and the certificate name when the transport authenticated one. */
+function requestedBy(req: ReloadRequest): string {
+  const said = `${req.caller.user || "unknown"}@${req.caller.host || "unknown"}`;
+  return req.identity ? `cert:${req.identity} (${said})` : said;
 }
 
 /** Host filter: exact address, or a glob where * matches any run of characters. */
@@ -250,4 +323,3 @@ export function globMatch(pattern: string, text: string): boolean {
   const re = new RegExp("^" + pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
   return re.test(text);
 }
-

@@ -4,21 +4,30 @@
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
-import { ControllerCore } from "./controller-core.js";
-import { SqliteHistoryStore } from "./history/sqlite-history-store.js";
 import { readInventory } from "./inventory/read-inventory.js";
-import { createControllerMetrics, startObservability } from "./observability/start-observability.js";
-import { timedHistory } from "./observability/timed-history.js";
-import { startControllerServer } from "./server/controller-server.js";
+import { startController } from "./start-controller.js";
 
 const HELP = `fleet-controller — rolls reloads across groups of servers and keeps their history
 
 Usage: fleet-controller [--config /etc/fleet/fleet.yaml] [--check-config]
 
 Config file (YAML):
-  controller: { listen: unix:/run/fleet/controller.sock, db: /var/lib/fleet/history.db }
+  controller:
+    listen: unix:/run/fleet/controller.sock  # both roles; mode 0600 (root), or 0660 with socket_group
+    socket_group: fleet-operators            # may read and operate through listen
+    read_socket: unix:/run/fleet/controller-read.sock   # optional: grants the read role only
+    read_group: fleet-readers                # required with read_socket (mode 0660)
+    db: /var/lib/fleet/history.db
+  # A TCP listen (loopback included) requires mutual TLS and names the operators' certificates:
+  #   controller: { listen: 10.0.0.2:7600, tls: { cert: FILE, key: FILE, ca: FILE },
+  #                 operators: { read: [monitoring], operate: [alice, bob] } }
+  # read = status, history, show, schedules, watch; operate = everything else (includes read).
   agents: { token_file: /etc/fleet/agent.token, deadline: 5s, reload_deadline: 60s }
-  # or tls: { cert: FILE, key: FILE, ca: FILE }   (mutual TLS to the agents)
+  # or tls: { cert: FILE, key: FILE, ca: FILE }   (mutual TLS to the agents; also the
+  #   controller's TCP listener unless controller.tls is given)
+  # Credential files are read and checked with the config: a missing or unreadable one
+  # refuses the start (or the SIGHUP); one removed or replaced later fails the hosts
+  # it would be used for, with the reason, until it is back or SIGHUP loads the new one.
   groups:
     web-tier:
       service: nginx
@@ -46,7 +55,8 @@ Config file (YAML):
       timeout: 10s                  # per attempt
       deadline: 10m                 # retries (1s, 2s, 4s ... 60s apart) stop this long after the event
 
-Signals: SIGHUP re-reads the config (an invalid file is refused, the old one kept);
+Signals: SIGHUP re-reads the config (an invalid file or credential is refused, the old one kept;
+agent deadlines and credentials apply to running rollouts at once);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
 
 async function main(): Promise<number> {
@@ -65,26 +75,11 @@ async function main(): Promise<number> {
   if (typeof inventory === "number") return inventory;
   if (values["check-config"]) return console.log(`${file}: ok (${inventory.groups.size} groups)`), 0;
 
-  const metrics = createControllerMetrics(inventory.controller.db);
-  const history = timedHistory(new SqliteHistoryStore(inventory.controller.db), (op, seconds) => metrics.historyWrite(op, seconds));
-  for (const r of history.interruptRunning(Date.now())) {
-    logger.warn("rollout was interrupted by a controller stop; fleet resume finishes it", { rollout: r.id, group: r.group });
-  }
-  const core = new ControllerCore(inventory, history, logger);
-  const observability = await startObservability(core, metrics, logger);
-  const server = await startControllerServer(
-    core,
-    inventory.controller.listen,
-    logger,
-    inventory.controller.socketGroup,
-    inventory.agents.access.mode === "tls" ? inventory.agents.access : undefined,
-    observability.deliveries,
-  );
+  const { core, observability } = await startController(inventory, logger);
 
   reloadOnSighup("inventory", () => readInventory(file), (next) => {
-    if (next.controller.listen !== core.currentInventory.controller.listen || next.controller.db !== core.currentInventory.controller.db) {
-      logger.warn("controller.listen and controller.db take effect on restart");
-    }
+    const now = core.currentInventory.controller;
+    if (JSON.stringify(next.controller) !== JSON.stringify(now)) logger.warn("controller.* (listen, sockets, tls, operators, db) take effect on restart");
     core.replaceInventory(next);
     observability.reconfigure(next);
     logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
@@ -92,12 +87,7 @@ async function main(): Promise<number> {
 
   return untilStopped(async (sig) => {
     logger.info("shutting down", { signal: sig });
-    core.scheduler.stop();
-    await core.executor.interruptAll();
-    await server.shutdown(5000);
-    await observability.stop(5000);
-    core.close();
-    history.close();
+    await core.shutdown(5000);
   });
 }
 

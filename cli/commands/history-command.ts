@@ -22,7 +22,7 @@ export function historyCommand(): Command {
           else if (!r.rollouts.length) console.log(o.group ? `no rollouts of group ${o.group} yet` : "no rollouts yet");
           else formatHistory(r.rollouts).forEach((l) => console.log(l));
           return EXIT.ok;
-        });
+        }, "read");
       }),
     );
 }

@@ -8,7 +8,7 @@ import { FOLLOW_MS, followRollout } from "../follow-rollout.js";
 export function resumeCommand(): Command {
   return new Command("resume")
     .argument("<id>", "rollout id")
-    .description("continue an interrupted or aborted rollout with the hosts not done (no host is reloaded twice)")
+    .description("continue an interrupted or aborted rollout with the hosts not done (no host is reloaded twice; a rollback entry resumes as its restore)")
     .action(
       action((idText: string, o: GlobalFlags, cmd: Command) =>
         withController(o, cmd, (client, flags) => {

@@ -21,7 +21,7 @@ export function schedulesCommand(): Command {
           console.log(`${x.name} [${x.cron}] ${x.source} -> ${x.group}:${x.path}\n  ${next}${x.running ? ", running now" : ""}\n  ${last}`);
         }
         return EXIT.ok;
-      }),
+      }, "read"),
     ),
   );
 }

@@ -18,7 +18,7 @@ export function showCommand(): Command {
           if (flags.json) printJson(r, true);
           else for (const part of [r, ...r.linked]) formatShow(part).forEach((l) => console.log(l));
           return EXIT.ok;
-        }),
+        }, "read"),
       ),
     );
 }

@@ -33,7 +33,7 @@ export function statusCommand(): Command {
             formatColumns([["GROUP", "HOST", "SERVICE", "STATE", "PID", "CONFIG / DETAIL"], ...rows]).forEach((l) => console.log(l));
           }
           return statusExitCode(r.hosts);
-        }),
+        }, "read"),
       ),
     );
 }

@@ -15,10 +15,9 @@ import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgentServer, type RunningAgentServer } from "../../agent/server/agent-server.js";
 import { freePort } from "../../common/free-port.js";
 import { silentLogger } from "../../common/logger.js";
-import { ControllerCore } from "../../controller/controller-core.js";
-import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
+import type { ControllerCore } from "../../controller/controller-core.js";
 import { readInventory } from "../../controller/inventory/read-inventory.js";
-import { startControllerServer, type RunningControllerServer } from "../../controller/server/controller-server.js";
+import { startController } from "../../controller/start-controller.js";
 
 // This module runs compiled (somewhere under build/) or from source (cli/demo/, through tsx).
 const compiled = import.meta.url.endsWith(".mjs");
@@ -33,7 +32,6 @@ export async function runDemo(write: (s: string) => void = (s) => process.stdout
   const dir = mkdtempSync(path.join(os.tmpdir(), "fleet-demo-"));
   const services: ChildProcess[] = [];
   const agents: RunningAgentServer[] = [];
-  let controller: RunningControllerServer | undefined;
   let core: ControllerCore | undefined;
   const say = (s: string) => write(`\n\x1b[1m== ${s}\x1b[0m\n`.replace(/\x1b\[[0-9;]*m/g, process.stdout.isTTY ? "$&" : ""));
   try {
@@ -81,8 +79,8 @@ groups:
 `,
     );
     const inventory = await readInventory(fleetYaml);
-    core = new ControllerCore(inventory, new SqliteHistoryStore(inventory.controller.db), silentLogger);
-    controller = await startControllerServer(core, inventory.controller.listen, silentLogger);
+    const controller = await startController(inventory, silentLogger);
+    core = controller.core;
     write(`  controller on ${controller.address}, history in ${dir}/history.db\n`);
     const env = { FLEET_CONTROLLER: controller.address };
 
@@ -103,9 +101,7 @@ groups:
     say("done; cleaning up");
     return first === 0 && second === 1 && untouched ? 0 : 1;
   } finally {
-    await controller?.shutdown(2000);
-    core?.close();
-    core?.history.close();
+    await core?.shutdown(2000);
     await Promise.all(agents.map((a) => a.shutdown(2000)));
     for (const s of services) s.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });

@@ -49,6 +49,8 @@ export interface StepRecord {
   finishedAt: number | null;
   previousSha256: string;
   newSha256: string;
+  /** A restore step: the version it puts back (recorded before the agent is asked). */
+  targetSha256: string;
 }
 
 export interface EventRecord {
@@ -60,9 +62,16 @@ export interface EventRecord {
   message: string;
 }
 
+export interface NewStep {
+  host: string;
+  batch: number;
+  canary: boolean;
+  targetSha256?: string;
+}
+
 export interface NewRollout {
   kind: RolloutKind;
-  /** A linked entry (a rollback) runs under its parent's lock and takes none. */
+  /** A linked entry (a rollback) runs under its parent's locks and takes none. */
   parentId?: number;
   configPath?: string;
   configSha256?: string;
@@ -74,7 +83,7 @@ export interface NewRollout {
   requestedFrom: string;
   policy: string;
   allowRestart: boolean;
-  steps: { host: string; batch: number; canary: boolean }[];
+  steps: NewStep[];
 }
 
 export interface StepResult {
@@ -89,14 +98,22 @@ export interface StepResult {
   newSha256?: string;
 }
 
-/** Another rollout holds the group. */
-export class GroupBusyError extends Error {
+/** Who holds a lock: a running rollout. */
+export interface LockHolder {
+  rolloutId: number;
+  group: string;
+  holder: string;
+  since: number;
+}
+
+/** Another running rollout holds the group, or one of the hosts (agent address + service). */
+export class LockBusyError extends Error {
   constructor(
-    readonly group: string,
-    readonly holder: { rolloutId: number; holder: string; since: number },
+    readonly what: string,
+    readonly holder: LockHolder,
   ) {
-    super(`group ${group} is busy: rollout ${holder.rolloutId} (started by ${holder.holder} at ${new Date(holder.since).toISOString()}) is running; wait for it, or fleet abort ${holder.rolloutId}`);
-    this.name = "GroupBusyError";
+    super(`${what} is busy: rollout ${holder.rolloutId} (${what.startsWith("group ") ? "" : `group ${holder.group}, `}started by ${holder.holder} at ${new Date(holder.since).toISOString()}) is running; wait for it, or fleet abort ${holder.rolloutId}`);
+    this.name = "LockBusyError";
   }
 }
 
@@ -109,12 +126,16 @@ export interface ScheduleRun {
 }
 
 export interface HistoryStore {
-  /** Creates the rollout and its pending steps and takes the group's lock, atomically. */
+  /**
+   * Creates the rollout and its pending steps and takes the group's lock and
+   * every host's lock (agent address + service), atomically; LockBusyError
+   * names the rollout holding one.
+   */
   createRollout(r: NewRollout, now: number): RolloutRecord;
-  /** Takes the group's lock again for a resumed rollout. */
+  /** Takes the group's and the hosts' locks again for a resumed rollout. */
   resumeRollout(id: number, now: number): RolloutRecord;
   /** Appends steps to a rollout (a linked rollback entry grows as hosts are restored). */
-  addSteps(rolloutId: number, steps: { host: string; batch: number; canary: boolean }[]): void;
+  addSteps(rolloutId: number, steps: NewStep[]): void;
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void;
   finishSteps(rolloutId: number, results: { host: string; result: StepResult }[], now: number): void;
   skipPendingSteps(rolloutId: number): string[];
@@ -122,8 +143,8 @@ export interface HistoryStore {
   addEvent(rolloutId: number, kind: string, host: string, message: string, now: number): EventRecord;
   /** At start-up: rollouts left running by a dead controller become interrupted. */
   interruptRunning(now: number): RolloutRecord[];
-  /** A controller shutting down leaves its rollout interrupted, resumable. */
-  interruptRollout(id: number, now: number): RolloutRecord;
+  /** Leaves a rollout interrupted, resumable, its locks released; `why` says what stopped it. */
+  interruptRollout(id: number, now: number, why: string): RolloutRecord;
   getRollout(id: number): RolloutRecord | undefined;
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[];
   getSteps(rolloutId: number): StepRecord[];

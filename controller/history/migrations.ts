@@ -117,4 +117,23 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX webhook_deliveries_by_rollout ON webhook_deliveries (rollout_id, id);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- A restore step records the version it puts back before the agent is asked,
+      -- so an interrupted restore resumes as that restore and nothing else.
+      ALTER TABLE steps ADD COLUMN target_sha256 TEXT NOT NULL DEFAULT '';
+      -- A host (agent address + service) is in at most one running rollout.
+      CREATE TABLE host_locks (
+        host TEXT NOT NULL,
+        service TEXT NOT NULL,
+        rollout_id INTEGER NOT NULL,
+        grp TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        PRIMARY KEY (host, service)
+      );
+      CREATE INDEX host_locks_by_rollout ON host_locks (rollout_id);
+    `,
+  },
 ];

@@ -7,10 +7,11 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
 import {
-  GroupBusyError,
+  LockBusyError,
   type EventRecord,
   type HistoryStore,
   type NewRollout,
+  type NewStep,
   type RolloutRecord,
   type RolloutState,
   type ScheduleRun,
@@ -77,23 +78,38 @@ export class SqliteHistoryStore implements HistoryStore {
           )
           .run(r.kind, r.group, r.service, r.reason, r.requestedBy, r.requestedFrom, r.policy, r.allowRestart ? 1 : 0, now, r.parentId ?? null, r.configPath ?? "", r.configSha256 ?? "", r.schedule ?? "").lastInsertRowid,
       );
-      if (r.parentId === undefined) this.lock(r.group, id, r.requestedBy, now);
+      if (r.parentId === undefined) this.lock({ id, group: r.group, service: r.service, requestedBy: r.requestedBy }, r.steps.map((s) => s.host), now);
       this.addSteps(id, r.steps);
       return this.getRollout(id)!;
     }).immediate();
   }
 
-  private lock(group: string, rolloutId: number, holder: string, now: number) {
-    const held = this.stmt("SELECT * FROM group_locks WHERE grp = ?").get(group) as Row | undefined;
-    if (held) throw new GroupBusyError(group, { rolloutId: Number(held.rollout_id), holder: String(held.holder), since: Number(held.acquired_at) });
-    this.stmt("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(group, rolloutId, holder, now);
+  /** The group's lock and each host's; the first one held by another rollout refuses the lot (the transaction rolls back). */
+  private lock(r: { id: number; group: string; service: string; requestedBy: string }, hosts: string[], now: number) {
+    const held = this.stmt("SELECT * FROM group_locks WHERE grp = ?").get(r.group) as Row | undefined;
+    if (held) throw new LockBusyError(`group ${r.group}`, this.holderOf(held, r.group));
+    this.stmt("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(r.group, r.id, r.requestedBy, now);
+    for (const host of hosts) {
+      const h = this.stmt("SELECT * FROM host_locks WHERE host = ? AND service = ?").get(host, r.service) as Row | undefined;
+      if (h) throw new LockBusyError(`host ${host} (service ${r.service})`, this.holderOf(h, String(h.grp)));
+      this.stmt("INSERT INTO host_locks (host, service, rollout_id, grp, holder, acquired_at) VALUES (?, ?, ?, ?, ?, ?)").run(host, r.service, r.id, r.group, r.requestedBy, now);
+    }
+  }
+
+  private holderOf(row: Row, group: string) {
+    return { rolloutId: Number(row.rollout_id), group, holder: String(row.holder), since: Number(row.acquired_at) };
+  }
+
+  private unlock(rolloutId: number) {
+    this.stmt("DELETE FROM group_locks WHERE rollout_id = ?").run(rolloutId);
+    this.stmt("DELETE FROM host_locks WHERE rollout_id = ?").run(rolloutId);
   }
 
   resumeRollout(id: number, now: number): RolloutRecord {
     return this.db.transaction(() => {
       const r = this.getRollout(id);
       if (!r) throw new Error(`no rollout ${id}`);
-      this.lock(r.group, id, r.requestedBy, now);
+      this.lock(r, this.getSteps(id).map((s) => s.host), now);
       this.stmt("UPDATE rollouts SET state = 'running', finished_at = NULL WHERE id = ?").run(id);
       this.stmt("UPDATE steps SET status = 'pending' WHERE rollout_id = ? AND status = 'skipped'").run(id);
       this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'resumed', '', 'resumed')").run(id, now);
@@ -101,10 +117,10 @@ export class SqliteHistoryStore implements HistoryStore {
     }).immediate();
   }
 
-  addSteps(rolloutId: number, steps: { host: string; batch: number; canary: boolean }[]): void {
+  addSteps(rolloutId: number, steps: NewStep[]): void {
     const next = Number((this.stmt("SELECT coalesce(max(position) + 1, 0) AS n FROM steps WHERE rollout_id = ?").get(rolloutId) as Row).n);
-    const insert = this.stmt("INSERT INTO steps (rollout_id, host, batch, canary, position, status) VALUES (?, ?, ?, ?, ?, 'pending')");
-    this.db.transaction(() => steps.forEach((s, i) => insert.run(rolloutId, s.host, s.batch, s.canary ? 1 : 0, next + i)))();
+    const insert = this.stmt("INSERT INTO steps (rollout_id, host, batch, canary, position, status, target_sha256) VALUES (?, ?, ?, ?, ?, 'pending', ?)");
+    this.db.transaction(() => steps.forEach((s, i) => insert.run(rolloutId, s.host, s.batch, s.canary ? 1 : 0, next + i, s.targetSha256 ?? "")))();
   }
 
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void {
@@ -136,7 +152,7 @@ export class SqliteHistoryStore implements HistoryStore {
   finishRollout(rolloutId: number, state: Exclude<RolloutState, "running" | "interrupted">, summary: string, now: number): RolloutRecord {
     return this.db.transaction(() => {
       this.stmt("UPDATE rollouts SET state = ?, summary = ?, finished_at = ? WHERE id = ?").run(state, summary, now, rolloutId);
-      this.stmt("DELETE FROM group_locks WHERE rollout_id = ?").run(rolloutId);
+      this.unlock(rolloutId);
       return this.getRollout(rolloutId)!;
     })();
   }
@@ -149,17 +165,15 @@ export class SqliteHistoryStore implements HistoryStore {
   interruptRunning(now: number): RolloutRecord[] {
     return this.db.transaction(() => {
       const ids = (this.stmt("SELECT id FROM rollouts WHERE state = 'running'").all() as Row[]).map((r) => Number(r.id));
-      return ids.map((id) => this.interruptRollout(id, now));
+      return ids.map((id) => this.interruptRollout(id, now, "the controller stopped during this rollout"));
     })();
   }
 
-  interruptRollout(id: number, now: number): RolloutRecord {
+  interruptRollout(id: number, now: number, why: string): RolloutRecord {
     return this.db.transaction(() => {
-      this.db
-        .prepare("UPDATE rollouts SET state = 'interrupted', finished_at = ?, summary = 'the controller stopped during this rollout; fleet resume ' || id || ' finishes the hosts not done' WHERE id = ?")
-        .run(now, id);
-      this.stmt("DELETE FROM group_locks WHERE rollout_id = ?").run(id);
-      this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'interrupted', '', 'controller stopped mid-rollout')").run(id, now);
+      this.stmt("UPDATE rollouts SET state = 'interrupted', finished_at = ?, summary = ? WHERE id = ?").run(now, `${why}; fleet resume ${id} finishes the hosts not done`, id);
+      this.unlock(id);
+      this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'interrupted', '', ?)").run(id, now, why);
       return this.getRollout(id)!;
     })();
   }
@@ -196,6 +210,7 @@ export class SqliteHistoryStore implements HistoryStore {
       finishedAt: r.finished_at === null ? null : Number(r.finished_at),
       previousSha256: String(r.previous_sha256),
       newSha256: String(r.new_sha256),
+      targetSha256: String(r.target_sha256),
     }));
   }
 

@@ -23,13 +23,50 @@ export interface ScheduleConfig {
   whenBusy: "skip" | "wait";
 }
 
-export type AgentAccess =
-  | { mode: "insecure" }
-  | { mode: "token"; tokenFile: string }
-  | { mode: "tls"; cert: string; key: string; ca: string };
+export interface TlsPaths {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export type AgentAccess = { mode: "insecure" } | { mode: "token"; tokenFile: string } | ({ mode: "tls" } & TlsPaths);
+
+/** Who may do what on the controller. `read`: status, history, show, schedules, watch; `operate`: everything else. */
+export type Role = "read" | "operate";
+
+export interface ControllerSettings {
+  listen: string;
+  db: string;
+  /** Unix `listen`: this group may connect (mode 0660) and gets both roles; without it root only (0600). */
+  socketGroup?: string;
+  /** A second unix socket that grants only the `read` role, connectable by `readGroup`. */
+  readSocket?: string;
+  readGroup?: string;
+  /** TCP `listen`: the server certificate and the CA operators' client certificates must chain to (default: the top-level tls). */
+  tls?: TlsPaths;
+  /** TCP `listen`: certificate names (CN) per role; `operate` includes `read`. */
+  operators: Record<Role, string[]>;
+}
+
+/** A credential file read and checked with the inventory; its digest detects a file replaced later. */
+export interface CredentialFile {
+  /** The inventory field naming it, e.g. agents.token_file. */
+  field: string;
+  file: string;
+  bytes: Buffer;
+  sha256: string;
+}
+
+export type TlsFiles = Record<keyof TlsPaths, CredentialFile>;
+
+export interface Credentials {
+  agents: { mode: "insecure" } | { mode: "token"; token: CredentialFile } | { mode: "tls"; tls: TlsFiles };
+  /** The controller's own TCP listener. */
+  listener?: TlsFiles;
+}
 
 export interface Inventory {
-  controller: { listen: string; db: string; socketGroup?: string };
+  controller: ControllerSettings;
   agents: { access: AgentAccess; deadlineMs: number; reloadDeadlineMs: number };
   groups: Map<string, GroupConfig>;
   schedules: ScheduleConfig[];
@@ -37,7 +74,12 @@ export interface Inventory {
   metrics?: MetricsConfig;
   web?: WebConfig;
   webhooks?: WebhookEndpoint[];
+  /** Resolved by readInventory: a missing or unreadable credential is a config problem, not a failure mid-rollout. */
+  credentials: Credentials;
 }
+
+/** What the pure parser produces; reading the credential files completes it. */
+export type ParsedInventory = Omit<Inventory, "credentials">;
 
 export const INVENTORY_DEFAULTS = {
   listen: "unix:/run/fleet/controller.sock",

@@ -5,40 +5,22 @@ import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string,
 import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
 import { parseWebhooks } from "../webhooks/webhook-config.js";
 import { applyPolicyText, DEFAULT_POLICY, type PolicyText } from "../rollout/rollout-policy.js";
-import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type Inventory, type ScheduleConfig } from "./inventory.js";
+import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type TlsPaths } from "./inventory.js";
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ADDRESS = /^(unix:\/.+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/;
 
-export function parseInventory(data: unknown): { ok: true; value: Inventory } | { ok: false; problems: ConfigProblem[] } {
+export function parseInventory(data: unknown): { ok: true; value: ParsedInventory } | { ok: false; problems: ConfigProblem[] } {
   const p = new Problems();
   const top = record(data ?? {}, [], p);
   if (!top) return { ok: false, problems: p.list };
   noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules", "metrics", "web", "webhooks"], [], p);
 
-  const controller: Inventory["controller"] = { listen: INVENTORY_DEFAULTS.listen, db: INVENTORY_DEFAULTS.db };
-  if (top.controller !== undefined) {
-    const c = record(top.controller, ["controller"], p);
-    if (c) {
-      noUnknownKeys(c, ["listen", "db", "socket_group"], ["controller"], p);
-      if (c.socket_group !== undefined) controller.socketGroup = string(c.socket_group, ["controller", "socket_group"], p);
-      if (c.listen !== undefined) {
-        const l = string(c.listen, ["controller", "listen"], p);
-        if (l && !ADDRESS.test(l)) p.add(["controller", "listen"], `must be unix:/PATH or HOST:PORT, got ${JSON.stringify(l)}`);
-        else if (l) controller.listen = l;
-      }
-      if (c.db !== undefined) controller.db = absolutePath(c.db, ["controller", "db"], p) ?? controller.db;
-    }
-  }
-
+  const controller = parseController(top.controller, p);
   const agents = { access: { mode: "insecure" } as AgentAccess, deadlineMs: INVENTORY_DEFAULTS.deadlineMs as number, reloadDeadlineMs: INVENTORY_DEFAULTS.reloadDeadlineMs as number };
   if (top.tls !== undefined) {
-    const t = record(top.tls, ["tls"], p);
-    if (t) {
-      noUnknownKeys(t, ["cert", "key", "ca"], ["tls"], p);
-      const [cert, key, ca] = (["cert", "key", "ca"] as const).map((k) => absolutePath(t[k], ["tls", k], p));
-      if (cert && key && ca) agents.access = { mode: "tls", cert, key, ca };
-    }
+    const tls = tlsPaths(top.tls, ["tls"], p);
+    if (tls) agents.access = { mode: "tls", ...tls };
   }
   if (top.agents !== undefined) {
     const a = record(top.agents, ["agents"], p);
@@ -54,8 +36,11 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
     }
   }
 
-  if (!controller.listen.startsWith("unix:") && agents.access.mode !== "tls" && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):/.test(controller.listen)) {
-    p.add(["controller", "listen"], "a TCP listen address off loopback needs tls: {cert, key, ca}: remote CLIs then present operator certificates");
+  if (!controller.listen.startsWith("unix:")) {
+    // Loopback included: any local user can reach a TCP port, so every TCP caller presents an operator certificate.
+    if (!controller.tls && agents.access.mode === "tls") controller.tls = { cert: agents.access.cert, key: agents.access.key, ca: agents.access.ca };
+    if (!controller.tls) p.add(["controller", "listen"], "a TCP address (loopback included) needs TLS: set controller.tls: {cert, key, ca} (or the top-level tls); CLIs then present operator certificates");
+    if (controller.operators.read.length + controller.operators.operate.length === 0) p.add(["controller", "operators"], "a TCP listen needs operator certificate names: operators: { read: [NAME], operate: [NAME] }");
   }
   const groups = new Map<string, GroupConfig>();
   const rawGroups = top.groups === undefined ? p.add(["groups"], "is required: declare at least one group of hosts") : record(top.groups, ["groups"], p);
@@ -77,6 +62,60 @@ export function parseInventory(data: unknown): { ok: true; value: Inventory } | 
   const webhooks = top.webhooks === undefined ? [] : parseWebhooks(top.webhooks, Object.keys(rawGroups ?? {}), p);
   if (p.list.length) return { ok: false, problems: p.list };
   return { ok: true, value: { controller, agents, groups, schedules, webhooks, ...(metrics ? { metrics } : {}), ...(web ? { web } : {}) } };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
+const GROUP = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+
+function parseController(raw: unknown, p: Problems): ParsedInventory["controller"] {
+  const controller: ParsedInventory["controller"] = { listen: INVENTORY_DEFAULTS.listen, db: INVENTORY_DEFAULTS.db, operators: { read: [], operate: [] } };
+  if (raw === undefined) return controller;
+  const c = record(raw, ["controller"], p);
+  if (!c) return controller;
+  noUnknownKeys(c, ["listen", "db", "socket_group", "read_socket", "read_group", "tls", "operators"], ["controller"], p);
+  if (c.listen !== undefined) {
+    const l = string(c.listen, ["controller", "listen"], p);
+    if (l && !ADDRESS.test(l)) p.add(["controller", "listen"], `must be unix:/PATH or HOST:PORT, got ${JSON.stringify(l)}`);
+    else if (l) controller.listen = l;
+  }
+  if (c.db !== undefined) controller.db = absolutePath(c.db, ["controller", "db"], p) ?? controller.db;
+  const unixOnly = (key: string) => !controller.listen.startsWith("unix:") && p.add(["controller", key], "only applies to a unix:/PATH listen");
+  for (const [key, field] of [["socket_group", "socketGroup"], ["read_group", "readGroup"]] as const) {
+    if (c[key] === undefined) continue;
+    const g = string(c[key], ["controller", key], p);
+    if (g && !GROUP.test(g)) p.add(["controller", key], `must be a unix group name, got ${JSON.stringify(g)}`);
+    else if (g) controller[field] = g;
+  }
+  if (c.socket_group !== undefined) unixOnly("socket_group");
+  if (c.read_socket !== undefined) {
+    const r = string(c.read_socket, ["controller", "read_socket"], p);
+    if (r && !/^unix:\/./.test(r)) p.add(["controller", "read_socket"], `must be unix:/PATH, got ${JSON.stringify(r)}`);
+    else if (r === controller.listen) p.add(["controller", "read_socket"], "must differ from controller.listen");
+    else if (r) controller.readSocket = r;
+    if (!controller.readGroup) p.add(["controller", "read_group"], "is required with read_socket: the group whose members may read (status, history, show, schedules)");
+  } else if (controller.readGroup) p.add(["controller", "read_group"], "only applies with controller.read_socket");
+  if (c.tls !== undefined) controller.tls = tlsPaths(c.tls, ["controller", "tls"], p);
+  if (c.operators !== undefined) {
+    const o = record(c.operators, ["controller", "operators"], p);
+    if (o) {
+      noUnknownKeys(o, ["read", "operate"], ["controller", "operators"], p);
+      for (const role of ["read", "operate"] as const) {
+        const list = o[role] ?? [];
+        if (!Array.isArray(list)) p.add(["controller", "operators", role], "must be a list of certificate names (the CN of fleet certs issue --operator NAME)");
+        else list.forEach((n, i) => (typeof n === "string" && NAME.test(n) ? controller.operators[role].push(n) : p.add(["controller", "operators", role, i], `must be a certificate name, got ${JSON.stringify(n)}`)));
+      }
+    }
+    if (controller.listen.startsWith("unix:")) p.add(["controller", "operators"], "only applies to a TCP listen (on a unix socket, roles come from socket_group and read_socket)");
+  }
+  return controller;
+}
+
+function tlsPaths(raw: unknown, path: Path, p: Problems): TlsPaths | undefined {
+  const t = record(raw, path, p);
+  if (!t) return undefined;
+  noUnknownKeys(t, ["cert", "key", "ca"], path, p);
+  const [cert, key, ca] = (["cert", "key", "ca"] as const).map((k) => absolutePath(t[k], [...path, k], p));
+  return cert && key && ca ? { cert, key, ca } : undefined;
 }
 
 function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupConfig | undefined {

@@ -2,13 +2,16 @@ import { readYamlFile, withLines } from "../../common/yaml-file.js";
 import type { Inventory } from "./inventory.js";
 import { parseInventory } from "./parse-inventory.js";
 import { resolveWebhookSecrets } from "../webhooks/webhook-config.js";
+import { resolveCredentials } from "./resolve-credentials.js";
 
-/** Reads fleet.yaml; throws ConfigError listing every problem with file, line and field. */
+/** Reads fleet.yaml and the credential files it names; throws ConfigError listing every problem with file, line and field. */
 export async function readInventory(file: string): Promise<Inventory> {
   const source = await readYamlFile(file);
   const result = parseInventory(source.data);
   if (!result.ok) throw withLines(source, result.problems);
-  const secretProblems = await resolveWebhookSecrets(result.value.webhooks ?? []);
-  if (secretProblems.length) throw withLines(source, secretProblems);
-  return result.value;
+  // Every file the inventory names is read now, and every problem reported at once.
+  const [resolved, secretProblems] = await Promise.all([resolveCredentials(result.value), resolveWebhookSecrets(result.value.webhooks ?? [])]);
+  const problems = [...(resolved.ok ? [] : resolved.problems), ...secretProblems];
+  if (!resolved.ok || problems.length) throw withLines(source, problems);
+  return resolved.value;
 }

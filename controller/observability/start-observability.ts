@@ -5,6 +5,7 @@ import type { BoundHttp } from "../../common/http-listener.js";
 import type { Logger } from "../../common/logger.js";
 import { startMetricsServer } from "../../common/metrics-server.js";
 import type { ControllerCore } from "../controller-core.js";
+import type { HistoryStore } from "../history/history-store.js";
 import type { Inventory } from "../inventory/inventory.js";
 import { startWebServer } from "../web/web-server.js";
 import { SqliteDeliveryLog, type DeliveryAttempt } from "../webhooks/delivery-log.js";
@@ -26,7 +27,7 @@ export function createControllerMetrics(dbFile: string): ControllerMetrics {
   return new ControllerMetrics(dbFile === ":memory:" ? [] : [dbFile, `${dbFile}-wal`]);
 }
 
-export async function startObservability(core: ControllerCore, metrics: ControllerMetrics, logger: Logger): Promise<RunningObservability> {
+export async function startObservability(core: ControllerCore, history: HistoryStore, metrics: ControllerMetrics, logger: Logger): Promise<RunningObservability> {
   const inventory = core.currentInventory;
   const stops: (() => void | Promise<void>)[] = [];
   core.events.add(metrics);
@@ -45,7 +46,7 @@ export async function startObservability(core: ControllerCore, metrics: Controll
 
   let web: Awaited<ReturnType<typeof startWebServer>> | undefined;
   if (inventory.web) {
-    web = await startWebServer(inventory.web.listen, { history: core.history, groups: () => [...core.currentInventory.groups.keys()], deliveries: (id) => log.forRollout(id) }, logger);
+    web = await startWebServer(inventory.web.listen, { history, groups: () => [...core.currentInventory.groups.keys()], deliveries: (id) => log.forRollout(id) }, logger);
     core.events.add(web.streams);
     stops.push(() => web!.close());
   }

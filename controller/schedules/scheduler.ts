@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { createTask, type ScheduledTask } from "node-cron";
 import { FleetError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import type { ControllerCore } from "../controller-core.js";
+import type { RolloutStarter, ScheduleStore } from "../controller-api.js";
 import type { ScheduleRun } from "../history/history-store.js";
 import type { ScheduleConfig } from "../inventory/inventory.js";
 
@@ -23,6 +23,8 @@ export interface ScheduleView {
   lastRun?: ScheduleRun & { rolloutState?: string };
 }
 
+type Recorder = (run: Omit<ScheduleRun, "name" | "at">) => ScheduleRun;
+
 const WAIT_POLL_MS = 2000;
 const MAX_WAIT_MS = 3_600_000;
 
@@ -32,8 +34,11 @@ export class Scheduler {
   private stopped = false;
 
   constructor(
-    private readonly core: ControllerCore,
+    private readonly starter: RolloutStarter,
+    private readonly store: ScheduleStore,
     private readonly logger: Logger,
+    /** Told of every run (metrics, webhooks). */
+    private readonly onRun: (run: ScheduleRun) => void = () => {},
   ) {}
 
   /** (Re)creates the cron tasks for the inventory's schedules; paused ones stay stopped. */
@@ -41,9 +46,9 @@ export class Scheduler {
     for (const { task } of this.tasks.values()) void task.destroy();
     this.tasks.clear();
     for (const config of schedules) {
-      const task = createTask(config.cron, () => void this.run(config.name, "cron"), { name: config.name, noOverlap: true });
+      const task = createTask(config.cron, () => this.run(config.name, "cron").then(() => undefined, (err) => this.logger.error("schedule run failed", { schedule: config.name, error: err })), { name: config.name, noOverlap: true });
       this.tasks.set(config.name, { config, task });
-      if (!this.core.history.scheduleState(config.name).paused && !this.stopped) void task.start();
+      if (!this.store.scheduleState(config.name).paused && !this.stopped) void task.start();
     }
   }
 
@@ -55,8 +60,8 @@ export class Scheduler {
 
   list(): ScheduleView[] {
     return [...this.tasks.values()].map(({ config, task }) => {
-      const state = this.core.history.scheduleState(config.name);
-      const last = this.core.history.lastScheduleRun(config.name);
+      const state = this.store.scheduleState(config.name);
+      const last = this.store.lastScheduleRun(config.name);
       return {
         name: config.name,
         cron: config.cron,
@@ -66,20 +71,20 @@ export class Scheduler {
         paused: state.paused,
         running: this.running.has(config.name),
         nextRun: state.paused ? null : task.getNextRun()?.getTime() ?? null,
-        lastRun: last ? { ...last, rolloutState: last.rolloutId ? this.core.history.getRollout(last.rolloutId)?.state : undefined } : undefined,
+        lastRun: last ? { ...last, rolloutState: last.rolloutId ? this.store.getRollout(last.rolloutId)?.state : undefined } : undefined,
       };
     });
   }
 
   pause(name: string): void {
     const { task } = this.entry(name);
-    this.core.history.setSchedulePaused(name, true);
+    this.store.setSchedulePaused(name, true);
     void task.stop();
   }
 
   resume(name: string): void {
     const { task } = this.entry(name);
-    this.core.history.setSchedulePaused(name, false);
+    this.store.setSchedulePaused(name, false);
     if (!this.stopped) void task.start();
   }
 
@@ -88,8 +93,8 @@ export class Scheduler {
     const { config } = this.entry(name);
     const record = (run: Omit<ScheduleRun, "name" | "at">): ScheduleRun => {
       const full = { name, at: Date.now(), ...run };
-      this.core.history.recordScheduleRun(full);
-      this.core.events.scheduleRun(full);
+      this.store.recordScheduleRun(full);
+      this.onRun(full);
       this.logger[run.outcome === "started" ? "info" : "warn"]("schedule run", { schedule: name, trigger, ...run });
       return full;
     };
@@ -101,59 +106,70 @@ export class Scheduler {
     return started.decided;
   }
 
-  private start(config: ScheduleConfig, trigger: string, record: (run: Omit<ScheduleRun, "name" | "at">) => ScheduleRun) {
+  private start(config: ScheduleConfig, trigger: string, record: Recorder) {
     let finish!: () => void;
     const finished = new Promise<void>((r) => (finish = r));
-    const decided = (async (): Promise<ScheduleRun> => {
-      let content: Buffer;
-      try {
-        content = await readFile(config.source);
-      } catch (err) {
-        finish();
-        return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${config.source}: ${(err as Error).message}` });
-      }
-      const sha = createHash("sha256").update(content).digest("hex");
-      if (sha === this.core.history.scheduleState(config.name).lastSuccessSourceSha256) {
-        finish();
-        return record({ outcome: "unchanged", rolloutId: null, reason: `source ${config.source} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do` });
-      }
-      const waitUntil = Date.now() + MAX_WAIT_MS;
-      for (;;) {
-        try {
-          const r = this.core.startConfigRollout(
-            {
-              group: config.group,
-              policy: config.policy,
-              hosts: [],
-              reason: `schedule ${config.name} (${trigger})`,
-              caller: { user: `schedule:${config.name}`, host: "controller" },
-              peer: "controller",
-              allowRestart: false,
-              path: config.path,
-              content,
-              rollbackAll: false,
-              schedule: config.name,
-            },
-            () => undefined,
-          );
-          void r.done.then(
-            (final) => {
-              if (final.state === "succeeded") this.core.history.setScheduleSuccess(config.name, sha);
-            },
-            (err) => this.logger.error("scheduled rollout failed", { schedule: config.name, error: err }),
-          ).finally(finish);
-          return record({ outcome: "started", rolloutId: r.rollout.id, reason: `rollout ${r.rollout.id} of ${config.source} to ${config.group}` });
-        } catch (err) {
-          const busy = err instanceof FleetError && err.kind === "failed_precondition";
-          if (!busy || config.whenBusy === "skip" || Date.now() > waitUntil || this.stopped) {
-            finish();
-            return record({ outcome: "skipped", rolloutId: null, reason: (err as Error).message });
-          }
-          await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
-        }
-      }
-    })();
+    // A run that fails to be decided (the history cannot be written) must not hold the schedule forever.
+    const decided = this.decide(config, trigger, record, () => finish()).catch((err: unknown) => {
+      finish();
+      throw err;
+    });
     return { decided, finished };
+  }
+
+  private async decide(config: ScheduleConfig, trigger: string, record: Recorder, finish: () => void): Promise<ScheduleRun> {
+    let content: Buffer;
+    try {
+      content = await readFile(config.source);
+    } catch (err) {
+      finish();
+      return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${config.source}: ${(err as Error).message}` });
+    }
+    const sha = createHash("sha256").update(content).digest("hex");
+    if (sha === this.store.scheduleState(config.name).lastSuccessSourceSha256) {
+      finish();
+      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${config.source} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do` });
+    }
+    return this.startWhenFree(config, trigger, content, sha, record, finish);
+  }
+
+  /** Starts the rollout; a busy group skips, or with when_busy: wait polls for up to an hour. */
+  private async startWhenFree(config: ScheduleConfig, trigger: string, content: Buffer, sha: string, record: Recorder, finish: () => void): Promise<ScheduleRun> {
+    const waitUntil = Date.now() + MAX_WAIT_MS;
+    for (;;) {
+      try {
+        const r = this.starter.startConfigRollout(
+          {
+            group: config.group,
+            policy: config.policy,
+            hosts: [],
+            reason: `schedule ${config.name} (${trigger})`,
+            caller: { user: `schedule:${config.name}`, host: "controller" },
+            peer: "controller",
+            allowRestart: false,
+            path: config.path,
+            content,
+            rollbackAll: false,
+            schedule: config.name,
+          },
+          () => undefined,
+        );
+        void r.done
+          .then((final) => {
+            if (final.state === "succeeded") this.store.setScheduleSuccess(config.name, sha);
+          })
+          .catch((err) => this.logger.error("scheduled rollout failed", { schedule: config.name, error: err }))
+          .finally(finish);
+        return record({ outcome: "started", rolloutId: r.rollout.id, reason: `rollout ${r.rollout.id} of ${config.source} to ${config.group}` });
+      } catch (err) {
+        const busy = err instanceof FleetError && err.kind === "failed_precondition";
+        if (!busy || config.whenBusy === "skip" || Date.now() > waitUntil || this.stopped) {
+          finish();
+          return record({ outcome: "skipped", rolloutId: null, reason: (err as Error).message });
+        }
+        await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+      }
+    }
   }
 
   stop(): void {

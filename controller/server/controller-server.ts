@@ -1,53 +1,144 @@
-// The controller's gRPC surface for the CLI. Handlers are thin; errors map in
-// one place (common/grpc-status.ts); streams end with the rollout.
+// The controller's gRPC surface for the CLI. Every transport authenticates:
+// the unix socket by its file mode and group (checked by the kernel at
+// connect), the optional read-only socket likewise, and a TCP listen —
+// loopback included — by mutual TLS with operator certificates. Each RPC then
+// needs a role (operator-roles.ts). Handlers are thin; errors map in one place
+// (common/grpc-status.ts); streams end with the rollout.
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
-import { mutualTlsCredentials, shutdownGracefully } from "../../common/grpc-server.js";
+import { shutdownGracefully } from "../../common/grpc-server.js";
 import { toServiceError, unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
 import {
   ControllerServiceService,
   type ControllerServiceServer,
   type ReloadRolloutRequest,
+  type ShowResponse,
   type RolloutEvent as EventMsg,
 } from "../../proto/gen/fleet/controller/v1/controller.js";
-import type { ControllerCore } from "../controller-core.js";
-import type { RolloutRecord, ScheduleRun } from "../history/history-store.js";
+import type { ControllerApi, RolloutDetail } from "../controller-api.js";
+import type { ScheduleRun } from "../history/history-store.js";
+import type { ControllerSettings, TlsFiles } from "../inventory/inventory.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
+import { authorize, certificateGrant, socketGrant, type ControllerRpc, type Grant } from "./operator-roles.js";
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
 import { deliveryToProto, eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
 
-function scheduleRunToProto(r: ScheduleRun, rolloutState = "") {
-  return { atMs: r.at, outcome: r.outcome, rolloutId: r.rolloutId ?? 0, rolloutState, reason: r.reason };
-}
-
-export interface RunningControllerServer {
+export interface RunningControllerServers {
+  /** Where the CLI connects with both roles (or, over TCP, what its certificate grants). */
   address: string;
+  /** The read-only socket, when configured. */
+  readAddress?: string;
   shutdown(graceMs: number): Promise<void>;
 }
 
 const MAX_HISTORY = 1000;
 
-export async function startControllerServer(
-  core: ControllerCore,
-  listen: string,
-  logger: Logger,
-  socketGroup?: string,
-  tls?: { cert: string; key: string; ca: string },
+/** Starts controller.listen and, when configured, controller.read_socket. */
+/** What every listener serves from. */
+interface Serving {
+  api: ControllerApi;
+  logger: Logger;
   /** Webhook delivery attempts about a rollout, for Show. */
-  deliveries: (rolloutId: number) => DeliveryAttempt[] = () => [],
-): Promise<RunningControllerServer> {
-  /** Streams a rollout's events to the caller; the rollout goes on if the caller leaves. */
-  const stream = (rpc: string, call: ServerWritableStream<unknown, EventMsg>, start: (listener: (e: RolloutEvent) => void) => Promise<unknown> | undefined) => {
+  deliveries: (rolloutId: number) => DeliveryAttempt[];
+}
+
+export async function startControllerServers(
+  api: ControllerApi,
+  settings: ControllerSettings,
+  listenerTls: TlsFiles | undefined,
+  logger: Logger,
+  deliveries: Serving["deliveries"] = () => [],
+): Promise<RunningControllerServers> {
+  const serving: Serving = { api, logger, deliveries };
+  const servers: { server: Server; address: string }[] = [];
+  try {
+    if (settings.listen.startsWith("unix:")) {
+      servers.push(await serveUnix(serving, settings.listen, settings.socketGroup, () => socketGrant(settings, "listen")));
+    } else {
+      if (!listenerTls) throw new Error(`controller.listen ${settings.listen}: a TCP listen needs TLS (controller.tls)`);
+      servers.push(await serveTcp(serving, settings, listenerTls));
+    }
+    if (settings.readSocket) servers.push(await serveUnix(serving, settings.readSocket, settings.readGroup, () => socketGrant(settings, "read_socket")));
+  } catch (err) {
+    await Promise.all(servers.map((s) => shutdownGracefully(s.server, 0)));
+    throw err;
+  }
+  return {
+    address: servers[0]!.address,
+    readAddress: settings.readSocket ? servers[1]!.address : undefined,
+    shutdown: async (graceMs) => void (await Promise.all(servers.map((s) => shutdownGracefully(s.server, graceMs)))),
+  };
+}
+
+type GrantOf = (call: { getAuthContext(): { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } }) => Grant;
+
+async function serveUnix(serving: Serving, listen: string, group: string | undefined, grant: () => Grant) {
+  const { logger } = serving;
+  const file = listen.slice(5);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+  rmSync(file, { force: true });
+  const server = await bind(serving, listen, ServerCredentials.createInsecure(), grant);
+  // The kernel checks connect() against the file: root only (0600), or root and the group (0660).
+  if (group) {
+    const gid = groupId(group);
+    if (gid === undefined) {
+      await shutdownGracefully(server, 0);
+      throw new Error(`no group ${group} on this host (controller.socket_group / controller.read_group)`);
+    }
+    chownSync(file, process.getuid?.() ?? 0, gid);
+  }
+  chmodSync(file, group ? 0o660 : 0o600);
+  logger.info("controller listening", { address: listen, group: group ?? "(root only)" });
+  return { server, address: listen };
+}
+
+async function serveTcp(serving: Serving, settings: ControllerSettings, tls: TlsFiles) {
+  const { logger } = serving;
+  const creds = ServerCredentials.createSsl(tls.ca.bytes, [{ cert_chain: tls.cert.bytes, private_key: tls.key.bytes }], true);
+  const grant: GrantOf = (call) => {
+    const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
+    return certificateGrant(settings, Array.isArray(cn) ? cn[0] : cn);
+  };
+  let port = 0;
+  const server = await bind(serving, settings.listen, creds, grant, (p) => (port = p));
+  const address = settings.listen.replace(/:\d+$/, `:${port}`);
+  logger.info("controller listening", { address, tls: "client certificates required", operators: settings.operators });
+  return { server, address };
+}
+
+async function bind(serving: Serving, listen: string, creds: ServerCredentials, grant: GrantOf, onPort?: (port: number) => void): Promise<Server> {
+  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  server.addService(ControllerServiceService, handlers(serving, grant));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, creds, (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))));
+  onPort?.(port);
+  return server;
+}
+
+/** The RPC handlers: each one authorizes, then asks the API. */
+function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): ControllerServiceServer {
+  /**
+   * Streams a rollout's events to the caller, ending with its `finished` event
+   * (a rollout stopped by a failing history reports that at once, before its
+   * end is recorded). The rollout goes on if the caller leaves.
+   */
+  const stream = <Req>(rpc: ControllerRpc, call: ServerWritableStream<Req, EventMsg>, start: (listener: (e: RolloutEvent) => void, grant: Grant) => Promise<unknown> | undefined) => {
     let open = true;
     call.on("cancelled", () => (open = false));
     const listener = (e: RolloutEvent) => {
-      if (open) call.write(eventToProto(e));
+      if (!open) return;
+      call.write(eventToProto(e));
+      if (e.kind === "finished") {
+        open = false;
+        call.end();
+      }
     };
     try {
-      const done = start(listener);
+      const grant = grantOf(call);
+      authorize(rpc, grant);
+      const done = start(listener, grant);
       if (!done) return call.end();
       done.then(
         () => open && call.end(),
@@ -57,150 +148,133 @@ export async function startControllerServer(
       call.emit("error", toServiceError(err, logger, { rpc, peer: call.getPeer() }));
     }
   };
+  const authorized = <Req, Res>(rpc: ControllerRpc, impl: (req: Req, grant: Grant, peer: string) => Promise<Res>) =>
+    unary(logger, rpc, async (req: Req, call) => {
+      const grant = grantOf({ getAuthContext: () => call.auth });
+      authorize(rpc, grant);
+      return impl(req, grant, call.peer);
+    });
 
-  /** Plans, announces the plan, and (unless a dry run) starts a reload or config rollout. */
-  const startRollout = (
-    call: ServerWritableStream<ReloadRolloutRequest, EventMsg>,
-    listener: (e: RolloutEvent) => void,
-    config: { path: string; content: Buffer; rollbackAll: boolean } | undefined,
-  ) => {
-    const req = call.request;
-    const args = {
-      group: req.group,
-      policy: Object.fromEntries(
-        Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause }).filter(([, v]) => v),
-      ),
-      hosts: req.hosts,
-      allowRestart: req.allowRestart,
-    };
-    const planned = config ? core.planConfig({ ...args, ...config }) : core.plan(args);
-    const plan = {
-      group: planned.group.name,
-      service: planned.group.service,
-      batches: planned.plan.batches,
-      maxFailures: planned.plan.maxFailures,
-      policy: planned.settings.policyText + (config ? `; push ${config.path} (${config.content.length} bytes)` : ""),
-    };
-    const announce = (rolloutId: number, message: string, rollout?: RolloutRecord) =>
-      call.write({ rolloutId, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined });
-    if (req.dryRun) {
-      announce(0, "dry run: nothing changed");
-      return undefined;
-    }
-    const full = { ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer() };
-    const started = config ? core.startConfigRollout({ ...full, ...config }, listener) : core.startReload(full, listener);
-    announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
-    return started.done;
-  };
-
-  const impl: ControllerServiceServer = {
-    reload: (call) => stream("Reload", call, (listener) => startRollout(call, listener, undefined)),
+  return {
+    reload: (call) => stream("Reload", call, (listener, grant) => startRollout(api, call, listener, grant, undefined)),
     rollout: (call) =>
-      stream("Rollout", call, (listener) =>
-        startRollout(call, listener, { path: call.request.path, content: Buffer.from(call.request.content), rollbackAll: call.request.rollbackAll }),
-      ),
-    resume: (call) =>
-      stream("Resume", call, (listener) => {
-        const r = core.resume(call.request.rolloutId, listener);
-        return r.done;
-      }),
+      stream("Rollout", call, (listener, grant) => startRollout(api, call, listener, grant, { path: call.request.path, content: Buffer.from(call.request.content), rollbackAll: call.request.rollbackAll })),
+    resume: (call) => stream("Resume", call, (listener) => api.resume(call.request.rolloutId, listener).done),
     watch: (call) =>
       stream("Watch", call, (listener) => {
         const id = call.request.rolloutId;
-        let unsubscribe: (() => void) | undefined;
         return new Promise<void>((resolve) => {
-          unsubscribe = core.watch(id, (e) => {
+          const w = api.watch(id, (e) => {
             listener(e);
             if (e.kind === "finished") resolve();
           });
-          if (!unsubscribe) {
-            // Not running: send what it ended with.
-            const r = core.history.getRollout(id)!;
+          if ("ended" in w) {
+            const r = w.ended;
             call.write({ rolloutId: id, kind: "finished", host: "", batch: -1, canary: false, outcome: r.state, ok: r.state === "succeeded", message: r.summary, atMs: Date.now(), plan: undefined, rollout: rolloutToProto(r) });
-            resolve();
+            return resolve();
           }
-          call.on("cancelled", () => unsubscribe?.());
+          call.on("cancelled", () => w.unsubscribe());
         });
       }),
-    abort: unary(logger, "Abort", async (req: { rolloutId: number; caller?: { user: string; host: string } }, call) => {
-      const by = `${req.caller?.user ?? "unknown"}@${req.caller?.host ?? "unknown"} (${call.peer})`;
-      const r = core.abort(req.rolloutId, by);
-      return { rollout: rolloutToProto(r), message: `abort requested for rollout ${r.id}; in-flight hosts finish, no new host starts` };
+    abort: authorized("Abort", async (req: { rolloutId: number; caller?: { user: string; host: string } }, grant, peer) => {
+      const said = `${req.caller?.user ?? "unknown"}@${req.caller?.host ?? "unknown"}`;
+      const by = `${grant.identity ? `cert:${grant.identity} (${said})` : said} (${peer})`;
+      const r = api.abort(req.rolloutId, by);
+      return { rollout: rolloutToProto(r.rollout), message: r.message };
     }),
-    history: unary(logger, "History", async (req: { group: string; limit: number; beforeId: number }) => {
+    history: authorized("History", async (req: { group: string; limit: number; beforeId: number }) => {
       if (req.limit < 0 || req.limit > MAX_HISTORY) throw invalidArgument(`limit must be 1-${MAX_HISTORY}`);
-      const rows = core.history.listRollouts({ group: req.group || undefined, limit: req.limit || 20, beforeId: req.beforeId || undefined });
-      return { rollouts: rows.map(rolloutToProto) };
+      return { rollouts: api.listRollouts({ group: req.group || undefined, limit: req.limit || 20, beforeId: req.beforeId || undefined }).map(rolloutToProto) };
     }),
-    show: unary(logger, "Show", async (req: { rolloutId: number }) => {
-      const r = core.history.getRollout(req.rolloutId);
-      if (!r) throw invalidArgument(`no rollout ${req.rolloutId}`);
-      const detail = (x: RolloutRecord) => ({
-        rollout: rolloutToProto(x),
-        steps: core.history.getSteps(x.id).map(stepToProto),
-        events: core.history.getEvents(x.id).map(storedEventToProto),
-        webhookDeliveries: deliveries(x.id).map(deliveryToProto),
-      });
-      return { ...detail(r), linked: core.history.linkedRollouts(r.id).map((l) => ({ ...detail(l), linked: [] })) };
-    }),
-    groupStatus: unary(logger, "GroupStatus", async (req: { group: string }) => ({ hosts: await core.groupStatus(req.group) })),
-    listSchedules: unary(logger, "ListSchedules", async () => ({
-      schedules: core.scheduler.list().map((s) => ({
-        name: s.name,
-        cron: s.cron,
-        group: s.group,
-        source: s.source,
-        path: s.path,
-        paused: s.paused,
-        running: s.running,
-        nextRunMs: s.nextRun ?? 0,
-        lastRun: s.lastRun ? scheduleRunToProto(s.lastRun, s.lastRun.rolloutState) : undefined,
-      })),
-    })),
-    scheduleAction: unary(logger, "ScheduleAction", async (req: { name: string; action: string }) => {
-      switch (req.action) {
-        case "run": {
-          const run = await core.scheduler.run(req.name, "manual");
-          return { message: `${req.name}: ${run.outcome}: ${run.reason}`, run: scheduleRunToProto(run) };
-        }
-        case "pause":
-          core.scheduler.pause(req.name);
-          return { message: `${req.name} paused (kept across controller restarts)`, run: undefined };
-        case "resume":
-          core.scheduler.resume(req.name);
-          return { message: `${req.name} resumed`, run: undefined };
-        default:
-          throw invalidArgument(`action must be run, pause or resume, got ${JSON.stringify(req.action)}`);
-      }
-    }),
+    show: authorized("Show", async (req: { rolloutId: number }) => detailToProto(api.showRollout(req.rolloutId), deliveries)),
+    groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group) })),
+    listSchedules: authorized("ListSchedules", async () => listSchedules(api)),
+    scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string }) => scheduleAction(api, req)),
   };
+}
 
-  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
-  server.addService(ControllerServiceService, impl);
-  if (listen.startsWith("unix:")) {
-    const file = listen.slice(5);
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    rmSync(file, { force: true });
-  }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, serverCredentials(listen, tls), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
-  );
-  // Only root and the socket's group may drive the fleet: mode 0660, group from controller.socket_group.
-  if (listen.startsWith("unix:")) {
-    const file = listen.slice(5);
-    if (socketGroup) {
-      const gid = groupId(socketGroup);
-      if (gid === undefined) throw new Error(`controller.socket_group: no group ${socketGroup} on this host`);
-      chownSync(file, process.getuid?.() ?? 0, gid);
-    }
-    chmodSync(file, socketGroup ? 0o660 : 0o600);
-  }
-  const address = listen.startsWith("unix:") ? listen : listen.replace(/:\d+$/, `:${port}`);
-  logger.info("controller listening", { address });
-  return {
-    address,
-    shutdown: (graceMs) => shutdownGracefully(server, graceMs),
+/** Plans, announces the plan, and (unless a dry run) starts a reload or config rollout. */
+function startRollout(
+  api: ControllerApi,
+  call: ServerWritableStream<ReloadRolloutRequest, EventMsg>,
+  listener: (e: RolloutEvent) => void,
+  grant: Grant,
+  config: { path: string; content: Buffer; rollbackAll: boolean } | undefined,
+) {
+  const req = call.request;
+  const args = {
+    group: req.group,
+    policy: Object.fromEntries(
+      Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause }).filter(([, v]) => v),
+    ),
+    hosts: req.hosts,
+    allowRestart: req.allowRestart,
   };
+  const planned = config ? api.planConfig({ ...args, ...config }) : api.plan(args);
+  const plan = {
+    group: planned.group.name,
+    service: planned.group.service,
+    batches: planned.plan.batches,
+    maxFailures: planned.plan.maxFailures,
+    policy: planned.settings.policyText + (config ? `; push ${config.path} (${config.content.length} bytes)` : ""),
+  };
+  const announce = (rolloutId: number, message: string, rollout?: Parameters<typeof rolloutToProto>[0]) =>
+    call.write({ rolloutId, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined });
+  if (req.dryRun) {
+    announce(0, "dry run: nothing changed");
+    return undefined;
+  }
+  const full = { ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer(), identity: grant.identity };
+  const started = config ? api.startConfigRollout({ ...full, ...config }, listener) : api.startReload(full, listener);
+  announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
+  return started.done;
+}
+
+function listSchedules(api: ControllerApi) {
+  return {
+    schedules: api.schedules.list().map((s) => ({
+      name: s.name,
+      cron: s.cron,
+      group: s.group,
+      source: s.source,
+      path: s.path,
+      paused: s.paused,
+      running: s.running,
+      nextRunMs: s.nextRun ?? 0,
+      lastRun: s.lastRun ? scheduleRunToProto(s.lastRun, s.lastRun.rolloutState) : undefined,
+    })),
+  };
+}
+
+async function scheduleAction(api: ControllerApi, req: { name: string; action: string }) {
+  switch (req.action) {
+    case "run": {
+      const run = await api.schedules.run(req.name, "manual");
+      return { message: `${req.name}: ${run.outcome}: ${run.reason}`, run: scheduleRunToProto(run) };
+    }
+    case "pause":
+      api.schedules.pause(req.name);
+      return { message: `${req.name} paused (kept across controller restarts)`, run: undefined };
+    case "resume":
+      api.schedules.resume(req.name);
+      return { message: `${req.name} resumed`, run: undefined };
+    default:
+      throw invalidArgument(`action must be run, pause or resume, got ${JSON.stringify(req.action)}`);
+  }
+}
+
+function detailToProto(d: RolloutDetail, deliveries: Serving["deliveries"]): ShowResponse {
+  return {
+    rollout: rolloutToProto(d.rollout),
+    steps: d.steps.map(stepToProto),
+    events: d.events.map(storedEventToProto),
+    linked: d.linked.map((l) => detailToProto(l, deliveries)),
+    webhookDeliveries: deliveries(d.rollout.id).map(deliveryToProto),
+  };
+}
+
+function scheduleRunToProto(r: ScheduleRun, rolloutState = "") {
+  return { atMs: r.at, outcome: r.outcome, rolloutId: r.rolloutId ?? 0, rolloutState, reason: r.reason };
 }
 
 function groupId(name: string): number | undefined {
@@ -209,9 +283,4 @@ function groupId(name: string): number | undefined {
     if (n === name) return Number(gid);
   }
   return undefined;
-}
-
-/** TCP with tls configured requires operator certificates signed by the fleet CA. */
-function serverCredentials(listen: string, tls: { cert: string; key: string; ca: string } | undefined): ServerCredentials {
-  return listen.startsWith("unix:") || !tls ? ServerCredentials.createInsecure() : mutualTlsCredentials(tls);
 }

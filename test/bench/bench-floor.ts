@@ -54,8 +54,7 @@ ${withCheck ? `    check: [${NGINX}, -t, -q, -p, "${path.dirname(nginx.conf)}/",
       floorRetired.push(performance.now() - t);
       await settle();
     }
-    core.close();
-    core.history.close();
+    await core.shutdown();
     return {
       withCheck,
       hosts: n,

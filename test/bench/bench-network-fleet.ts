@@ -113,8 +113,7 @@ services:
       if (a.exitCode !== 0) throw new Error(`ansible-playbook failed: ${String(a.all).slice(-2000)}`);
       ansible.push(performance.now() - t);
     }
-    core.close();
-    core.history.close();
+    await core.shutdown();
     const med = (xs: number[]) => Math.round(median(xs));
     return {
       hosts: n,

@@ -82,8 +82,7 @@ export async function benchScale(n = 1000, batch = 100) {
     const result = { ...(await measure()), cold };
     return { reload: result, planAndRecord: [100, 1000, 10_000].map((k) => planAndRecord(k)) };
   } finally {
-    core.close();
-    timed.store.close();
+    await core.shutdown();
     farm.kill("SIGTERM");
     rmSync(db, { force: true });
   }

@@ -13,10 +13,11 @@ import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 export function benchController(group: string, service: string, hosts: string[], db: string, store?: HistoryStore): ControllerCore {
   return new ControllerCore(
     {
-      controller: { listen: "unix:/nonexistent", db },
+      controller: { listen: "unix:/nonexistent", db, operators: { read: [], operate: [] } },
       agents: { access: { mode: "insecure" }, deadlineMs: INVENTORY_DEFAULTS.deadlineMs, reloadDeadlineMs: 60_000 },
       groups: new Map([[group, { name: group, service, hosts, canary: [], policy: DEFAULT_POLICY }]]),
       schedules: [],
+      credentials: { agents: { mode: "insecure" } },
     },
     store ?? new SqliteHistoryStore(db),
     silentLogger,

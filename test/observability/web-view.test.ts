@@ -73,7 +73,7 @@ ${check ? `    check: ${check}\n` : ""}`),
   test("the list shows a running rollout whose host rows change live; the rollout page shows a rejected host's evidence", async () => {
     const base = `http://${controller.observability.webAddress}`;
     const cli = runFleet(["reload", "web", "--yes", "--reason", "web view test"], { FLEET_CONTROLLER: controller.address });
-    const rollout = await waitFor("the rollout to start its first host", () => controller.core.history.listRollouts({ limit: 1 }).find((r) => controller.core.history.getSteps(r.id)[0]?.status === "running"), 20_000);
+    const rollout = await waitFor("the rollout to start its first host", () => controller.core.listRollouts({ limit: 1 }).find((r) => controller.core.showRollout(r.id).steps[0]?.status === "running"), 20_000);
     const [b1, b2, b3] = agents.map((a) => a.address);
 
     const page = browser.pages()[0] ?? (await browser.newPage());

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { formatProblem } from "../../common/errors.js";
 import { parseYamlText, withLines } from "../../common/yaml-file.js";
 import { parseInventory } from "../../controller/inventory/parse-inventory.js";
+import { readInventory } from "../../controller/inventory/read-inventory.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { CONTROLLER_BIN } from "../helpers/built-bins.js";
 
@@ -67,4 +68,52 @@ test("fleet-controller refuses a malformed inventory with exit 2 and every probl
   assert.equal(code, 2);
   assert.match(output, /fleet\.yaml: 9 problems:/);
   assert.match(output, /line 9: groups\.db\.hosts/);
+});
+
+test("controller transports: sockets, roles and TLS fields are checked, each problem named", () => {
+  const parse = (controller: string, extra = "") => parseInventory(parseYamlText("fleet.yaml", `controller: ${controller}\n${extra}groups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n`).data);
+  const problems = (r: ReturnType<typeof parse>) => (r.ok ? [] : r.problems.map(formatProblem));
+  assert.deepEqual(problems(parse(`{ listen: "127.0.0.1:7600" }`)), [
+    "controller.listen: a TCP address (loopback included) needs TLS: set controller.tls: {cert, key, ca} (or the top-level tls); CLIs then present operator certificates",
+    "controller.operators: a TCP listen needs operator certificate names: operators: { read: [NAME], operate: [NAME] }",
+  ]);
+  assert.deepEqual(problems(parse(`{ read_socket: "unix:/run/r.sock", socket_group: "bad group", operators: { read: [ok], operate: ["no good"] } }`)), [
+    "controller.socket_group: must be a unix group name, got \"bad group\"",
+    "controller.read_group: is required with read_socket: the group whose members may read (status, history, show, schedules)",
+    "controller.operators.operate.0: must be a certificate name, got \"no good\"",
+    "controller.operators: only applies to a TCP listen (on a unix socket, roles come from socket_group and read_socket)",
+  ]);
+  const tcp = parse(`{ listen: "10.0.0.2:7600", operators: { read: [mon], operate: [alice] } }`, "tls: { cert: /c.crt, key: /c.key, ca: /ca.crt }\n");
+  assert.ok(tcp.ok);
+  assert.deepEqual(tcp.value.controller.tls, { cert: "/c.crt", key: "/c.key", ca: "/ca.crt" }, "the top-level tls serves the TCP listener too");
+  assert.deepEqual(tcp.value.controller.operators, { read: ["mon"], operate: ["alice"] });
+  const sockets = parse(`{ socket_group: fleet, read_socket: "unix:/run/r.sock", read_group: readers }`);
+  assert.ok(sockets.ok);
+  assert.deepEqual([sockets.value.controller.socketGroup, sockets.value.controller.readSocket, sockets.value.controller.readGroup], ["fleet", "unix:/run/r.sock", "readers"]);
+});
+
+test("credential files are read with the inventory: missing, empty or mismatched ones are config problems", async () => {
+  const scratch = scratchDir();
+  try {
+    const inv = (agents: string) => {
+      const file = path.join(scratch.dir, "fleet.yaml");
+      writeFileSync(file, `agents: ${agents}\ngroups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n`);
+      return readInventory(file);
+    };
+    await assert.rejects(inv(`{ token_file: ${scratch.dir}/none }`), /line 1: agents\.token_file: cannot read .*none: ENOENT/);
+    writeFileSync(path.join(scratch.dir, "empty"), "\n");
+    await assert.rejects(inv(`{ token_file: ${scratch.dir}/empty }`), /agents\.token_file: .*empty is empty/);
+    writeFileSync(path.join(scratch.dir, "tok"), "0123456789abcdef0123\n");
+    const ok = await inv(`{ token_file: ${scratch.dir}/tok }`);
+    assert.equal(ok.credentials.agents.mode, "token");
+    writeFileSync(path.join(scratch.dir, "notpem"), "hello");
+    const file = path.join(scratch.dir, "fleet.yaml");
+    writeFileSync(file, `tls: { cert: ${scratch.dir}/notpem, key: ${scratch.dir}/notpem, ca: ${scratch.dir}/missing.crt }\ngroups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n`);
+    await assert.rejects(readInventory(file), (err: Error) => {
+      assert.match(err.message, /tls\.ca: cannot read .*missing\.crt: ENOENT/);
+      return true;
+    });
+  } finally {
+    scratch.remove();
+  }
 });

@@ -1,0 +1,58 @@
+// The controller's clients to its agents, one per address, made from the
+// credentials resolved with the inventory. Before handing out a client it
+// checks that the credential files still hold what was loaded: a credential
+// removed, unreadable or replaced since then fails that host with the reason,
+// instead of the controller quietly presenting a credential the operator took
+// away.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createAgentClient, type AgentClient } from "../../common/agent-client.js";
+import type { CredentialFile, Inventory } from "../inventory/inventory.js";
+
+export class AgentPool {
+  private clients = new Map<string, AgentClient>();
+
+  constructor(private readonly inventory: () => Inventory) {}
+
+  /** Throws when a credential file no longer holds what the inventory loaded. */
+  client(address: string): AgentClient {
+    const creds = this.inventory().credentials.agents;
+    if (creds.mode === "token") stillHolds(creds.token);
+    if (creds.mode === "tls") Object.values(creds.tls).forEach(stillHolds);
+    let c = this.clients.get(address);
+    if (!c) {
+      const { deadlineMs, reloadDeadlineMs } = this.inventory().agents;
+      const opts = { deadlineMs, reloadDeadlineMs };
+      c =
+        creds.mode === "token"
+          ? createAgentClient(address, { ...opts, token: creds.token.bytes.toString("utf8").trim() })
+          : creds.mode === "tls"
+            ? createAgentClient(address, { ...opts, tls: { ca: creds.tls.ca.bytes, cert: creds.tls.cert.bytes, key: creds.tls.key.bytes } })
+            : createAgentClient(address, opts);
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  /** A new inventory (SIGHUP): clients are made again from its credentials. */
+  reset(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  close(): void {
+    this.reset();
+  }
+}
+
+function stillHolds(f: CredentialFile): void {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(f.file);
+  } catch (err) {
+    throw new Error(`${f.field} ${f.file} can no longer be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the controller does not use a credential that was removed: put it back, or fix the inventory and SIGHUP`);
+  }
+  if (createHash("sha256").update(bytes).digest("hex") !== f.sha256) {
+    throw new Error(`${f.field} ${f.file} changed since the inventory was loaded; SIGHUP the controller to load the new one`);
+  }
+}

@@ -1,0 +1,66 @@
+// Reads and checks the credential files an inventory names — the agents'
+// bearer token or mutual-TLS files, and the controller listener's TLS files —
+// so that a missing, unreadable or malformed one is a config problem at
+// start-up and on SIGHUP, never a surprise in the middle of a rollout.
+import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { ConfigProblem } from "../../common/errors.js";
+import type { CredentialFile, Credentials, Inventory, ParsedInventory, TlsFiles, TlsPaths } from "./inventory.js";
+
+type Path = (string | number)[];
+
+export async function resolveCredentials(parsed: ParsedInventory): Promise<{ ok: true; value: Inventory } | { ok: false; problems: ConfigProblem[] }> {
+  const problems: ConfigProblem[] = [];
+  const access = parsed.agents.access;
+  let agents: Credentials["agents"] = { mode: "insecure" };
+  if (access.mode === "token") {
+    const token = await readCredential(["agents", "token_file"], access.tokenFile, problems);
+    if (token && token.bytes.toString("utf8").trim() === "") problems.push({ path: ["agents", "token_file"], message: `${access.tokenFile} is empty` });
+    else if (token) agents = { mode: "token", token };
+  } else if (access.mode === "tls") {
+    const tls = await readTls(["tls"], access, problems);
+    if (tls) agents = { mode: "tls", tls };
+  }
+  let listener: TlsFiles | undefined;
+  if (!parsed.controller.listen.startsWith("unix:") && parsed.controller.tls) {
+    const same = access.mode === "tls" && agents.mode === "tls" && sameTls(access, parsed.controller.tls);
+    listener = same && agents.mode === "tls" ? agents.tls : await readTls(["controller", "tls"], parsed.controller.tls, problems);
+  }
+  if (problems.length) return { ok: false, problems };
+  return { ok: true, value: { ...parsed, credentials: { agents, listener } } };
+}
+
+/** The file's bytes and digest, or a problem naming the field and why. */
+export async function readCredential(path: Path, file: string, problems: ConfigProblem[]): Promise<CredentialFile | undefined> {
+  try {
+    const bytes = await readFile(file);
+    return { field: path.join("."), file, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+  } catch (err) {
+    problems.push({ path, message: `cannot read ${file}: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+async function readTls(path: Path, paths: TlsPaths, problems: ConfigProblem[]): Promise<TlsFiles | undefined> {
+  const [cert, key, ca] = await Promise.all((["cert", "key", "ca"] as const).map((k) => readCredential([...path, k], paths[k], problems)));
+  if (!cert || !key || !ca) return undefined;
+  const before = problems.length;
+  const x509 = parse([...path, "cert"], cert, problems, (b) => new X509Certificate(b));
+  parse([...path, "ca"], ca, problems, (b) => new X509Certificate(b));
+  const privateKey = parse([...path, "key"], key, problems, (b) => createPrivateKey(b));
+  if (x509 && privateKey && !x509.checkPrivateKey(privateKey)) problems.push({ path: [...path, "key"], message: `${key.file} is not the key of ${cert.file}` });
+  return problems.length === before ? { cert, key, ca } : undefined;
+}
+
+function parse<T>(path: Path, f: CredentialFile, problems: ConfigProblem[], how: (b: Buffer) => T): T | undefined {
+  try {
+    return how(f.bytes);
+  } catch (err) {
+    problems.push({ path, message: `${f.file} is not a PEM ${path[path.length - 1] === "key" ? "private key" : "certificate"}: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+function sameTls(a: TlsPaths, b: TlsPaths): boolean {
+  return a.cert === b.cert && a.key === b.key && a.ca === b.ca;
+}

@@ -1,0 +1,51 @@
+// Which role each controller RPC needs, and what a caller was granted by the
+// way it connected. Pure: the transports decide the grant, this decides.
+import { permissionDenied } from "../../common/errors.js";
+import type { ControllerSettings, Role } from "../inventory/inventory.js";
+
+export type ControllerRpc = "Reload" | "Rollout" | "Resume" | "Abort" | "ScheduleAction" | "Watch" | "History" | "Show" | "GroupStatus" | "ListSchedules";
+
+/** `read` looks; `operate` changes something on the fleet or in the controller. */
+export const RPC_ROLE: Record<ControllerRpc, Role> = {
+  Reload: "operate",
+  Rollout: "operate",
+  Resume: "operate",
+  Abort: "operate",
+  ScheduleAction: "operate",
+  Watch: "read",
+  History: "read",
+  Show: "read",
+  GroupStatus: "read",
+  ListSchedules: "read",
+};
+
+/** What one caller may do, who it is, and where that grant comes from (for the refusal). */
+export interface Grant {
+  roles: Role[];
+  /** The authenticated name (a certificate's CN), when the transport has one. */
+  identity?: string;
+  who: string;
+  source: string;
+}
+
+/** The unix sockets: the kernel already checked the caller may open the file. */
+export function socketGrant(settings: ControllerSettings, socket: "listen" | "read_socket"): Grant {
+  if (socket === "read_socket") {
+    return { roles: ["read"], who: "a caller on controller.read_socket", source: `controller.read_socket grants read only; operate needs controller.listen${settings.socketGroup ? ` (group ${settings.socketGroup})` : " (root)"}` };
+  }
+  return { roles: ["read", "operate"], who: "a caller on controller.listen", source: "the socket's owner and group" };
+}
+
+/** TCP with mutual TLS: the client certificate's name, looked up in controller.operators. */
+export function certificateGrant(settings: ControllerSettings, name: string | undefined): Grant {
+  if (!name) return { roles: [], who: "a caller without a client certificate name", source: "controller.operators" };
+  const roles: Role[] = settings.operators.operate.includes(name) ? ["read", "operate"] : settings.operators.read.includes(name) ? ["read"] : [];
+  return { roles, identity: name, who: `certificate ${name}`, source: `controller.operators: read [${settings.operators.read.join(", ")}], operate [${settings.operators.operate.join(", ")}]` };
+}
+
+/** Throws PERMISSION_DENIED naming the role the call needed. */
+export function authorize(rpc: ControllerRpc, grant: Grant): void {
+  const needed = RPC_ROLE[rpc];
+  if (grant.roles.includes(needed)) return;
+  throw permissionDenied(`${rpc} needs the ${needed} role; ${grant.who} has ${grant.roles.length ? `only ${grant.roles.join(", ")}` : "no role"} (${grant.source})`);
+}
