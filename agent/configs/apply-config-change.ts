@@ -5,7 +5,7 @@ import { readFile, rm } from "node:fs/promises";
 import type { ConfigFileSpec, ServiceConfig } from "../config/agent-config.js";
 import type { ServiceDriver } from "../drivers/service-driver.js";
 import type { CommandRunner } from "../process/command-runner.js";
-import { performReload, substitutePath, type CheckReport, type ReloadReport } from "../reload/perform-reload.js";
+import { checkFailure, performReload, substitutePath, type CheckReport, type ReloadReport } from "../reload/perform-reload.js";
 import { installAtomically, siblingTemp, writeFileDurably } from "./atomic-install.js";
 import { sha256, type VersionStore } from "./version-store.js";
 
@@ -47,7 +47,7 @@ export async function applyConfigChange(svc: ServiceConfig, spec: ConfigFileSpec
   const runCheck = async (target: string): Promise<CheckReport> => {
     const argv = substitutePath(svc.check!, target);
     const r = await deps.runner.run(argv, { timeoutMs: svc.timeouts.commandMs });
-    return { ran: true, ok: r.exitCode === 0 && !r.timedOut, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv };
+    return { ran: true, ok: r.exitCode === 0 && !r.timedOut, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv, timedOut: r.timedOut };
   };
   const restore = async () => (live ? installAtomically(spec, live) : rm(spec.path, { force: true }));
 
@@ -61,7 +61,7 @@ export async function applyConfigChange(svc: ServiceConfig, spec: ConfigFileSpec
       await rm(staged, { force: true });
     }
     if (!check.ok) {
-      return { ...base, change: "rejected", check, ok: false, reason: `the check refused the new file; the live file was not touched: ${check.output.replaceAll(siblingPrefix(spec.path), spec.path) || `exit ${check.exitCode}`}` };
+      return { ...base, change: "rejected", check, ok: false, reason: `the check refused the new file; the live file was not touched: ${checkFailure({ ...check, output: check.output.replaceAll(siblingPrefix(spec.path), spec.path) }, svc.timeouts.commandMs)}` };
     }
     await installAtomically(spec, content);
   } else {
@@ -70,7 +70,7 @@ export async function applyConfigChange(svc: ServiceConfig, spec: ConfigFileSpec
       check = await runCheck(spec.path);
       if (!check.ok) {
         await restore();
-        return { ...base, change: "rejected", check, ok: false, reason: `the check refused the new file; the previous file was restored: ${check.output || `exit ${check.exitCode}`}` };
+        return { ...base, change: "rejected", check, ok: false, reason: `the check refused the new file; the previous file was restored: ${checkFailure(check, svc.timeouts.commandMs)}` };
       }
     }
   }

@@ -38,6 +38,11 @@ export enum Outcome {
   OUTCOME_NOT_RUNNING = 5,
   OUTCOME_REFUSED = 6,
   OUTCOME_FAILED = 7,
+  /**
+   * OUTCOME_UNVERIFIED - Sent, main process unchanged, but no generation evidence could be or was
+   * observed: not a success unless the rollout accepts unverified reloads.
+   */
+  OUTCOME_UNVERIFIED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -67,6 +72,9 @@ export function outcomeFromJSON(object: any): Outcome {
     case 7:
     case "OUTCOME_FAILED":
       return Outcome.OUTCOME_FAILED;
+    case 8:
+    case "OUTCOME_UNVERIFIED":
+      return Outcome.OUTCOME_UNVERIFIED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -92,6 +100,8 @@ export function outcomeToJSON(object: Outcome): string {
       return "OUTCOME_REFUSED";
     case Outcome.OUTCOME_FAILED:
       return "OUTCOME_FAILED";
+    case Outcome.OUTCOME_UNVERIFIED:
+      return "OUTCOME_UNVERIFIED";
     case Outcome.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -164,7 +174,7 @@ export interface ServiceDescription {
   /** Human summary, e.g. "HUP to pid from /run/nginx.pid". */
   reloadSummary: string;
   hasCheck: boolean;
-  /** auto, workers, http, log or none. */
+  /** auto, workers, http, log, journal or none. */
   generation: string;
   configPaths: string[];
   healthProbes: string[];
@@ -252,7 +262,7 @@ export interface CheckResult {
 }
 
 export interface GenerationEvidence {
-  /** workers, http, log or none. */
+  /** workers, http, log, journal or none. */
   source: string;
   observed: boolean;
   before: string;
