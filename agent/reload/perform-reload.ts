@@ -93,6 +93,12 @@ interface RunContext {
 type Stop = { outcome: "not_running" | "refused" | "failed" | "rejected"; reason: string };
 
 const POLL_MS = 20;
+/**
+ * After generation_timeout without a new generation, how long to keep looking
+ * to tell "started but too slow" (failed) from "nothing at all" (rejected).
+ * It never turns a timeout into a success.
+ */
+const CHARACTERIZE_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
@@ -100,10 +106,15 @@ export function substitutePath(argv: string[], path: string): string[] {
   return argv.map((a) => a.replaceAll("{path}", path));
 }
 
-/** The reason for a failed check: a timeout says so instead of an exit code the check never had. */
+/** Why a check failed: a timeout says so instead of the exit code a killed check never had. */
+export function checkWhy(check: CheckReport, timeoutMs: number): string {
+  return check.timedOut ? `timed out after ${timeoutMs}ms` : `exit ${check.exitCode}`;
+}
+
+/** A failed check's output, or why it failed when it printed nothing (or was killed). */
 export function checkFailure(check: CheckReport, timeoutMs: number): string {
-  const why = check.timedOut ? `timed out after ${timeoutMs}ms` : `exit ${check.exitCode}`;
-  return `${why}: ${check.output || "(no output)"}`;
+  if (check.timedOut) return `${checkWhy(check, timeoutMs)}${check.output ? `: ${check.output}` : ""}`;
+  return check.output || checkWhy(check, timeoutMs);
 }
 
 export async function performReload(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRunner, opts: ReloadOptions): Promise<ReloadReport> {
@@ -237,7 +248,7 @@ async function checkConfig(ctx: RunContext): Promise<Stop | undefined> {
   ctx.ev.check = { ran: true, ok: r.exitCode === 0 && !r.timedOut, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv, timedOut: r.timedOut };
   ctx.ev.durations.checkMs = r.durationMs;
   if (ctx.ev.check.ok) return undefined;
-  return { outcome: "rejected", reason: `config check failed (${checkFailure(ctx.ev.check, svc.timeouts.commandMs)}); nothing was signalled` };
+  return { outcome: "rejected", reason: `config check failed (${checkWhy(ctx.ev.check, svc.timeouts.commandMs)}); nothing was signalled: ${ctx.ev.check.output || "(no output)"}` };
 }
 
 /** 4. Generation watcher and reject markers, before the signal. */
@@ -294,12 +305,26 @@ async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> 
   }
   ctx.tGeneration = now();
   ctx.ev.durations.generationMs = Math.round(ctx.tGeneration - ctx.tSignal);
+  let progress = watcher.progress;
+  if (!observed && watcher.source !== "none" && !ctx.ev.rejectMarker && !ctx.mainMoved && !ctx.opts.signal?.aborted) progress = await characterizeTimeout(ctx);
   // Without generation evidence, health is judged from the signal on.
   loop.markHealthStart(watcher.source === "none" ? ctx.tSignal : ctx.tGeneration);
   ctx.ev.generation.observed = observed;
   ctx.ev.generation.after = watcher.after;
-  ctx.facts.generation = { ...ctx.facts.generation, source: watcher.source, observed, awaited: watcher.awaited, progress: watcher.progress };
+  ctx.facts.generation = { ...ctx.facts.generation, source: watcher.source, observed, awaited: watcher.awaited, progress };
   ctx.facts.aborted = !observed && ctx.opts.signal?.aborted;
+}
+
+/** Keeps watching briefly after a timeout, only to say what was seen. */
+async function characterizeTimeout(ctx: RunContext): Promise<string> {
+  const until = now() + CHARACTERIZE_MS;
+  while (now() < until && !ctx.opts.signal?.aborted) {
+    const late = await ctx.watcher!.poll().catch(() => false);
+    await lookForRejection(ctx);
+    if (ctx.watcher!.progress || ctx.ev.rejectMarker) return late ? `${ctx.watcher!.progress}, ${Math.round(now() - ctx.tSignal)}ms after the signal (too late)` : ctx.watcher!.progress;
+    await sleep(POLL_MS);
+  }
+  return ctx.watcher!.progress;
 }
 
 /** 7. Stay healthy for healthy_for, with at least one full probe round after the new generation. */

@@ -87,8 +87,8 @@ function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspe
       const old = after.filter((pid) => before.has(pid));
       const listening = await Promise.all(old.map(async (pid) => ([...(await inspector.socketInodes(pid))].some((i) => listeners.has(i)) ? pid : undefined)));
       const still = listening.filter((pid): pid is number => pid !== undefined);
-      progress = `new workers ${fresh.join(",")} are up; old workers ${still.join(",")} still listen`;
       observed = still.length === 0;
+      progress = observed ? `new workers ${fresh.join(",")} are up and the old ones stopped listening` : `new workers ${fresh.join(",")} are up; old workers ${still.join(",")} still listen`;
       return observed;
     },
   };
@@ -106,7 +106,9 @@ async function httpWatcher(s: Extract<GenerationSpec, { kind: "http" }>): Promis
     get after() {
       return after;
     },
-    progress: "",
+    get progress() {
+      return observed ? `the value changed from ${before} to ${after}` : "";
+    },
     awaited: `the value of ${s.json ? `"${s.json}" at ` : ""}${s.url} to change`,
     note: `value of ${s.json ? `"${s.json}" at ` : ""}${s.url} changed`,
     begin: async () => undefined,
@@ -129,7 +131,9 @@ function lineWatcher(source: "log" | "journal", tail: { begin(): Promise<void>; 
     get after() {
       return after;
     },
-    progress: "",
+    get progress() {
+      return after ? `the line appeared: ${after.trim()}` : "";
+    },
     awaited: what,
     note: `${what} was written after the signal`,
     begin: () => tail.begin(),

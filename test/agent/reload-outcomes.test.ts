@@ -128,11 +128,15 @@ ${serviceYaml("reexec-allowed", reexec, "    allow_restart: true")}
     assert.equal(allowed.ok, true, allowed.reason);
   });
 
-  test("without generation evidence, reloaded says the evidence is weak", async () => {
+  test("without generation evidence a delivered, healthy reload is unverified, not a success", async () => {
+    const before = (await weak.generation()).reloads;
     const r = await reload("weak");
-    assert.equal(outcomeToWord(r.outcome), "reloaded", r.reason);
+    assert.equal(outcomeToWord(r.outcome), "unverified", r.reason);
+    assert.equal(r.ok, false);
+    assert.equal(r.evidence!.signalled, true);
+    assert.equal((await weak.generation()).reloads, before + 1, "the signal did arrive");
     assert.equal(r.evidence!.generation!.source, "none");
-    assert.match(r.reason, /weak evidence/);
+    assert.match(r.reason, /nothing shows the service loaded the new config/);
     assert.match(r.evidence!.generation!.note, /no generation evidence declared/);
   });
 
