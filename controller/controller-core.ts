@@ -47,6 +47,7 @@ export interface HostStatusReport {
   healthy: boolean;
   mainPid: number;
   configHashes: string[];
+  evidence: string;
 }
 
 export class ControllerCore {
@@ -119,6 +120,7 @@ export class ControllerCore {
       bakeMs: policy.bakeMs,
       pauseMs: policy.pauseMs,
       allowRestart: req.allowRestart,
+      acceptUnverified: policy.acceptUnverified,
       policyText: describePolicy(policy),
     };
     return { group, plan, settings };
@@ -210,7 +212,7 @@ export class ControllerCore {
     const rows = await Promise.all(
       groups.flatMap((g) =>
         g.hosts.map(async (address): Promise<HostStatusReport> => {
-          const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[] };
+          const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[], evidence: "" };
           try {
             const s = await this.client(address).status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
             const svc = s.services[0];
@@ -223,6 +225,7 @@ export class ControllerCore {
               healthy: svc?.healthy ?? false,
               mainPid: svc?.main?.pid ?? 0,
               configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
+              evidence: svc?.evidence ?? "",
             };
           } catch (err) {
             return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };

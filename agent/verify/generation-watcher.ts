@@ -60,6 +60,25 @@ export async function startGenerationWatcher(spec: GenerationSpec, base: Baselin
   }
 }
 
+/** What a reload of a service can prove, for Status: `workers` is the main process's worker count now (undefined: no main process). */
+export function evidenceCapability(spec: GenerationSpec, workers: number | undefined): string {
+  const unverified = "none: reloads are unverified";
+  switch (spec.kind) {
+    case "auto":
+      return workers ? `workers (${workers} now)` : `${unverified} (no workers, no generation declared)`;
+    case "workers":
+      return workers === undefined ? `workers (no main process found)` : `workers (${workers} now)`;
+    case "http":
+      return `http ${spec.url}${spec.json ? ` field ${spec.json}` : ""}`;
+    case "log":
+      return `log ${spec.path} /${spec.marker.source}/`;
+    case "journal":
+      return `journal of ${spec.unit} /${spec.marker.source}/`;
+    case "none":
+      return `${unverified} (generation: none)`;
+  }
+}
+
 function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspector): GenerationWatcher {
   const before = new Set(base.workersBefore);
   const listeners = new Set(base.listenBefore);

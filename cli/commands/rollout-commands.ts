@@ -79,7 +79,7 @@ const isCount = (v: string) => /^\d+%?$/.test(v) && !(v.endsWith("%") && Number(
 const isDuration = (v: string) => parseDuration(v) !== undefined;
 
 export function rolloutCommands(setExit: (code: number) => void): Command[] {
-  type RolloutFlags = GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: string; pause?: string; hosts?: string; reason: string; allowRestart?: boolean; dryRun?: boolean; yes?: boolean; file?: string; path?: string; rollbackAll?: boolean };
+  type RolloutFlags = GlobalFlags & { canary?: string; batch?: string; maxFailures?: string; bake?: string; pause?: string; hosts?: string; reason: string; allowRestart?: boolean; acceptUnverified?: boolean; dryRun?: boolean; yes?: boolean; file?: string; path?: string; rollbackAll?: boolean };
   const withPolicy = (cmd: Command) =>
     cmd
       .addOption(policyOption("--canary <n>", "canary hosts first: N or N% (0 = no canary phase)", isCount, "must be N or N%"))
@@ -90,6 +90,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
       .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
       .option("--reason <text>", "why, recorded in the history", "")
       .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
+      .option("--accept-unverified", "count unverified reloads (sent, but no generation evidence) as success; history still marks them unverified")
       .option("--dry-run", "print the plan and change nothing")
       .option("-y, --yes", "do not ask for confirmation on a terminal");
 
@@ -98,7 +99,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
     withController(o, cmd, async (client, flags) => {
       const request = {
         group,
-        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "" },
+        policy: { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: o.bake ?? "", pause: o.pause ?? "", acceptUnverified: o.acceptUnverified ?? false },
         hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
         dryRun: false,
         reason: o.reason,
@@ -162,7 +163,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
 
   const status = new Command("status")
     .argument("[group]", "one group (default: all)")
-    .description("per host: agent reachable, service running and healthy, main PID, config hashes")
+    .description("per host: agent reachable, service running and healthy, main PID, config hashes, what a reload can prove")
     .action(async (group: string | undefined, o: GlobalFlags, cmd: Command) => {
       await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, GroupStatusResponse>("groupStatus", { group: group ?? "" }, 30_000);
@@ -170,7 +171,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
         else
           for (const h of r.hosts) {
             const state = !h.reachable ? "UNREACHABLE" : `${h.running ? "running" : "NOT RUNNING"}, ${h.healthy ? "healthy" : "UNHEALTHY"}`;
-            console.log(`${h.group.padEnd(12)} ${h.address.padEnd(24)} ${h.service}: ${state}${h.mainPid ? ` pid ${h.mainPid}` : ""}${h.configHashes.length ? ` ${h.configHashes.join(" ")}` : ""}${h.error ? ` (${h.error})` : ""}`);
+            console.log(`${h.group.padEnd(12)} ${h.address.padEnd(24)} ${h.service}: ${state}${h.mainPid ? ` pid ${h.mainPid}` : ""}${h.configHashes.length ? ` ${h.configHashes.join(" ")}` : ""}${h.evidence ? ` evidence: ${h.evidence}` : ""}${h.error ? ` (${h.error})` : ""}`);
           }
         if (r.hosts.some((h) => !h.reachable || !h.running || !h.healthy)) setExit(EXIT.failed);
       });
@@ -187,7 +188,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
         const r = await client.unary<object, HistoryResponse>("history", { group: o.group ?? "", limit, beforeId: 0 });
         if (flags.json) r.rollouts.forEach((x) => console.log(JSON.stringify(x)));
         else {
-          console.log("ID     STATE        GROUP         HOSTS ok/fail/skip  STARTED              BY            REASON");
+          console.log("ID     STATE        GROUP         HOSTS ok/fail/skip  UNVERIFIED  STARTED              BY            REASON");
           for (const x of r.rollouts) console.log(formatSummaryLine(x));
         }
       });
@@ -195,7 +196,7 @@ export function rolloutCommands(setExit: (code: number) => void): Command[] {
 
   const show = new Command("show")
     .argument("<id>", "rollout id")
-    .description("one rollout: policy, every host's step with outcome and probe counts, events")
+    .description("one rollout: policy, every host's step with outcome, evidence strength and probe counts, events")
     .action(async (idText: string, o: GlobalFlags, cmd: Command) => {
       await withController(o, cmd, async (client, flags) => {
         const r = await client.unary<object, ShowResponse>("show", { rolloutId: positiveId(idText) });
@@ -246,11 +247,12 @@ function printShow(r: ShowResponse): void {
   for (const s of r.steps) {
     const took = s.finishedAtMs && s.startedAtMs ? ` ${formatDuration(Number(s.finishedAtMs) - Number(s.startedAtMs))}` : "";
     const diff = s.newSha256 ? ` ${s.previousSha256.slice(0, 12) || "(none)"} -> ${s.newSha256.slice(0, 12)}` : "";
-    console.log(`  batch ${s.batch}${s.canary ? " canary" : ""} ${s.host.padEnd(24)} ${(s.outcome || s.status).padEnd(12)}${took}${diff} probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}${s.reason && !s.ok ? `  ${s.reason}` : ""}`);
+    const evidence = s.evidence ? ` evidence ${s.evidence}` : "";
+    console.log(`  batch ${s.batch}${s.canary ? " canary" : ""} ${s.host.padEnd(24)} ${(s.outcome || s.status).padEnd(12)}${took}${diff}${evidence} probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}${s.reason && (!s.ok || s.outcome === "unverified") ? `  ${s.reason}` : ""}`);
   }
 }
 
 function formatSummaryLine(x: RolloutSummary): string {
   const hosts = `${x.hostsTotal} ${x.hostsOk}/${x.hostsFailed}/${x.hostsSkipped}`;
-  return `${String(x.id).padEnd(6)} ${x.state.padEnd(12)} ${x.group.padEnd(13)} ${hosts.padEnd(19)} ${new Date(Number(x.createdAtMs)).toISOString().slice(0, 19)}  ${x.requestedBy.padEnd(13)} ${x.reason}`;
+  return `${String(x.id).padEnd(6)} ${x.state.padEnd(12)} ${x.group.padEnd(13)} ${hosts.padEnd(19)} ${String(x.hostsUnverified || "-").padEnd(11)} ${new Date(Number(x.createdAtMs)).toISOString().slice(0, 19)}  ${x.requestedBy.padEnd(13)} ${x.reason}`;
 }

@@ -25,6 +25,8 @@ export interface RolloutSettings {
   bakeMs: number;
   pauseMs: number;
   allowRestart: boolean;
+  /** Count `unverified` reloads as success (absent in rollouts recorded before it existed). */
+  acceptUnverified?: boolean;
   /** The policy as given, for the record. */
   policyText: string;
 }
@@ -153,7 +155,7 @@ export class RolloutExecutor {
 
         const results = await Promise.all(
           todo.map(async (s) => {
-            const result = settings.kind === "config" ? await this.pushHost(rollout, settings, s.host, r) : await this.reloadHost(rollout, settings, s.host);
+            const result = accepting(settings.kind === "config" ? await this.pushHost(rollout, settings, s.host, r) : await this.reloadHost(rollout, settings, s.host), settings);
             history.finishSteps(rollout.id, [{ host: s.host, result }], this.now());
             this.emit(rollout.id, r, { kind: "host_finished", host: s.host, batch: batch.index, canary: batch.canary, outcome: result.outcome, ok: result.ok, message: result.reason });
             return result;
@@ -206,7 +208,7 @@ export class RolloutExecutor {
       ? `aborted; ${skipped.length} hosts skipped`
       : halted
         ? `halted: ${halted}`
-        : `all ${steps.length} hosts done, ${failures} failures (allowed ${settings.maxFailures})`;
+        : `all ${steps.length} hosts done, ${failures} failures (allowed ${settings.maxFailures})${unverifiedNote(history.getSteps(rollout.id))}`;
     const final = history.finishRollout(rollout.id, state, summary, this.now());
     log.info("rollout finished", { state, failures, skipped: skipped.length });
     this.emit(rollout.id, r, { kind: "finished", ok: state === "succeeded", outcome: state, message: summary, rollout: final });
@@ -243,8 +245,8 @@ export class RolloutExecutor {
       if (err instanceof AgentCallError) return failedCall(err);
       throw err;
     }
-    const result = fromConfigChange(res);
-    if (!res.ok && res.change === ConfigChange.CONFIG_CHANGE_INSTALLED && res.previousSha256) {
+    const result = accepting(fromConfigChange(res), settings);
+    if (!result.ok && res.change === ConfigChange.CONFIG_CHANGE_INSTALLED && res.previousSha256) {
       await this.rollbackHost(rollout, settings, host, res.previousSha256, `its reload was ${result.outcome}`, r);
     }
     return result;
@@ -325,6 +327,17 @@ function fromResponse(res: ReloadResponse): StepResult {
     probesFailed: p?.failed ?? 0,
     probesRefused: p?.refused ?? 0,
   };
+}
+
+/** An unverified reload is a failure unless the rollout accepts unverified reloads; the outcome word stays. */
+function accepting(result: StepResult, settings: RolloutSettings): StepResult {
+  if (result.ok || result.outcome !== "unverified" || !settings.acceptUnverified) return result;
+  return { ...result, ok: true, reason: `${result.reason} (accepted: accept_unverified)` };
+}
+
+function unverifiedNote(steps: StepRecord[]): string {
+  const n = steps.filter((s) => s.outcome === "unverified").length;
+  return n ? `; ${n} unverified (accepted without generation evidence)` : "";
 }
 
 function failedCall(err: AgentCallError): StepResult {

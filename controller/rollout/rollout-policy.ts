@@ -12,6 +12,8 @@ export interface RolloutPolicy {
   maxFailures: CountSpec;
   bakeMs: number;
   pauseMs: number;
+  /** Count `unverified` reloads (delivered, no generation evidence) as success. */
+  acceptUnverified: boolean;
 }
 
 export interface PolicyText {
@@ -20,6 +22,7 @@ export interface PolicyText {
   max_failures?: string;
   bake?: string;
   pause?: string;
+  accept_unverified?: string;
 }
 
 export const DEFAULT_POLICY: RolloutPolicy = {
@@ -28,6 +31,7 @@ export const DEFAULT_POLICY: RolloutPolicy = {
   maxFailures: { kind: "count", n: 0 },
   bakeMs: 0,
   pauseMs: 0,
+  acceptUnverified: false,
 };
 
 export function parseCount(text: string): CountSpec | undefined {
@@ -78,9 +82,14 @@ export function applyPolicyText(base: RolloutPolicy, text: PolicyText, where: (f
     if (ms !== undefined && ms <= 24 * 3_600_000) policy[field] = ms;
     else problems.push(`${where(key)}: must be a duration like 30s or 5m, got ${JSON.stringify(text[key])}`);
   }
+  if (text.accept_unverified !== undefined) {
+    const v = String(text.accept_unverified);
+    if (v === "true" || v === "false") policy.acceptUnverified = v === "true";
+    else problems.push(`${where("accept_unverified")}: must be true or false, got ${JSON.stringify(text.accept_unverified)}`);
+  }
   return { policy, problems };
 }
 
 export function describePolicy(p: RolloutPolicy): string {
-  return `canary ${formatCount(p.canary)}, batch ${p.batch.map(formatCount).join(",")}, max failures ${formatCount(p.maxFailures)}, bake ${p.bakeMs}ms, pause ${p.pauseMs}ms`;
+  return `canary ${formatCount(p.canary)}, batch ${p.batch.map(formatCount).join(",")}, max failures ${formatCount(p.maxFailures)}, bake ${p.bakeMs}ms, pause ${p.pauseMs}ms${p.acceptUnverified ? ", unverified reloads accepted" : ""}`;
 }

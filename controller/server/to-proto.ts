@@ -2,6 +2,7 @@
 import type { RolloutEvent as EventMsg, RolloutSummary, Step } from "../../proto/gen/fleet/controller/v1/controller.js";
 import type { EventRecord, RolloutRecord, StepRecord } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
+import { evidenceStrength } from "./evidence-strength.js";
 
 export function rolloutToProto(r: RolloutRecord): RolloutSummary {
   return {
@@ -21,6 +22,7 @@ export function rolloutToProto(r: RolloutRecord): RolloutSummary {
     hostsOk: r.hostsOk,
     hostsFailed: r.hostsFailed,
     hostsSkipped: r.hostsSkipped,
+    hostsUnverified: r.hostsUnverified,
     parentId: r.parentId ?? 0,
     configPath: r.configPath,
     configSha256: r.configSha256,
@@ -45,6 +47,7 @@ export function stepToProto(s: StepRecord): Step {
     evidenceJson: s.evidence,
     previousSha256: s.previousSha256,
     newSha256: s.newSha256,
+    evidence: evidenceStrength(s.evidence),
   };
 }
 

@@ -220,6 +220,11 @@ export interface ServiceStatus {
   configs: ConfigFileState[];
   /** Why the main process could not be found, when it could not. */
   error: string;
+  /**
+   * What a reload of this service can prove, e.g. "workers (4 now)" or
+   * "none: reloads are unverified".
+   */
+  evidence: string;
 }
 
 export interface ReloadRequest {
@@ -259,6 +264,8 @@ export interface CheckResult {
   output: string;
   durationMs: number;
   argv: string[];
+  /** Killed at command_timeout: exit_code is then meaningless. */
+  timedOut: boolean;
 }
 
 export interface GenerationEvidence {
@@ -1204,6 +1211,7 @@ function createBaseServiceStatus(): ServiceStatus {
     probes: [],
     configs: [],
     error: "",
+    evidence: "",
   };
 }
 
@@ -1243,6 +1251,9 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
     }
     if (message.error !== "") {
       writer.uint32(74).string(message.error);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(82).string(message.evidence);
     }
     return writer;
   },
@@ -1352,6 +1363,14 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
             message.error = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1385,6 +1404,7 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
         ? object.configs.map((e: any) => ConfigFileState.fromJSON(e))
         : [],
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -1417,6 +1437,9 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
     return obj;
   },
 
@@ -1436,6 +1459,7 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
     message.probes = object.probes?.map((e) => ProbeResult.fromPartial(e)) || [];
     message.configs = object.configs?.map((e) => ConfigFileState.fromPartial(e)) || [];
     message.error = object.error ?? "";
+    message.evidence = object.evidence ?? "";
     return message;
   },
 };
@@ -1786,7 +1810,7 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
 };
 
 function createBaseCheckResult(): CheckResult {
-  return { ran: false, ok: false, exitCode: 0, output: "", durationMs: 0, argv: [] };
+  return { ran: false, ok: false, exitCode: 0, output: "", durationMs: 0, argv: [], timedOut: false };
 }
 
 export const CheckResult: MessageFns<CheckResult> = {
@@ -1808,6 +1832,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     }
     for (const v of message.argv) {
       writer.uint32(50).string(v!);
+    }
+    if (message.timedOut !== false) {
+      writer.uint32(56).bool(message.timedOut);
     }
     return writer;
   },
@@ -1873,6 +1900,14 @@ export const CheckResult: MessageFns<CheckResult> = {
             message.argv.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timedOut = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1903,6 +1938,11 @@ export const CheckResult: MessageFns<CheckResult> = {
       argv: globalThis.Array.isArray(object?.argv)
         ? object.argv.map((e: any) => globalThis.String(e))
         : [],
+      timedOut: isSet(object.timedOut)
+        ? globalThis.Boolean(object.timedOut)
+        : isSet(object.timed_out)
+        ? globalThis.Boolean(object.timed_out)
+        : false,
     };
   },
 
@@ -1926,6 +1966,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     if (message.argv?.length) {
       obj.argv = message.argv;
     }
+    if (message.timedOut !== false) {
+      obj.timedOut = message.timedOut;
+    }
     return obj;
   },
 
@@ -1940,6 +1983,7 @@ export const CheckResult: MessageFns<CheckResult> = {
     message.output = object.output ?? "";
     message.durationMs = object.durationMs ?? 0;
     message.argv = object.argv?.map((e) => e) || [];
+    message.timedOut = object.timedOut ?? false;
     return message;
   },
 };

@@ -78,6 +78,8 @@ export interface PolicyOverrides {
   maxFailures: string;
   bake: string;
   pause: string;
+  /** Count `unverified` reloads (no generation evidence) as success. */
+  acceptUnverified: boolean;
 }
 
 export interface ReloadRolloutRequest {
@@ -180,6 +182,8 @@ export interface RolloutSummary {
   configPath: string;
   configSha256: string;
   schedule: string;
+  /** Steps whose reload was unverified (sent, but no generation evidence). */
+  hostsUnverified: number;
 }
 
 export interface HistoryRequest {
@@ -215,6 +219,8 @@ export interface Step {
   /** Config rollouts: the file's hash before and after on this host. */
   previousSha256: string;
   newSha256: string;
+  /** How strong the evidence is, e.g. "workers observed" or "none (unverified)". */
+  evidence: string;
 }
 
 export interface ShowResponse {
@@ -241,6 +247,8 @@ export interface HostStatus {
   configHashes: string[];
   service: string;
   hostname: string;
+  /** What a reload of the service can prove on this host. */
+  evidence: string;
 }
 
 export interface GroupStatusResponse {
@@ -1006,7 +1014,7 @@ export const Caller: MessageFns<Caller> = {
 };
 
 function createBasePolicyOverrides(): PolicyOverrides {
-  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "" };
+  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "", acceptUnverified: false };
 }
 
 export const PolicyOverrides: MessageFns<PolicyOverrides> = {
@@ -1025,6 +1033,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     }
     if (message.pause !== "") {
       writer.uint32(42).string(message.pause);
+    }
+    if (message.acceptUnverified !== false) {
+      writer.uint32(48).bool(message.acceptUnverified);
     }
     return writer;
   },
@@ -1082,6 +1093,14 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
             message.pause = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.acceptUnverified = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1105,6 +1124,11 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
         : "",
       bake: isSet(object.bake) ? globalThis.String(object.bake) : "",
       pause: isSet(object.pause) ? globalThis.String(object.pause) : "",
+      acceptUnverified: isSet(object.acceptUnverified)
+        ? globalThis.Boolean(object.acceptUnverified)
+        : isSet(object.accept_unverified)
+        ? globalThis.Boolean(object.accept_unverified)
+        : false,
     };
   },
 
@@ -1125,6 +1149,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     if (message.pause !== "") {
       obj.pause = message.pause;
     }
+    if (message.acceptUnverified !== false) {
+      obj.acceptUnverified = message.acceptUnverified;
+    }
     return obj;
   },
 
@@ -1138,6 +1165,7 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     message.maxFailures = object.maxFailures ?? "";
     message.bake = object.bake ?? "";
     message.pause = object.pause ?? "";
+    message.acceptUnverified = object.acceptUnverified ?? false;
     return message;
   },
 };
@@ -2414,6 +2442,7 @@ function createBaseRolloutSummary(): RolloutSummary {
     configPath: "",
     configSha256: "",
     schedule: "",
+    hostsUnverified: 0,
   };
 }
 
@@ -2478,6 +2507,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     }
     if (message.schedule !== "") {
       writer.uint32(162).string(message.schedule);
+    }
+    if (message.hostsUnverified !== 0) {
+      writer.uint32(168).int32(message.hostsUnverified);
     }
     return writer;
   },
@@ -2655,6 +2687,14 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
             message.schedule = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.hostsUnverified = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2733,6 +2773,11 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
         ? globalThis.String(object.config_sha256)
         : "",
       schedule: isSet(object.schedule) ? globalThis.String(object.schedule) : "",
+      hostsUnverified: isSet(object.hostsUnverified)
+        ? globalThis.Number(object.hostsUnverified)
+        : isSet(object.hosts_unverified)
+        ? globalThis.Number(object.hosts_unverified)
+        : 0,
     };
   },
 
@@ -2798,6 +2843,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     if (message.schedule !== "") {
       obj.schedule = message.schedule;
     }
+    if (message.hostsUnverified !== 0) {
+      obj.hostsUnverified = Math.round(message.hostsUnverified);
+    }
     return obj;
   },
 
@@ -2826,6 +2874,7 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     message.configPath = object.configPath ?? "";
     message.configSha256 = object.configSha256 ?? "";
     message.schedule = object.schedule ?? "";
+    message.hostsUnverified = object.hostsUnverified ?? 0;
     return message;
   },
 };
@@ -3096,6 +3145,7 @@ function createBaseStep(): Step {
     evidenceJson: "",
     previousSha256: "",
     newSha256: "",
+    evidence: "",
   };
 }
 
@@ -3145,6 +3195,9 @@ export const Step: MessageFns<Step> = {
     }
     if (message.newSha256 !== "") {
       writer.uint32(122).string(message.newSha256);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(130).string(message.evidence);
     }
     return writer;
   },
@@ -3282,6 +3335,14 @@ export const Step: MessageFns<Step> = {
             message.newSha256 = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3343,6 +3404,7 @@ export const Step: MessageFns<Step> = {
         : isSet(object.new_sha256)
         ? globalThis.String(object.new_sha256)
         : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -3393,6 +3455,9 @@ export const Step: MessageFns<Step> = {
     if (message.newSha256 !== "") {
       obj.newSha256 = message.newSha256;
     }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
     return obj;
   },
 
@@ -3416,6 +3481,7 @@ export const Step: MessageFns<Step> = {
     message.evidenceJson = object.evidenceJson ?? "";
     message.previousSha256 = object.previousSha256 ?? "";
     message.newSha256 = object.newSha256 ?? "";
+    message.evidence = object.evidence ?? "";
     return message;
   },
 };
@@ -3618,6 +3684,7 @@ function createBaseHostStatus(): HostStatus {
     configHashes: [],
     service: "",
     hostname: "",
+    evidence: "",
   };
 }
 
@@ -3652,6 +3719,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     }
     if (message.hostname !== "") {
       writer.uint32(82).string(message.hostname);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(90).string(message.evidence);
     }
     return writer;
   },
@@ -3749,6 +3819,14 @@ export const HostStatus: MessageFns<HostStatus> = {
             message.hostname = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3781,6 +3859,7 @@ export const HostStatus: MessageFns<HostStatus> = {
         : [],
       service: isSet(object.service) ? globalThis.String(object.service) : "",
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -3816,6 +3895,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
     }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
     return obj;
   },
 
@@ -3834,6 +3916,7 @@ export const HostStatus: MessageFns<HostStatus> = {
     message.configHashes = object.configHashes?.map((e) => e) || [];
     message.service = object.service ?? "";
     message.hostname = object.hostname ?? "";
+    message.evidence = object.evidence ?? "";
     return message;
   },
 };
