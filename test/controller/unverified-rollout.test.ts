@@ -1,6 +1,8 @@
 // A rollout whose service has no generation evidence: real controller, three
 // real agents on loopback, real processes that handle SIGHUP, the real CLI.
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
 import { startController, writeInventory, type ControllerHarness } from "../helpers/controller-harness.js";
@@ -33,6 +35,7 @@ services:
     reload: { signal: HUP, pidfile: ${s.pidfile} }
     health: [{ http: "http://127.0.0.1:${s.port}/healthz" }]
     healthy_for: 100ms
+    configs: [{ path: ${s.configFile} }]
 `),
       ),
     );
@@ -128,5 +131,31 @@ services:
     assert.equal((r.stdout.match(/evidence: none: reloads are unverified/g) ?? []).length, 3, r.stdout);
     const json = (await runFleet(["status", "plain", "--json"], env)).stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.match(json[0].evidence, /^none: reloads are unverified/);
+  });
+
+  test("a config rollout without evidence halts on the canary and restores its file; accepted, it keeps the new file", async () => {
+    const original = services.map((s) => readFileSync(s.configFile, "utf8"));
+    const local = path.join(scratch.dir, "new-config.json");
+    writeFileSync(local, JSON.stringify({ healthy: true, body: "new" }));
+    // Each agent declares its own service's file, so the rollout targets the canary host's path.
+    const push = (group: string, host: number) =>
+      runFleet(["rollout", group, "--file", local, "--path", services[host]!.configFile, "--hosts", agents[host]!.address, "--json"], env);
+
+    const halted = await push("plain", 0);
+    assert.equal(halted.code, 1, halted.stderr + halted.stdout);
+    const events = ndjson(halted.stdout);
+    assert.equal(events.find((e) => e.kind === "host_finished")!.outcome, "unverified");
+    assert.match(events.find((e) => e.kind === "rollback")!.message, /its reload was unverified/);
+    assert.equal(readFileSync(services[0]!.configFile, "utf8"), original[0], "the canary's previous file is back");
+
+    const accepted = await push("accepting", 0);
+    assert.equal(accepted.code, 0, accepted.stderr + accepted.stdout);
+    const ok = ndjson(accepted.stdout);
+    assert.deepEqual(ok.filter((e) => e.kind === "host_finished").map((e) => [e.outcome, e.ok]), [["unverified", true]]);
+    assert.equal(ok.find((e) => e.kind === "rollback"), undefined, "nothing restored");
+    assert.equal(readFileSync(services[0]!.configFile, "utf8"), readFileSync(local, "utf8"));
+    const show = JSON.parse((await runFleet(["show", ok[0]!.rolloutId, "--json"], env)).stdout);
+    assert.equal(show.steps[0].outcome, "unverified");
+    assert.equal(show.steps[0].evidence, "none (unverified)");
   });
 });
