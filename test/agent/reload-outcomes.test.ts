@@ -51,6 +51,10 @@ ${serviceYaml("reexec-allowed", reexec, "    allow_restart: true")}
     healthy_for: 200ms
   gone:
     reload: { signal: HUP, pidfile: ${scratch.dir}/no-such.pid }
+  slowcheck:
+    reload: { signal: HUP, pidfile: ${weak.pidfile} }
+    check: [/bin/sleep, "5"]
+    command_timeout: 300ms
 `);
   });
   after(async () => {
@@ -138,6 +142,17 @@ ${serviceYaml("reexec-allowed", reexec, "    allow_restart: true")}
     assert.equal(r.evidence!.generation!.source, "none");
     assert.match(r.reason, /nothing shows the service loaded the new config/);
     assert.match(r.evidence!.generation!.note, /no generation evidence declared/);
+  });
+
+  test("a check killed at command_timeout says it timed out, not an exit code; nothing is signalled", async () => {
+    const before = (await weak.generation()).reloads;
+    const r = await reload("slowcheck");
+    assert.equal(outcomeToWord(r.outcome), "rejected", r.reason);
+    assert.match(r.reason, /^config check failed \(timed out after 300ms\); nothing was signalled/);
+    assert.doesNotMatch(r.reason, /exit -1/);
+    assert.equal(r.evidence!.check!.timedOut, true);
+    assert.equal(r.evidence!.signalled, false);
+    assert.equal((await weak.generation()).reloads, before);
   });
 
   test("a service whose pidfile is missing is not_running, and nothing is signalled", async () => {
