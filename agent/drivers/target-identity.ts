@@ -46,7 +46,8 @@ export function targetVerdict(p: ProcessFacts, ctx: TargetContext): TargetVerdic
   if (p.pid === ctx.selfPid) return refuse(`pid ${p.pid} is the fleet agent itself`);
   if (p.pid === ctx.parentPid) return refuse(`pid ${p.pid} is the fleet agent's parent`);
   if (p.pid === 1) return refuse("pid 1 is init; the agent never signals it");
-  if (p.kernelThread || p.pid === 2 || p.ppid === 2) return refuse(`pid ${p.pid} (${p.command}) is a kernel thread`);
+  // By the PF_KTHREAD flag, not by pid 2: in a PID namespace pid 2 is an ordinary process.
+  if (p.kernelThread) return refuse(`pid ${p.pid} (${p.command}) is a kernel thread`);
   const expected = expectMismatch(p, ctx);
   if (expected) return refuse(expected);
   if (ctx.signal) {

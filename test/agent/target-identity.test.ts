@@ -58,6 +58,7 @@ describe("target identity against real processes", { skip: notRoot }, () => {
     writeFileSync(file("parent.pid"), `${process.ppid}\n`);
     writeFileSync(file("init.pid"), "1\n");
     writeFileSync(file("hex.pid"), "0x1f\n");
+    writeFileSync(file("kthread.pid"), "2\n");
 
     // The stranger's PID file was written by a daemon long gone; the stranger started after it.
     writeFileSync(file("stranger.pid"), "placeholder\n");
@@ -90,8 +91,9 @@ services:
 ${svc("self", "USR1", "self.pid")}
 ${svc("parent", "HUP", "parent.pid")}
 ${svc("init", "HUP", "init.pid")}
-${svc("stranger", "HUP", "stranger.pid")}
+${svc("stranger", "HUP", "stranger.pid", "    generation: none\n")}
 ${svc("hex", "HUP", "hex.pid")}
+${svc("kthread", "HUP", "kthread.pid")}
 ${svc("nohandler", "HUP", "sleep.pid")}
 ${svc("redis", "HUP", "redis.pid", `    health: [{ tcp: "127.0.0.1:${redisPort || 1}" }]\n`)}
 ${svc("expect-nginx", "HUP", "trapper.pid", "    expect: { exe: /usr/sbin/nginx, user: root }\n")}
@@ -142,6 +144,12 @@ ${svc("trapper", "HUP", "trapper.pid", "    expect: { exe: /usr/bin/dash, user: 
     await waitFor("the stranger to get SIGHUP", () => readFileSync(file("stranger-got"), "utf8").includes("hup"));
     assert.equal(outcomeToWord(now.outcome), "unverified", "no generation evidence: delivered but unproven");
     assert.equal(now.ok, false);
+  });
+
+  test("a PID file naming a kernel thread is refused", { skip: /\(kthreadd\)/.test(readFileSync("/proc/2/stat", "utf8")) ? undefined : "pid 2 is not kthreadd here (a PID namespace)" }, async () => {
+    const r = await reload("kthread");
+    assert.equal(outcomeToWord(r.outcome), "refused", r.reason);
+    assert.match(r.reason, /pid 2 \(kthreadd\) is a kernel thread; nothing was signalled/);
   });
 
   test("a PID file holding 0x1f is not a PID: failed, nothing signalled", async () => {

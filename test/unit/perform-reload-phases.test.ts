@@ -76,7 +76,6 @@ describe("reload phases over a fake process table", () => {
       [{ pid: process.pid }, "refused", /the fleet agent itself/],
       [{ pid: 1 }, "refused", /pid 1 is init/],
       [{ kernelThread: true }, "refused", /is a kernel thread/],
-      [{ ppid: 2 }, "refused", /is a kernel thread/],
       [{ state: "Z" }, "not_running", /is a zombie/],
       [{ caught: 0n }, "refused", /SIGHUP would terminate pid 4242/],
       [{ caught: 1n, ignored: 1n }, "refused", /pid 4242 ignores SIGHUP: it cannot reload by signal/],
