@@ -88,6 +88,8 @@ interface RunContext {
   tSignal: number;
   tGeneration: number;
   mainMoved: boolean;
+  /** The last error reading the generation evidence, if any. */
+  readError?: string;
 }
 
 type Stop = { outcome: "not_running" | "refused" | "failed" | "rejected"; reason: string };
@@ -290,7 +292,7 @@ async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> 
   const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
   let observed = false;
   for (;;) {
-    observed = await watcher.poll().catch(() => false);
+    observed = await pollWatcher(ctx);
     await lookForRejection(ctx);
     if (observed || ctx.ev.rejectMarker || watcher.source === "none") break;
     if (ctx.main) {
@@ -311,15 +313,26 @@ async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> 
   loop.markHealthStart(watcher.source === "none" ? ctx.tSignal : ctx.tGeneration);
   ctx.ev.generation.observed = observed;
   ctx.ev.generation.after = watcher.after;
-  ctx.facts.generation = { ...ctx.facts.generation, source: watcher.source, observed, awaited: watcher.awaited, progress };
+  ctx.facts.generation = { ...ctx.facts.generation, source: watcher.source, observed, awaited: watcher.awaited, progress, readError: ctx.readError };
   ctx.facts.aborted = !observed && ctx.opts.signal?.aborted;
+}
+
+async function pollWatcher(ctx: RunContext): Promise<boolean> {
+  try {
+    const seen = await ctx.watcher!.poll();
+    ctx.readError = undefined;
+    return seen;
+  } catch (err) {
+    ctx.readError = (err as Error).message;
+    return false;
+  }
 }
 
 /** Keeps watching briefly after a timeout, only to say what was seen. */
 async function characterizeTimeout(ctx: RunContext): Promise<string> {
   const until = now() + CHARACTERIZE_MS;
   while (now() < until && !ctx.opts.signal?.aborted) {
-    const late = await ctx.watcher!.poll().catch(() => false);
+    const late = await pollWatcher(ctx);
     await lookForRejection(ctx);
     if (ctx.watcher!.progress || ctx.ev.rejectMarker) return late ? `${ctx.watcher!.progress}, ${Math.round(now() - ctx.tSignal)}ms after the signal (too late)` : ctx.watcher!.progress;
     await sleep(POLL_MS);

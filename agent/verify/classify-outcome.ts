@@ -21,6 +21,8 @@ export interface GenerationFacts {
   awaited?: string;
   /** What was seen short of that, e.g. "new workers 12,13 are up; old workers 10 still listen". */
   progress?: string;
+  /** The evidence could not be read (journalctl failed, ...): nothing can be concluded from its silence. */
+  readError?: string;
 }
 
 export interface ReloadFacts {
@@ -78,6 +80,7 @@ function generationOutcome(f: ReloadFacts): Classification | undefined {
   const g = f.generation;
   if (g.source === "none" || g.observed) return undefined;
   const awaited = g.awaited ?? `a new generation (${g.source})`;
+  if (g.readError && !g.progress) return fail("failed", `could not read the generation evidence (${g.source}): ${g.readError}`);
   if (f.aborted) return fail("failed", `aborted while waiting for ${awaited}${g.progress ? `: ${g.progress}` : "; nothing new was seen yet"}`);
   if (g.progress) return fail("failed", `timed out after ${g.timeoutMs}ms waiting for ${awaited}: ${g.progress}`);
   return fail("rejected", `no new generation (${g.source}) within ${g.timeoutMs}ms: the old config is still serving`);

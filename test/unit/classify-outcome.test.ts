@@ -111,6 +111,13 @@ test("outcomes agree with their evidence, whatever the facts", () => {
   }
 });
 
+test("silence from evidence that could not be read is failed, not rejected", () => {
+  const base = facts({ stopped: false, trigger: false, main: "unchanged", restartAllowed: false, marker: false, generation: "nothing", aborted: false, probes: "green" });
+  const c = classifyOutcome({ ...base, generation: { ...base.generation, readError: "journalctl failed (exit 1)" } });
+  assert.deepEqual([c.outcome, c.ok], ["failed", false]);
+  assert.match(c.reason, /could not read the generation evidence \(http\): journalctl failed/);
+});
+
 test("same pid with a new start time, or a new InvocationID, is a restart", () => {
   const base = facts({ stopped: false, trigger: false, main: "unchanged", restartAllowed: false, marker: false, generation: "observed", aborted: false, probes: "green" });
   assert.equal(classifyOutcome({ ...base, mainAfter: { pid: 10, startTime: 900 } }).outcome, "restarted", "PID reuse is a restart");

@@ -183,4 +183,16 @@ describe("reload phases over a fake process table", () => {
     assert.equal(x.outcome, "rejected", x.reason);
     assert.equal(x.evidence.rejectMarker, "config rejected: line 3");
   });
+
+  test("a journal that cannot be read after the signal is failed, not rejected", async () => {
+    const fake = new FakeProcessInspector();
+    fake.add(MAIN);
+    const journal = new FakeJournal();
+    let broken = false;
+    const reader: JournalReader = { head: () => journal.head(), after: async (u, c) => (broken ? Promise.reject(new Error("journalctl failed (exit 1): no journal files")) : journal.after(u, c)) };
+    const svc = service({ generation: { kind: "journal", unit: "app.service", marker: /config loaded/ } });
+    const r = await run(svc, fakeDriver(fake, { onSend: () => (broken = true) }), fake, reader);
+    assert.equal(r.outcome, "failed", r.reason);
+    assert.match(r.reason, /could not read the generation evidence \(journal\): journalctl failed/);
+  });
 });
