@@ -14,6 +14,7 @@ import { childrenOf, listeningSocketInodes, userName } from "./process/proc-fs.j
 import type { SystemdClient } from "./process/systemd-client.js";
 import { probeLabel, runProbe, type ProbeOutcome } from "./probes/run-probe.js";
 import { performReload, type ReloadReport } from "./reload/perform-reload.js";
+import { evidenceCapability } from "./verify/generation-watcher.js";
 import { RequestLedger } from "./reload/request-ledger.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -60,6 +61,8 @@ export interface ServiceStatusReport {
   probes: ProbeOutcome[];
   configs: ConfigFileState[];
   error: string;
+  /** What a reload can prove, e.g. "workers (4 now)" or "none: reloads are unverified". */
+  evidence: string;
 }
 
 interface Declared {
@@ -163,6 +166,7 @@ export class AgentCore {
       probes,
       configs,
       error: located && located.state !== "running" ? located.reason : "",
+      evidence: evidenceCapability(config.generation, main ? workerPids.length : undefined),
     };
   }
 

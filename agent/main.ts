@@ -39,8 +39,12 @@ Config file (YAML):
                                                  # or { supervisor: app, signal: HUP, config: FILE }
                                                  # or { docker: web, signal: HUP }
       check: [/usr/sbin/nginx, -t, -q, -c, "{path}"]
+      expect: { exe: /usr/sbin/nginx, user: root }  # the main process must be this; else refused
       generation: auto          # workers | none | { http: URL, json: FIELD } | { log: FILE, marker: REGEX }
+                                # | { journal: REGEX, unit: NAME }  (the unit's journal; unit defaults to the service's)
+                                # without evidence a reload is "unverified" (not a success)
       reject_markers: { log: /var/log/nginx/error.log, pattern: "\\\\[emerg\\\\]" }
+                                # or { journal: true, pattern: REGEX }: the unit's journal after the signal
       health:
         - { http: "http://127.0.0.1/healthz", status: 200, body: "ok" }
         - { tcp: "127.0.0.1:443" }

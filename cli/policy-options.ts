@@ -10,6 +10,7 @@ export interface PolicyFlags {
   maxFailures?: string;
   bake?: number;
   pause?: number;
+  acceptUnverified?: boolean;
 }
 
 const isCount = (v: string) => /^\d+%?$/.test(v) && !(v.endsWith("%") && Number(v.slice(0, -1)) > 100);
@@ -26,12 +27,13 @@ export function addPolicyOptions(cmd: Command): Command {
     .addOption(checkedOption("--batch <n>", "batch size: N, N% or a list like 1,5,20% (last repeats)", (v) => v.split(",").every((x) => isCount(x) && !/^0+%?$/.test(x)), "must be N, N% or a list like 1,5,20% (each at least 1)"))
     .addOption(checkedOption("--max-failures <n>", "halt when failures exceed N or N% (default 0)", isCount, "must be N or N%"))
     .addOption(durationOption("--bake <duration>", "keep probing canaries this long before the rest (e.g. 30s, 1m30s)"))
-    .addOption(durationOption("--pause <duration>", "pause between batches (e.g. 10s)"));
+    .addOption(durationOption("--pause <duration>", "pause between batches (e.g. 10s)"))
+    .option("--accept-unverified", "count unverified reloads (sent, but no generation evidence) as success; history still marks them unverified");
 }
 
 const msText = (ms: number | undefined) => (ms === undefined ? "" : `${ms}ms`);
 
 /** The policy as the controller's request carries it ("" = the group's own). */
 export function policyRequest(o: PolicyFlags) {
-  return { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: msText(o.bake), pause: msText(o.pause) };
+  return { canary: o.canary ?? "", batch: o.batch ?? "", maxFailures: o.maxFailures ?? "", bake: msText(o.bake), pause: msText(o.pause), acceptUnverified: o.acceptUnverified ?? false };
 }

@@ -1,7 +1,7 @@
 // Outcome enum <-> the lowercase words operators and scripts read.
 import { Outcome } from "../proto/gen/fleet/agent/v1/agent.js";
 
-export const OUTCOME_WORDS = ["reloaded", "restarted", "rejected", "unhealthy", "not_running", "refused", "failed"] as const;
+export const OUTCOME_WORDS = ["reloaded", "restarted", "rejected", "unhealthy", "not_running", "refused", "failed", "unverified"] as const;
 export type OutcomeWord = (typeof OUTCOME_WORDS)[number];
 
 export function outcomeToWord(o: Outcome): OutcomeWord | "unspecified" {

@@ -55,6 +55,8 @@ export interface HostStatusReport {
   healthy: boolean;
   mainPid: number;
   configHashes: string[];
+  /** What a reload of this service can prove (its generation evidence), from the agent. */
+  evidence: string;
 }
 
 export interface RolloutDetail {

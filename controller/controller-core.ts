@@ -139,6 +139,7 @@ export class ControllerCore implements ControllerApi {
       bakeMs: policy.bakeMs,
       pauseMs: policy.pauseMs,
       allowRestart: req.allowRestart,
+      acceptUnverified: policy.acceptUnverified,
       policyText: describePolicy(policy),
     };
     return { group, plan, settings };
@@ -254,7 +255,7 @@ export class ControllerCore implements ControllerApi {
   }
 
   private async hostStatus(g: GroupConfig, address: string): Promise<HostStatusReport> {
-    const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[] };
+    const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[], evidence: "" };
     try {
       const client = this.options.agents ? this.options.agents(address) : this.pool.client(address);
       const s = await client.status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
@@ -268,6 +269,7 @@ export class ControllerCore implements ControllerApi {
         healthy: svc?.healthy ?? false,
         mainPid: svc?.main?.pid ?? 0,
         configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
+        evidence: svc?.evidence ?? "",
       };
     } catch (err) {
       return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };

@@ -33,7 +33,8 @@ Config file (YAML):
       service: nginx
       hosts: [web1.example.net:7601, web2.example.net:7601]
       canary: [web2.example.net:7601]
-      policy: { canary: 1, batch: "25%", max_failures: 0, bake: 30s, pause: 0s }
+      policy: { canary: 1, batch: "25%", max_failures: 0, bake: 30s, pause: 0s, accept_unverified: false }
+      # accept_unverified: true counts "unverified" reloads (no generation evidence) as success
   schedules:
     - name: nightly-nginx
       cron: "0 3 * * *"                # 5 fields, or 6 with seconds first

@@ -21,7 +21,20 @@ export type GenerationSpec =
   | { kind: "workers" }
   | { kind: "none" }
   | { kind: "http"; url: string; json?: string }
-  | { kind: "log"; path: string; marker: RegExp };
+  | { kind: "log"; path: string; marker: RegExp }
+  /** A line of the unit's journal written after the signal. */
+  | { kind: "journal"; unit: string; marker: RegExp };
+
+/** Where a rejection line is looked for: a log file, or the unit's journal. */
+export type RejectMarkerSpec = { source: "log"; log: string; pattern: RegExp } | { source: "journal"; unit: string; pattern: RegExp };
+
+/** What the service's main process must be; a mismatch is refused before anything is sent. */
+export interface ExpectSpec {
+  /** Absolute path of the executable (/proc/PID/exe). */
+  exe?: string;
+  /** User name or numeric uid the process runs as (effective uid). */
+  user?: string;
+}
 
 export type ProbeSpec =
   | { kind: "http"; url: string; status: number; body?: RegExp; timeoutMs: number }
@@ -43,7 +56,8 @@ export interface ServiceConfig {
   reload: ReloadSpec;
   check?: string[];
   generation: GenerationSpec;
-  rejectMarkers?: { log: string; pattern: RegExp };
+  rejectMarkers?: RejectMarkerSpec;
+  expect?: ExpectSpec;
   health: ProbeSpec[];
   configs: ConfigFileSpec[];
   allowRestart: boolean;

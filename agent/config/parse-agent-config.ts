@@ -18,7 +18,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: Con
 const TOP_KEYS = ["listen", "socket_mode", "socket_group", "tls", "auth", "insecure", "limits", "services", "state_dir", "keep_versions", "shutdown_timeout", "metrics"] as const;
 const SERVICE_KEYS = [
   "reload", "check", "generation", "reject_markers", "health", "configs", "allow_restart",
-  "generation_timeout", "healthy_for", "probe_interval", "command_timeout", "check_mode",
+  "generation_timeout", "healthy_for", "probe_interval", "command_timeout", "check_mode", "expect",
 ] as const;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
@@ -166,17 +166,10 @@ function parseService(name: string, raw: unknown, path: Path, p: Problems, host:
       p.add([...path, "check"], "uses {path} but the service declares no configs to substitute");
     }
   }
-  const generation = s.generation === undefined ? { kind: "auto" as const } : parseGeneration(s.generation, [...path, "generation"], p);
-  let rejectMarkers: ServiceConfig["rejectMarkers"];
-  if (s.reject_markers !== undefined) {
-    const r = record(s.reject_markers, [...path, "reject_markers"], p);
-    if (r) {
-      noUnknownKeys(r, ["log", "pattern"], [...path, "reject_markers"], p);
-      const log = absolutePath(r.log, [...path, "reject_markers", "log"], p);
-      const pattern = regex(r.pattern, [...path, "reject_markers", "pattern"], p);
-      if (log && pattern) rejectMarkers = { log, pattern };
-    }
-  }
+  const unit = reload ? serviceUnit(reload) : undefined;
+  const generation = s.generation === undefined ? { kind: "auto" as const } : parseGeneration(s.generation, [...path, "generation"], unit, p);
+  const rejectMarkers = s.reject_markers === undefined ? undefined : parseRejectMarkers(s.reject_markers, [...path, "reject_markers"], unit, p);
+  const expect = s.expect === undefined ? undefined : parseExpect(s.expect, [...path, "expect"], p);
   const health: ProbeSpec[] = [];
   if (s.health !== undefined) {
     if (!Array.isArray(s.health)) p.add([...path, "health"], "must be a list of probes ({http: URL}, {tcp: HOST:PORT} or {exec: [argv]})");
@@ -195,7 +188,49 @@ function parseService(name: string, raw: unknown, path: Path, p: Problems, host:
   };
   const checkMode = s.check_mode === undefined ? "staged" : oneOf(s.check_mode, ["staged", "live"] as const, [...path, "check_mode"], p) ?? "staged";
   if (!reload || !generation) return undefined;
-  return { name, reload, check, generation, rejectMarkers, health, configs, allowRestart, checkMode, timeouts };
+  return { name, reload, check, generation, rejectMarkers, expect, health, configs, allowRestart, checkMode, timeouts };
+}
+
+/** The systemd unit a service runs under, when its reload names one. */
+function serviceUnit(r: ReloadSpec): string | undefined {
+  if (r.method === "systemd") return r.unit;
+  if ((r.method === "signal" || r.method === "command") && r.target?.kind === "unit") return r.target.unit;
+  return undefined;
+}
+
+/** `journal: true` reads the service's own unit; `journal: NAME` another one. */
+function journalUnit(v: unknown, path: Path, unit: string | undefined, p: Problems): string | undefined {
+  if (v === true) {
+    if (!unit) return p.add(path, "journal: true needs the service's systemd unit (reload: {systemd: UNIT} or a unit: target); or name one: journal: NAME.service");
+    return unit;
+  }
+  if (typeof v === "string") return unitName(v, path, p);
+  return p.add(path, `must be true (the service's own unit) or a unit name, got ${JSON.stringify(v)}`);
+}
+
+function parseRejectMarkers(v: unknown, path: Path, unit: string | undefined, p: Problems): ServiceConfig["rejectMarkers"] {
+  const r = record(v, path, p);
+  if (!r) return undefined;
+  noUnknownKeys(r, ["log", "journal", "pattern"], path, p);
+  const pattern = regex(r.pattern, [...path, "pattern"], p);
+  if (r.log !== undefined && r.journal !== undefined) return p.add([...path, "journal"], "conflicts with log: read rejection lines from one place");
+  if (r.journal !== undefined) {
+    const u = journalUnit(r.journal, [...path, "journal"], unit, p);
+    return u && pattern ? { source: "journal", unit: u, pattern } : undefined;
+  }
+  if (r.log === undefined) return p.add(path, "must name where rejection lines appear: log: FILE or journal: true");
+  const log = absolutePath(r.log, [...path, "log"], p);
+  return log && pattern ? { source: "log", log, pattern } : undefined;
+}
+
+function parseExpect(v: unknown, path: Path, p: Problems): ServiceConfig["expect"] {
+  const e = record(v, path, p);
+  if (!e) return undefined;
+  noUnknownKeys(e, ["exe", "user"], path, p);
+  if (e.exe === undefined && e.user === undefined) return p.add(path, "declares nothing: give exe: /usr/sbin/DAEMON and/or user: NAME");
+  const exe = e.exe === undefined ? undefined : absolutePath(e.exe, [...path, "exe"], p);
+  const user = e.user === undefined ? undefined : typeof e.user === "number" && Number.isInteger(e.user) && e.user >= 0 ? String(e.user) : string(e.user, [...path, "user"], p);
+  return { exe, user };
 }
 
 function parseTarget(r: Record<string, unknown>, path: Path, p: Problems, required: boolean): MainTarget | undefined {
@@ -272,7 +307,7 @@ function parseReload(v: unknown, path: Path, p: Problems): ReloadSpec | undefine
   }
 }
 
-function parseGeneration(v: unknown, path: Path, p: Problems): GenerationSpec | undefined {
+function parseGeneration(v: unknown, path: Path, unit: string | undefined, p: Problems): GenerationSpec | undefined {
   if (typeof v === "string") {
     const kind = oneOf(v, ["auto", "workers", "none"] as const, path, p);
     return kind ? { kind } : undefined;
@@ -291,7 +326,13 @@ function parseGeneration(v: unknown, path: Path, p: Problems): GenerationSpec | 
     const marker = regex(g.marker, [...path, "marker"], p);
     return log && marker ? { kind: "log", path: log, marker } : undefined;
   }
-  return p.add(path, "must be auto, workers, none, {http: URL, json: FIELD} or {log: FILE, marker: REGEX}");
+  if (g.journal !== undefined) {
+    noUnknownKeys(g, ["journal", "unit"], path, p);
+    const marker = regex(g.journal, [...path, "journal"], p);
+    const u = g.unit === undefined ? journalUnit(true, [...path, "journal"], unit, p) : unitName(g.unit, [...path, "unit"], p);
+    return u && marker ? { kind: "journal", unit: u, marker } : undefined;
+  }
+  return p.add(path, "must be auto, workers, none, {http: URL, json: FIELD}, {log: FILE, marker: REGEX} or {journal: REGEX, unit: NAME}");
 }
 
 function httpUrl(v: unknown, path: Path, p: Problems): string | undefined {

@@ -6,8 +6,8 @@
 import path from "node:path";
 import type { ConfigFileSpec, ServiceConfig } from "../config/agent-config.js";
 import type { ServiceDriver } from "../drivers/service-driver.js";
-import { commandFailure, type CommandRunner } from "../process/command-runner.js";
-import { performReload, substitutePath, type CheckReport } from "../reload/perform-reload.js";
+import type { CommandRunner } from "../process/command-runner.js";
+import { checkFailure, performReload, substitutePath, type CheckReport } from "../reload/perform-reload.js";
 import type { ConfigChangeReport } from "./config-change-report.js";
 import { VerifiedDir, type FileId, type RegularFile } from "./verified-dir.js";
 import { sha256, type VersionStore } from "./version-store.js";
@@ -50,14 +50,14 @@ async function changeIn(dir: VerifiedDir, svc: ServiceConfig, spec: ConfigFileSp
 
   const check = svc.check && svc.checkMode === "staged" ? await stagedCheck(dir, name, svc, content, spec, deps) : NO_CHECK;
   if (check.ran && !check.ok) {
-    return { ...base, change: "rejected", check, ok: false, reason: `the check refused the new file; the live file was not touched: ${checkWhy(check, svc).replaceAll(stagedPattern(spec.path), spec.path)}` };
+    return { ...base, change: "rejected", check, ok: false, reason: `the check refused the new file; the live file was not touched: ${checkFailure(check, svc.timeouts.commandMs).replaceAll(stagedPattern(spec.path), spec.path)}` };
   }
   const installed = await dir.install(name, content, spec, live?.id);
   if (svc.check && svc.checkMode === "live") {
     const liveCheck = await runCheck(svc, spec.path, deps);
     if (!liveCheck.ok) {
       await restore(dir, name, live, installed, spec);
-      return { ...base, change: "rejected", check: liveCheck, ok: false, reason: `the check refused the new file; the previous file was restored: ${checkWhy(liveCheck, svc)}` };
+      return { ...base, change: "rejected", check: liveCheck, ok: false, reason: `the check refused the new file; the previous file was restored: ${checkFailure(liveCheck, svc.timeouts.commandMs)}` };
     }
     return reloadAfterInstall(base, liveCheck, svc, allowRestart, deps);
   }
@@ -79,14 +79,6 @@ async function runCheck(svc: ServiceConfig, target: string, deps: ConfigChangeDe
   const r = await deps.runner.run(argv, { timeoutMs: svc.timeouts.commandMs, signal: deps.signal });
   const ok = r.exitCode === 0 && !r.timedOut && !r.aborted;
   return { ran: true, ok, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv, timedOut: r.timedOut, aborted: !!r.aborted };
-}
-
-function checkWhy(check: CheckReport & { timedOut?: boolean; aborted?: boolean }, svc: ServiceConfig): string {
-  if (check.timedOut || check.aborted) {
-    const what = commandFailure({ ...check, timedOut: !!check.timedOut, aborted: !!check.aborted }, svc.timeouts.commandMs);
-    return check.output ? `${what}: ${check.output}` : what;
-  }
-  return check.output || `exit ${check.exitCode}`;
 }
 
 /** Puts the previous bytes back, or removes the new file if there was none, unless someone replaced it meanwhile. */

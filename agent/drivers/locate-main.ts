@@ -1,35 +1,24 @@
 // Finds a main process by pidfile, command-line match or systemd unit.
 import { readFile } from "node:fs/promises";
 import type { MainTarget } from "../config/agent-config.js";
-import { listProcs, readProc } from "../process/proc-fs.js";
+import type { ProcessInspector } from "../process/process-inspector.js";
 import type { SystemdClient } from "../process/systemd-client.js";
 import type { Located } from "./service-driver.js";
+import { parsePidText, staleReason } from "./target-identity.js";
 
-export async function locateMain(target: MainTarget, systemd: SystemdClient): Promise<Located> {
+export async function locateMain(target: MainTarget, systemd: SystemdClient, inspector: ProcessInspector): Promise<Located> {
   switch (target.kind) {
-    case "pidfile": {
-      let text: string;
-      try {
-        text = await readFile(target.path, "utf8");
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") return { state: "not_running", reason: `pidfile ${target.path} does not exist` };
-        return { state: "error", reason: `cannot read pidfile ${target.path}: ${(err as Error).message}` };
-      }
-      const pid = Number(text.trim());
-      if (!Number.isInteger(pid) || pid <= 1) return { state: "error", reason: `pidfile ${target.path} does not hold a pid (${JSON.stringify(text.trim().slice(0, 40))})` };
-      return fromPid(pid, `pid ${pid} from ${target.path} is not running (stale pidfile)`);
-    }
+    case "pidfile":
+      return fromPidfile(target.path, inspector);
     case "process": {
       const self = process.pid;
-      const procs = (await listProcs()).filter((p) => p.pid !== self && p.command.includes(target.match));
+      const procs = (await inspector.list()).filter((p) => p.pid !== self && p.command.includes(target.match));
       const pids = new Set(procs.map((p) => p.pid));
       // The main process is the matching one whose parent does not match too.
       const tops = procs.filter((p) => !pids.has(p.ppid));
       if (tops.length === 0) return { state: "not_running", reason: `no process matches ${JSON.stringify(target.match)}` };
       if (tops.length > 1) return { state: "error", reason: `${tops.length} unrelated processes match ${JSON.stringify(target.match)} (pids ${tops.map((p) => p.pid).join(", ")}); make the match specific` };
-      const p = tops[0]!;
-      return { state: "running", main: { pid: p.pid, startTime: p.startTime, uid: p.uid, command: p.command } };
+      return fromPid(tops[0]!.pid, `pid ${tops[0]!.pid} matching ${JSON.stringify(target.match)} exited`, inspector);
     }
     case "unit": {
       let unit;
@@ -41,7 +30,7 @@ export async function locateMain(target: MainTarget, systemd: SystemdClient): Pr
       if (unit.loadState === "not-found") return { state: "error", reason: `systemd unit ${target.unit} does not exist` };
       if (unit.activeState !== "active" && unit.activeState !== "reloading") return { state: "not_running", reason: `unit ${target.unit} is ${unit.activeState} (${unit.subState})` };
       if (unit.mainPid <= 0) return { state: "error", reason: `unit ${target.unit} is active but has no main PID` };
-      const located = await fromPid(unit.mainPid, `MainPID ${unit.mainPid} of ${target.unit} is gone`);
+      const located = await fromPid(unit.mainPid, `MainPID ${unit.mainPid} of ${target.unit} is gone`, inspector);
       if (located.state === "running") {
         located.main.invocationId = unit.invocationId;
         located.main.nRestarts = unit.nRestarts;
@@ -51,8 +40,28 @@ export async function locateMain(target: MainTarget, systemd: SystemdClient): Pr
   }
 }
 
-export async function fromPid(pid: number, goneReason: string): Promise<Located> {
-  const p = await readProc(pid);
+async function fromPidfile(file: string, inspector: ProcessInspector): Promise<Located> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { state: "not_running", reason: `pidfile ${file} does not exist` };
+    return { state: "error", reason: `cannot read pidfile ${file}: ${(err as Error).message}` };
+  }
+  const pid = parsePidText(text);
+  if (pid === undefined) return { state: "error", reason: `pidfile ${file} does not hold a decimal pid (it holds ${JSON.stringify(text.trim().slice(0, 40))}); nothing was signalled` };
+  const [located, writtenAt] = await Promise.all([fromPid(pid, `pid ${pid} from ${file} is not running (stale pidfile); nothing was signalled`, inspector), inspector.modifiedAtMs(file)]);
+  if (located.state !== "running") return located;
+  const stale = writtenAt === undefined ? `pidfile ${file} vanished while it was read` : staleReason(located.facts, file, writtenAt);
+  return stale ? { state: "not_running", reason: stale } : located;
+}
+
+/** A zombie has exited: it is not running, whatever its PID says. */
+export async function fromPid(pid: number, goneReason: string, inspector: ProcessInspector): Promise<Located> {
+  if (!Number.isInteger(pid) || pid <= 0) return { state: "error", reason: `${goneReason} (not a pid: ${pid})` };
+  const p = await inspector.inspect(pid);
   if (!p) return { state: "not_running", reason: goneReason };
-  return { state: "running", main: { pid, startTime: p.startTime, uid: p.uid, command: p.command } };
+  if (p.state === "Z" || p.state === "X") return { state: "not_running", reason: `pid ${pid} is a zombie (it exited and was not reaped); nothing was signalled` };
+  return { state: "running", main: { pid, startTime: p.startTime, uid: p.uid, command: p.command }, facts: p };
 }

@@ -1,15 +1,19 @@
-// Delivers a reload signal to a main process after re-checking its identity,
-// so a recycled PID is never signalled.
+// Delivers a reload signal to a main process after re-checking, right before
+// the kill, that it is still the process seen at baseline and still a target
+// the agent may signal, so a recycled PID is never signalled.
 import type { ReloadSignal } from "../config/agent-config.js";
-import { readProc, userName } from "../process/proc-fs.js";
-import type { MainProcess, TriggerResult } from "./service-driver.js";
+import type { ProcessInspector } from "../process/process-inspector.js";
+import { userName } from "../process/proc-fs.js";
+import { guardRefusal, type MainProcess, type TargetGuard, type TriggerResult } from "./service-driver.js";
 
-export async function sendSignal(main: MainProcess, signal: ReloadSignal): Promise<TriggerResult> {
+export async function sendSignal(main: MainProcess, signal: ReloadSignal, inspector: ProcessInspector, guard: TargetGuard | undefined): Promise<TriggerResult> {
   const action = `kill -${signal} ${main.pid}`;
-  const now = await readProc(main.pid);
+  const now = await inspector.inspect(main.pid);
   if (!now || now.startTime !== main.startTime) {
     return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
   }
+  const refused = await guardRefusal(action, guard);
+  if (refused) return refused;
   try {
     process.kill(main.pid, `SIG${signal}`);
     return { ok: true, action };

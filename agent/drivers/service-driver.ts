@@ -1,7 +1,8 @@
 // A service driver knows how one reload method finds the main process and
 // sends the reload. Everything else (checks, probes, evidence) is shared.
-import type { ReloadSpec } from "../config/agent-config.js";
+import type { ReloadSignal, ReloadSpec } from "../config/agent-config.js";
 import type { CommandRunner } from "../process/command-runner.js";
+import type { ProcessFacts, ProcessInspector } from "../process/process-inspector.js";
 import type { SystemdClient } from "../process/systemd-client.js";
 import { commandDriver } from "./command-driver.js";
 import { dockerDriver } from "./docker-driver.js";
@@ -19,28 +20,41 @@ export interface MainProcess {
 }
 
 export type Located =
-  | { state: "running"; main: MainProcess }
+  | { state: "running"; main: MainProcess; facts: ProcessFacts }
   | { state: "not_running"; reason: string }
   | { state: "error"; reason: string };
 
 export type TriggerResult =
   | { ok: true; action: string; output?: string }
-  | { ok: false; outcome: "refused" | "failed"; action: string; reason: string };
+  | { ok: false; outcome: "refused" | "failed" | "not_running"; action: string; reason: string };
+
+/** Re-checks the target right before anything is sent: a refusal, or undefined to go ahead. */
+export type TargetGuard = () => Promise<{ outcome: "refused" | "not_running" | "failed"; reason: string } | undefined>;
 
 export interface ServiceDriver {
   readonly method: ReloadSpec["method"];
+  /** The signal this method delivers to the main process, when it delivers one (the process must handle it). */
+  readonly signal?: ReloadSignal;
   /** One line for Describe, e.g. "HUP to the pid in /run/nginx.pid". */
   readonly summary: string;
   /** Finds the process whose identity a reload must keep; undefined target = cannot tell. */
   locate(): Promise<Located | undefined>;
   /** Refuses, before anything is touched, what cannot reload. */
   preflight(main: MainProcess | undefined): Promise<string | undefined>;
-  trigger(main: MainProcess | undefined, options: { timeoutMs: number; signal?: AbortSignal }): Promise<TriggerResult>;
+  trigger(main: MainProcess | undefined, options: { timeoutMs: number; signal?: AbortSignal; guard?: TargetGuard }): Promise<TriggerResult>;
 }
 
 export interface DriverDeps {
   runner: CommandRunner;
   systemd: SystemdClient;
+  /** /proc by default. */
+  inspector?: ProcessInspector;
+}
+
+/** Runs the target guard; a refusal becomes the trigger's result and nothing is sent. */
+export async function guardRefusal(action: string, guard: TargetGuard | undefined): Promise<TriggerResult | undefined> {
+  const refused = await guard?.();
+  return refused ? { ok: false, action, ...refused } : undefined;
 }
 
 export function createServiceDriver(spec: ReloadSpec, deps: DriverDeps): ServiceDriver {

@@ -1,7 +1,8 @@
 // supervisord programs: supervisorctl finds the pid and delivers the signal.
 import type { ReloadSpec } from "../config/agent-config.js";
+import { procFsInspector } from "../process/process-inspector.js";
 import { fromPid } from "./locate-main.js";
-import type { DriverDeps, ServiceDriver } from "./service-driver.js";
+import { guardRefusal, type DriverDeps, type ServiceDriver } from "./service-driver.js";
 
 export const SUPERVISORCTL = "/usr/bin/supervisorctl";
 
@@ -9,11 +10,13 @@ export function supervisorArgv(spec: Extract<ReloadSpec, { method: "supervisor" 
   return [SUPERVISORCTL, ...(spec.config ? ["-c", spec.config] : []), ...args];
 }
 
-export function supervisorDriver(spec: Extract<ReloadSpec, { method: "supervisor" }>, deps: DriverDeps): ServiceDriver {
+export function supervisorDriver(spec: Extract<ReloadSpec, { method: "supervisor" }>, given: DriverDeps): ServiceDriver {
+  const deps = { ...given, inspector: given.inspector ?? procFsInspector };
   const signalArgv = supervisorArgv(spec, "signal", spec.signal, spec.program);
   const action = signalArgv.join(" ");
   return {
     method: "supervisor",
+    signal: spec.signal,
     summary: `supervisorctl signal ${spec.signal} ${spec.program}`,
     async locate() {
       const r = await deps.runner.run(supervisorArgv(spec, "pid", spec.program), { timeoutMs: 10_000 });
@@ -22,10 +25,12 @@ export function supervisorDriver(spec: Extract<ReloadSpec, { method: "supervisor
         return { state: "error", reason: `supervisorctl pid ${spec.program}: ${r.timedOut ? "timed out" : r.output || `exit ${r.exitCode}`}` };
       }
       if (pid === 0) return { state: "not_running", reason: `supervisor program ${spec.program} is not running` };
-      return fromPid(pid, `supervisor program ${spec.program} pid ${pid} is gone`);
+      return fromPid(pid, `supervisor program ${spec.program} pid ${pid} is gone`, deps.inspector);
     },
     preflight: async () => undefined,
-    async trigger(_main, { timeoutMs, signal }) {
+    async trigger(_main, { timeoutMs, signal, guard }) {
+      const refused = await guardRefusal(action, guard);
+      if (refused) return refused;
       const r = await deps.runner.run(signalArgv, { timeoutMs, signal });
       // supervisorctl prints "PROGRAM: ERROR (...)" and may still exit 0 on older releases.
       if (r.timedOut) return { ok: false, outcome: "failed", action, reason: `${action} did not finish within ${timeoutMs}ms` };

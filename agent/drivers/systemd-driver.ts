@@ -1,13 +1,15 @@
 import type { ReloadSpec } from "../config/agent-config.js";
+import { procFsInspector } from "../process/process-inspector.js";
 import { locateMain } from "./locate-main.js";
-import type { DriverDeps, ServiceDriver } from "./service-driver.js";
+import { guardRefusal, type DriverDeps, type ServiceDriver } from "./service-driver.js";
 
-export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, deps: DriverDeps): ServiceDriver {
+export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, given: DriverDeps): ServiceDriver {
+  const deps = { ...given, inspector: given.inspector ?? procFsInspector };
   const action = `systemctl reload ${spec.unit}`;
   return {
     method: "systemd",
     summary: action,
-    locate: () => locateMain({ kind: "unit", unit: spec.unit }, deps.systemd),
+    locate: () => locateMain({ kind: "unit", unit: spec.unit }, deps.systemd, deps.inspector),
     async preflight() {
       const unit = await deps.systemd.show(spec.unit);
       if (unit.canReload) return undefined;
@@ -16,12 +18,18 @@ export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, 
       const r = await deps.systemd.reload(spec.unit, 10_000);
       return `unit ${spec.unit} cannot reload (CanReload=no: it has no ExecReload=); systemd says: ${r.output || `exit ${r.exitCode}`}`;
     },
-    async trigger(_main, { timeoutMs, signal }) {
+    async trigger(_main, { timeoutMs, signal, guard }) {
+      const refused = await guardRefusal(action, guard);
+      if (refused) return refused;
       const r = await deps.systemd.reload(spec.unit, timeoutMs);
       if (signal?.aborted) return { ok: false, outcome: "failed", action, reason: "aborted" };
       if (r.timedOut) return { ok: false, outcome: "failed", action, reason: `${action} did not finish within ${timeoutMs}ms` };
-      if (r.exitCode !== 0) return { ok: false, outcome: "failed", action, reason: `${action} failed (exit ${r.exitCode}): ${r.output}` };
-      return { ok: true, action, output: r.output };
+      // The job's result is the exit status; systemd's record of the reload says why.
+      const last = await deps.systemd.lastReload(spec.unit);
+      const recorded = [last.reloadResult && `ReloadResult=${last.reloadResult}`, last.execReload && `ExecReload ${last.execReload}`].filter(Boolean).join(", ");
+      if (r.exitCode !== 0) return { ok: false, outcome: "failed", action, reason: `${action} failed (exit ${r.exitCode}): ${r.output.split("\n")[0] || "no output"}${recorded ? ` (${recorded})` : ""}` };
+      if (last.reloadResult && last.reloadResult !== "success") return { ok: false, outcome: "failed", action, reason: `${action} returned but systemd records the reload as failed (${recorded})` };
+      return { ok: true, action, output: [r.output, recorded].filter(Boolean).join("\n") };
     },
   };
 }

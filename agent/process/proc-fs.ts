@@ -28,16 +28,17 @@ export async function readProc(pid: number): Promise<ProcInfo | undefined> {
 }
 
 /** Parses /proc/PID/stat; the command may contain spaces and ')' so split after the last ')'. */
-export function parseStat(text: string): { comm: string; state: string; ppid: number; startTime: number } | undefined {
+export function parseStat(text: string): { comm: string; state: string; ppid: number; flags: number; startTime: number } | undefined {
   const close = text.lastIndexOf(")");
   const open = text.indexOf("(");
   if (close < 0 || open < 0) return undefined;
   const rest = text.slice(close + 2).split(" ");
   // rest[0] is field 3 (state); field N is rest[N - 3].
   const ppid = Number(rest[1]);
+  const flags = Number(rest[6]);
   const startTime = Number(rest[19]);
-  if (!Number.isFinite(ppid) || !Number.isFinite(startTime)) return undefined;
-  return { comm: text.slice(open + 1, close), state: rest[0] ?? "?", ppid, startTime };
+  if (!Number.isFinite(ppid) || !Number.isFinite(startTime) || !Number.isFinite(flags)) return undefined;
+  return { comm: text.slice(open + 1, close), state: rest[0] ?? "?", ppid, flags, startTime };
 }
 
 export async function listProcs(): Promise<ProcInfo[]> {

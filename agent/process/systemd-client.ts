@@ -35,7 +35,29 @@ export class SystemdClient {
     };
   }
 
+  /**
+   * What systemd recorded about the unit's last reload: ReloadResult (empty
+   * where this systemd lacks it) and how its ExecReload= command ended.
+   */
+  async lastReload(unit: string): Promise<{ reloadResult: string; execReload: string }> {
+    const r = await this.runner.run(["/usr/bin/systemctl", "show", "--property=ReloadResult,ExecReload", "--", unit], { timeoutMs: this.timeoutMs });
+    if (r.exitCode !== 0) return { reloadResult: "", execReload: "" };
+    const line = (name: string) => r.output.split("\n").find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) ?? "";
+    return { reloadResult: line("ReloadResult"), execReload: describeExec(line("ExecReload")) };
+  }
+
   reload(unit: string, timeoutMs: number) {
     return this.runner.run(["/usr/bin/systemctl", "reload", "--", unit], { timeoutMs });
   }
+}
+
+/** "{ path=/bin/kill ; argv[]=... ; code=exited ; status=1 }" -> "/bin/kill exited with status 1". */
+export function describeExec(prop: string): string {
+  const field = (k: string) => new RegExp(`(?:^|[{;]) ?${k.replace("[", "\\[").replace("]", "\\]")}=([^;]*?) ?(?:;|}|$)`).exec(prop)?.[1]?.trim() ?? "";
+  const path = field("path");
+  const code = field("code");
+  const status = field("status");
+  if (!path) return "";
+  if (!code || code === "(null)") return `${path} (not run yet)`;
+  return code === "exited" ? `${path} exited with status ${status}` : `${path} ${code} (${status})`;
 }

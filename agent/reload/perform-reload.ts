@@ -1,14 +1,18 @@
-// The reload sequence of DESIGN.md: baseline, refuse what cannot reload,
-// check the config, probe through the window, send the reload, wait for a new
-// generation, stay healthy, then classify from the evidence.
+// The reload sequence: baseline and target identity, refuse what cannot
+// reload, check the config, probe through the window, send the reload, wait
+// for a new generation, stay healthy, find the main process again, then
+// classify from the evidence. Each phase is one function over one run context.
 import type { ServiceConfig } from "../config/agent-config.js";
 import { configFileStates, type ConfigFileState } from "../configs/config-file-state.js";
-import type { MainProcess, ServiceDriver } from "../drivers/service-driver.js";
-import type { CommandRunner } from "../process/command-runner.js";
-import { childrenOf, listeningSocketInodes, readProc, socketInodes } from "../process/proc-fs.js";
+import type { Located, MainProcess, ServiceDriver, TargetGuard } from "../drivers/service-driver.js";
+import { targetVerdict } from "../drivers/target-identity.js";
+import { commandFailure, type CommandRunner } from "../process/command-runner.js";
+import { procFsInspector, type ProcessInspector } from "../process/process-inspector.js";
+import { userName } from "../process/proc-fs.js";
 import { ProbeLoop, type ProbeCounts } from "../probes/probe-loop.js";
 import { classifyOutcome, type OutcomeWord, type ReloadFacts } from "../verify/classify-outcome.js";
-import { startGenerationWatcher, type GenerationSource } from "../verify/generation-watcher.js";
+import { startGenerationWatcher, type GenerationSource, type GenerationWatcher } from "../verify/generation-watcher.js";
+import { journalctlReader, JournalTail, type JournalReader } from "../verify/journal-tail.js";
 import { LogTail } from "../verify/log-tail.js";
 
 export interface ReloadOptions {
@@ -18,6 +22,10 @@ export interface ReloadOptions {
   signal?: AbortSignal;
   /** The caller already validated the config (a config push). */
   skipCheck?: boolean;
+  /** /proc by default. */
+  inspector?: ProcessInspector;
+  /** journalctl through the runner by default. */
+  journal?: JournalReader;
 }
 
 export interface CheckReport {
@@ -27,6 +35,9 @@ export interface CheckReport {
   output: string;
   durationMs: number;
   argv: string[];
+  /** Killed at command_timeout (or, aborted, at agent shutdown): exitCode is then meaningless. */
+  timedOut?: boolean;
+  aborted?: boolean;
 }
 
 export interface ReloadEvidence {
@@ -55,7 +66,42 @@ export interface ReloadReport {
   evidence: ReloadEvidence;
 }
 
+/** Where rejection lines are read from: a log file or the unit's journal, only what was written after the signal. */
+interface LineSource {
+  begin(): Promise<void>;
+  findNew(pattern: RegExp): Promise<string | undefined>;
+}
+
+/** Everything one reload gathers as it goes. */
+interface RunContext {
+  svc: ServiceConfig;
+  driver: ServiceDriver;
+  runner: CommandRunner;
+  opts: ReloadOptions;
+  inspector: ProcessInspector;
+  journal: JournalReader;
+  t0: number;
+  facts: Omit<ReloadFacts, "stoppedBefore" | "triggerFailure">;
+  ev: ReloadEvidence;
+  main?: MainProcess;
+  watcher?: GenerationWatcher;
+  markers?: LineSource;
+  tSignal: number;
+  tGeneration: number;
+  mainMoved: boolean;
+  /** The last error reading the generation evidence, if any. */
+  readError?: string;
+}
+
+type Stop = { outcome: "not_running" | "refused" | "failed" | "rejected"; reason: string };
+
 const POLL_MS = 20;
+/**
+ * After generation_timeout without a new generation, how long to keep looking
+ * to tell "started but too slow" (failed) from "nothing at all" (rejected).
+ * It never turns a timeout into a success.
+ */
+const CHARACTERIZE_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
@@ -63,11 +109,45 @@ export function substitutePath(argv: string[], path: string): string[] {
   return argv.map((a) => a.replaceAll("{path}", path));
 }
 
+/** Why a check failed: a timeout says so instead of the exit code a killed check never had. */
+export function checkWhy(check: CheckReport, timeoutMs: number): string {
+  return commandFailure({ ...check, timedOut: !!check.timedOut }, timeoutMs);
+}
+
+/** A failed check's output, or why it failed when it printed nothing (or was killed). */
+export function checkFailure(check: CheckReport, timeoutMs: number): string {
+  if (check.timedOut || check.aborted) return `${checkWhy(check, timeoutMs)}${check.output ? `: ${check.output}` : ""}`;
+  return check.output || checkWhy(check, timeoutMs);
+}
+
 export async function performReload(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRunner, opts: ReloadOptions): Promise<ReloadReport> {
-  const t0 = now();
+  const ctx = newContext(svc, driver, runner, opts);
+  const stopped = (await baseline(ctx)) ?? (await refuse(ctx)) ?? (await checkConfig(ctx));
+  if (stopped) return finish(ctx, { ...ctx.facts, stoppedBefore: stopped });
+  if (opts.signal?.aborted) return finish(ctx, { ...ctx.facts, stoppedBefore: { outcome: "failed", reason: "aborted before the reload was sent" } });
+  await prepareEvidence(ctx);
+
+  const loop = new ProbeLoop(svc.health, svc.timeouts.probeIntervalMs, runner).start();
+  try {
+    const sendFailure = await send(ctx, loop);
+    if (sendFailure) {
+      ctx.ev.probes = await loop.stop();
+      return finish(ctx, { ...ctx.facts, triggerFailure: sendFailure });
+    }
+    await awaitGeneration(ctx, loop);
+    await stayHealthy(ctx, loop);
+    ctx.facts.roundsAfterGeneration = loop.roundsSince(ctx.tGeneration);
+    ctx.ev.probes = { ...(await loop.stop()) };
+    ctx.facts.probes = { declared: svc.health.length > 0, ...ctx.ev.probes };
+    await identifyAfter(ctx);
+    return finish(ctx, ctx.facts);
+  } finally {
+    await loop.stop();
+  }
+}
+
+function newContext(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRunner, opts: ReloadOptions): RunContext {
   const generationTimeoutMs = opts.generationTimeoutMs || svc.timeouts.generationMs;
-  const healthyForMs = opts.healthyForMs || svc.timeouts.healthyForMs;
-  const restartAllowed = opts.allowRestart && svc.allowRestart;
   const ev: ReloadEvidence = {
     method: driver.method,
     action: "",
@@ -83,149 +163,228 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
     listenBefore: [],
     listenAfter: [],
   };
-  const baseFacts = {
-    generation: { source: "none" as GenerationSource, observed: false, timeoutMs: generationTimeoutMs },
-    probes: { declared: svc.health.length > 0, ...ev.probes },
-    healthyForMs,
-    roundsAfterGeneration: 0,
-    restartAllowed,
-  };
-  const finish = (facts: ReloadFacts): ReloadReport => {
-    const c = classifyOutcome(facts);
-    ev.durations.totalMs = Math.round(now() - t0);
-    return { service: svc.name, outcome: c.outcome, ok: c.ok, reason: c.reason, evidence: ev };
-  };
-  const stop = (outcome: "not_running" | "refused" | "failed" | "rejected", reason: string) => finish({ ...baseFacts, stoppedBefore: { outcome, reason } });
-
-  // 1. Baseline.
-  const located = await driver.locate();
-  if (located?.state === "not_running") return stop("not_running", located.reason);
-  if (located?.state === "error") return stop("failed", located.reason);
-  const main = located?.main;
-  ev.mainBefore = main;
-  [ev.workersBefore, ev.listenBefore, ev.configs] = await Promise.all([
-    main ? childrenOf(main.pid) : [],
-    main ? listeningSocketInodes(main.pid) : [],
-    configFileStates(svc.configs),
-  ]);
-
-  // 2. Refuse what cannot reload.
-  let refusal: string | undefined;
-  try {
-    refusal = await driver.preflight(main);
-  } catch (err) {
-    return stop("failed", (err as Error).message);
-  }
-  if (refusal) return stop("refused", refusal);
-
-  // 3. Config check: a failure means nothing is signalled.
-  if (svc.check && !opts.skipCheck) {
-    const argv = svc.configs[0] ? substitutePath(svc.check, svc.configs[0].path) : svc.check;
-    const r = await runner.run(argv, { timeoutMs: svc.timeouts.commandMs, signal: opts.signal });
-    ev.check = { ran: true, ok: r.exitCode === 0 && !r.timedOut, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv };
-    ev.durations.checkMs = r.durationMs;
-    if (!ev.check.ok) {
-      const why = r.timedOut ? `timed out after ${svc.timeouts.commandMs}ms` : `exit ${r.exitCode}`;
-      return stop("rejected", `config check failed (${why}); nothing was signalled: ${r.output || "(no output)"}`);
-    }
-  }
-  if (opts.signal?.aborted) return stop("failed", "aborted before the reload was sent");
-
-  const watcher = await startGenerationWatcher(svc.generation, main?.pid, ev.workersBefore, ev.listenBefore);
-  ev.generation = { source: watcher.source, observed: false, before: watcher.before, after: "", note: watcher.note };
-  const markers = svc.rejectMarkers ? new LogTail(svc.rejectMarkers.log) : undefined;
-  await markers?.begin();
-
-  // 4. Probe continuously through the window.
-  const loop = new ProbeLoop(svc.health, svc.timeouts.probeIntervalMs, runner).start();
-  try {
-    // 5. Send the reload.
-    const tSignal = now();
-    loop.markWindowStart();
-    const trig = await driver.trigger(main, { timeoutMs: svc.timeouts.commandMs, signal: opts.signal });
-    ev.action = trig.action;
-    ev.durations.signalMs = Math.round(now() - tSignal);
-    if (!trig.ok) {
-      ev.probes = await loop.stop();
-      return finish({ ...baseFacts, triggerFailure: { outcome: trig.outcome, reason: trig.reason } });
-    }
-    ev.signalled = true;
-
-    // Wait for a new generation, a rejection marker, or the main process changing.
-    const deadline = tSignal + generationTimeoutMs;
-    let observed = false;
-    let mainMoved = false;
-    for (;;) {
-      observed = await watcher.poll();
-      if (markers && !ev.rejectMarker) ev.rejectMarker = (await markers.findNew(svc.rejectMarkers!.pattern)) ?? "";
-      if (observed || ev.rejectMarker || watcher.source === "none") break;
-      if (main) {
-        const p = await readProc(main.pid);
-        if (!p || p.startTime !== main.startTime) {
-          mainMoved = true;
-          break;
-        }
-      }
-      if (now() >= deadline || opts.signal?.aborted) break;
-      await sleep(POLL_MS);
-    }
-    const tGeneration = now();
-    ev.durations.generationMs = Math.round(tGeneration - tSignal);
-    // Without generation evidence, health is judged from the signal on.
-    loop.markHealthStart(watcher.source === "none" ? tSignal : tGeneration);
-
-    // Stay healthy for healthy_for, with at least one full probe round after the new generation.
-    if (!mainMoved && !ev.rejectMarker && (observed || watcher.source === "none")) {
-      const hardStop = tGeneration + healthyForMs + Math.max(2000, healthyForMs);
-      while (!opts.signal?.aborted && now() < hardStop) {
-        if (loop.counts.failed > 0) break;
-        if (markers && !ev.rejectMarker) {
-          ev.rejectMarker = (await markers.findNew(svc.rejectMarkers!.pattern)) ?? "";
-          if (ev.rejectMarker) break;
-        }
-        if (now() >= tGeneration + healthyForMs && (!loop.hasProbes || loop.roundsSince(tGeneration) > 0)) break;
-        await sleep(POLL_MS);
-      }
-      ev.durations.healthyMs = Math.round(now() - tGeneration);
-    }
-    const roundsAfterGeneration = loop.roundsSince(tGeneration);
-    ev.probes = { ...(await loop.stop()) };
-    ev.generation.observed = observed;
-    ev.generation.after = watcher.after;
-
-    // 6. Identity after: find the main process again (a restart shows as a new one).
-    let mainAfter: ReloadFacts["mainAfter"];
-    if (main) {
-      let again = await driver.locate();
-      const settle = now() + Math.min(2000, Math.max(0, deadline - now()));
-      // A supervisor may take a moment to bring a replacement up.
-      while (again?.state !== "running" && now() < settle) {
-        await sleep(50);
-        again = await driver.locate();
-      }
-      if (again?.state === "running") {
-        ev.mainAfter = again.main;
-        mainAfter = again.main;
-        // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).
-        const listeners = new Set(ev.listenBefore);
-        const [workers, held] = await Promise.all([childrenOf(again.main.pid), socketInodes(again.main.pid)]);
-        ev.workersAfter = workers;
-        ev.listenAfter = [...held].filter((i) => listeners.has(i)).sort((a, b) => a - b);
-      } else {
-        mainAfter = "gone";
-      }
-    }
-    ev.configs = await configFileStates(svc.configs);
-    return finish({
-      ...baseFacts,
-      mainBefore: main,
-      mainAfter,
-      generation: { source: watcher.source, observed, timeoutMs: generationTimeoutMs },
-      rejectMarker: ev.rejectMarker || undefined,
+  return {
+    svc,
+    driver,
+    runner,
+    opts,
+    inspector: opts.inspector ?? procFsInspector,
+    journal: opts.journal ?? journalctlReader(runner),
+    t0: now(),
+    ev,
+    facts: {
+      generation: { source: "none", observed: false, timeoutMs: generationTimeoutMs },
       probes: { declared: svc.health.length > 0, ...ev.probes },
-      roundsAfterGeneration,
-    });
-  } finally {
-    await loop.stop();
+      healthyForMs: opts.healthyForMs || svc.timeouts.healthyForMs,
+      roundsAfterGeneration: 0,
+      restartAllowed: opts.allowRestart && svc.allowRestart,
+    },
+    tSignal: 0,
+    tGeneration: 0,
+    mainMoved: false,
+  };
+}
+
+function finish(ctx: RunContext, facts: ReloadFacts): ReloadReport {
+  const c = classifyOutcome(facts);
+  ctx.ev.durations.totalMs = Math.round(now() - ctx.t0);
+  return { service: ctx.svc.name, outcome: c.outcome, ok: c.ok, reason: c.reason, evidence: ctx.ev };
+}
+
+/** 1. Baseline: find the main process and make sure it is one the agent may act on. */
+async function baseline(ctx: RunContext): Promise<Stop | undefined> {
+  let located: Located | undefined;
+  try {
+    located = await ctx.driver.locate();
+  } catch (err) {
+    return { outcome: "failed", reason: (err as Error).message };
   }
+  if (located?.state === "not_running") return { outcome: "not_running", reason: located.reason };
+  if (located?.state === "error") return { outcome: "failed", reason: located.reason };
+  if (located) {
+    const verdict = targetVerdict(located.facts, targetContext(ctx));
+    if (verdict) return verdict;
+  }
+  const main = located?.main;
+  ctx.main = main;
+  ctx.ev.mainBefore = main;
+  ctx.facts.mainBefore = main;
+  [ctx.ev.workersBefore, ctx.ev.listenBefore, ctx.ev.configs] = await Promise.all([
+    main ? ctx.inspector.children(main.pid) : [],
+    main ? ctx.inspector.listeningSocketInodes(main.pid) : [],
+    configFileStates(ctx.svc.configs),
+  ]);
+  return undefined;
+}
+
+function targetContext(ctx: RunContext) {
+  return { selfPid: process.pid, parentPid: process.ppid, expect: ctx.svc.expect, signal: ctx.driver.signal, userName };
+}
+
+/** The same checks as at baseline, again right before anything is sent. */
+function targetGuard(ctx: RunContext): TargetGuard {
+  return async () => {
+    const main = ctx.main;
+    if (!main) return undefined;
+    const p = await ctx.inspector.inspect(main.pid);
+    if (!p || p.startTime !== main.startTime) return { outcome: "failed", reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
+    return targetVerdict(p, targetContext(ctx));
+  };
+}
+
+/** 2. Refuse, before anything is touched, what cannot reload. */
+async function refuse(ctx: RunContext): Promise<Stop | undefined> {
+  try {
+    const refusal = await ctx.driver.preflight(ctx.main);
+    return refusal ? { outcome: "refused", reason: refusal } : undefined;
+  } catch (err) {
+    return { outcome: "failed", reason: (err as Error).message };
+  }
+}
+
+/** 3. Config check: a failure means nothing is signalled. */
+async function checkConfig(ctx: RunContext): Promise<Stop | undefined> {
+  const { svc, opts } = ctx;
+  if (!svc.check || opts.skipCheck) return undefined;
+  const argv = svc.configs[0] ? substitutePath(svc.check, svc.configs[0].path) : svc.check;
+  const r = await ctx.runner.run(argv, { timeoutMs: svc.timeouts.commandMs, signal: opts.signal });
+  ctx.ev.check = { ran: true, ok: r.exitCode === 0 && !r.timedOut && !r.aborted, exitCode: r.exitCode, output: r.output, durationMs: r.durationMs, argv, timedOut: r.timedOut, aborted: !!r.aborted };
+  ctx.ev.durations.checkMs = r.durationMs;
+  if (ctx.ev.check.ok) return undefined;
+  const why = checkWhy(ctx.ev.check, svc.timeouts.commandMs);
+  // A check that never gave a verdict (killed at its timeout, or unable to start) did not reject anything.
+  if (r.timedOut || r.aborted || r.spawnError) return { outcome: "failed", reason: `config check gave no verdict (${why}); nothing was signalled${r.output ? `: ${r.output}` : ""}` };
+  return { outcome: "rejected", reason: `config check failed (${why}); nothing was signalled: ${ctx.ev.check.output || "(no output)"}` };
+}
+
+/** 4. Generation watcher and reject markers, before the signal. */
+async function prepareEvidence(ctx: RunContext): Promise<void> {
+  const { svc, ev } = ctx;
+  ctx.watcher = await startGenerationWatcher(svc.generation, { mainPid: ctx.main?.pid, workersBefore: ev.workersBefore, listenBefore: ev.listenBefore }, { inspector: ctx.inspector, journal: ctx.journal });
+  ev.generation = { source: ctx.watcher.source, observed: false, before: ctx.watcher.before, after: "", note: ctx.watcher.note };
+  const m = svc.rejectMarkers;
+  ctx.markers = !m ? undefined : m.source === "log" ? new LogTail(m.log) : new JournalTail(ctx.journal, m.unit);
+}
+
+/** 5. Send the reload, the target re-checked right before. Log sources start counting here. */
+async function send(ctx: RunContext, loop: ProbeLoop): Promise<{ outcome: "refused" | "failed"; reason: string } | undefined> {
+  const { svc, ev } = ctx;
+  try {
+    await Promise.all([ctx.markers?.begin(), ctx.watcher!.begin()]);
+  } catch (err) {
+    return { outcome: "failed", reason: `cannot read the log evidence before the reload: ${(err as Error).message}; nothing was sent` };
+  }
+  ctx.tSignal = now();
+  loop.markWindowStart();
+  const trig = await ctx.driver.trigger(ctx.main, { timeoutMs: svc.timeouts.commandMs, signal: ctx.opts.signal, guard: targetGuard(ctx) });
+  ev.action = trig.action;
+  ev.durations.signalMs = Math.round(now() - ctx.tSignal);
+  if (!trig.ok) return { outcome: trig.outcome === "not_running" ? "failed" : trig.outcome, reason: trig.reason };
+  ev.signalled = true;
+  return undefined;
+}
+
+/** A reject marker, if one appeared since the last look. */
+async function lookForRejection(ctx: RunContext): Promise<void> {
+  if (!ctx.markers || ctx.ev.rejectMarker) return;
+  ctx.ev.rejectMarker = (await ctx.markers.findNew(ctx.svc.rejectMarkers!.pattern).catch(() => undefined)) ?? "";
+}
+
+/** 6. Wait for a new generation, a rejection marker, or the main process changing. */
+async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> {
+  const watcher = ctx.watcher!;
+  const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
+  let observed = false;
+  for (;;) {
+    observed = await pollWatcher(ctx);
+    await lookForRejection(ctx);
+    if (observed || ctx.ev.rejectMarker || watcher.source === "none") break;
+    if (ctx.main) {
+      const p = await ctx.inspector.inspect(ctx.main.pid);
+      if (!p || p.startTime !== ctx.main.startTime || p.state === "Z") {
+        ctx.mainMoved = true;
+        break;
+      }
+    }
+    if (now() >= deadline || ctx.opts.signal?.aborted) break;
+    await sleep(POLL_MS);
+  }
+  ctx.tGeneration = now();
+  ctx.ev.durations.generationMs = Math.round(ctx.tGeneration - ctx.tSignal);
+  let progress = watcher.progress;
+  if (!observed && watcher.source !== "none" && !ctx.ev.rejectMarker && !ctx.mainMoved && !ctx.opts.signal?.aborted) progress = await characterizeTimeout(ctx);
+  // Without generation evidence, health is judged from the signal on.
+  loop.markHealthStart(watcher.source === "none" ? ctx.tSignal : ctx.tGeneration);
+  ctx.ev.generation.observed = observed;
+  ctx.ev.generation.after = watcher.after;
+  ctx.facts.generation = { ...ctx.facts.generation, source: watcher.source, observed, awaited: watcher.awaited, progress, readError: ctx.readError };
+  ctx.facts.aborted = !observed && ctx.opts.signal?.aborted;
+}
+
+async function pollWatcher(ctx: RunContext): Promise<boolean> {
+  try {
+    const seen = await ctx.watcher!.poll();
+    ctx.readError = undefined;
+    return seen;
+  } catch (err) {
+    ctx.readError = (err as Error).message;
+    return false;
+  }
+}
+
+/** Keeps watching briefly after a timeout, only to say what was seen. */
+async function characterizeTimeout(ctx: RunContext): Promise<string> {
+  const until = now() + CHARACTERIZE_MS;
+  while (now() < until && !ctx.opts.signal?.aborted) {
+    const late = await pollWatcher(ctx);
+    await lookForRejection(ctx);
+    if (ctx.watcher!.progress || ctx.ev.rejectMarker) return late ? `${ctx.watcher!.progress}, ${Math.round(now() - ctx.tSignal)}ms after the signal (too late)` : ctx.watcher!.progress;
+    await sleep(POLL_MS);
+  }
+  return ctx.watcher!.progress;
+}
+
+/** 7. Stay healthy for healthy_for, with at least one full probe round after the new generation. */
+async function stayHealthy(ctx: RunContext, loop: ProbeLoop): Promise<void> {
+  const { ev, opts } = ctx;
+  const g = ctx.facts.generation;
+  if (ctx.mainMoved || ev.rejectMarker || !(g.observed || g.source === "none")) return;
+  const healthyForMs = ctx.facts.healthyForMs;
+  const hardStop = ctx.tGeneration + healthyForMs + Math.max(2000, healthyForMs);
+  while (!opts.signal?.aborted && now() < hardStop) {
+    if (loop.counts.failed > 0) break;
+    await lookForRejection(ctx);
+    if (ev.rejectMarker) break;
+    if (now() >= ctx.tGeneration + healthyForMs && (!loop.hasProbes || loop.roundsSince(ctx.tGeneration) > 0)) break;
+    await sleep(POLL_MS);
+  }
+  ev.durations.healthyMs = Math.round(now() - ctx.tGeneration);
+}
+
+/** 8. Identity after: find the main process again (a restart shows as a new one). */
+async function identifyAfter(ctx: RunContext): Promise<void> {
+  const { ev } = ctx;
+  ctx.facts.rejectMarker = ev.rejectMarker || undefined;
+  if (ctx.main) {
+    let again = await ctx.driver.locate().catch(() => undefined);
+    const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
+    const settle = now() + Math.min(2000, Math.max(0, deadline - now()));
+    // A supervisor may take a moment to bring a replacement up.
+    while (again?.state !== "running" && now() < settle) {
+      await sleep(50);
+      again = await ctx.driver.locate().catch(() => undefined);
+    }
+    if (again?.state === "running") {
+      ev.mainAfter = again.main;
+      ctx.facts.mainAfter = again.main;
+      // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).
+      const listeners = new Set(ev.listenBefore);
+      const [workers, held] = await Promise.all([ctx.inspector.children(again.main.pid), ctx.inspector.socketInodes(again.main.pid)]);
+      ev.workersAfter = workers;
+      ev.listenAfter = [...held].filter((i) => listeners.has(i)).sort((a, b) => a - b);
+    } else {
+      ctx.facts.mainAfter = "gone";
+    }
+  }
+  ev.configs = await configFileStates(ctx.svc.configs);
 }

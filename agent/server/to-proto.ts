@@ -30,6 +30,7 @@ export function statusToProto(s: ServiceStatusReport): ServiceStatus {
     probes: s.probes,
     configs: s.configs,
     error: s.error,
+    evidence: s.evidence,
   };
 }
 
@@ -53,7 +54,7 @@ export function reloadToProto(r: ReloadReport & { requestId: string; replayed: b
       workersAfter: e.workersAfter,
       generation: e.generation,
       probes: e.probes,
-      check: e.check,
+      check: { ...e.check, timedOut: e.check.timedOut ?? false },
       durations: e.durations,
       rejectMarker: e.rejectMarker,
       configs: e.configs,
@@ -73,7 +74,7 @@ export function configChangeToProto(r: ConfigChangeReport & { requestId: string;
     change: CHANGE[r.change],
     previousSha256: r.previousSha256,
     newSha256: r.newSha256,
-    check: r.check,
+    check: { ...r.check, timedOut: r.check.timedOut ?? false },
     reload: r.reload ? reloadToProto({ ...r.reload, requestId: r.requestId, replayed: r.replayed }, hostname) : undefined,
     ok: r.ok,
     reason: r.reason,

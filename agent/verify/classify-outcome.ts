@@ -1,13 +1,28 @@
-// Pure classification of a reload from the facts gathered, in the order the
-// design fixes: what could not run, then identity, rejection, health.
+// Pure classification of a reload from the facts gathered: what could not
+// run, then identity, rejection, the generation, health, and last whether
+// anything proved the reload at all. An outcome never claims more than its
+// evidence shows.
+import type { OutcomeWord } from "../../common/outcome-words.js";
 import type { GenerationSource } from "./generation-watcher.js";
 
-export type OutcomeWord = "reloaded" | "restarted" | "rejected" | "unhealthy" | "not_running" | "refused" | "failed";
+export type { OutcomeWord };
 
 export interface Identity {
   pid: number;
   startTime: number;
   invocationId?: string;
+}
+
+export interface GenerationFacts {
+  source: GenerationSource;
+  observed: boolean;
+  timeoutMs: number;
+  /** What a complete new generation needed, e.g. "the old workers to stop listening". */
+  awaited?: string;
+  /** What was seen short of that, e.g. "new workers 12,13 are up; old workers 10 still listen". */
+  progress?: string;
+  /** The evidence could not be read (journalctl failed, ...): nothing can be concluded from its silence. */
+  readError?: string;
 }
 
 export interface ReloadFacts {
@@ -17,8 +32,10 @@ export interface ReloadFacts {
   mainBefore?: Identity;
   /** Undefined when the method has no main process to watch. */
   mainAfter?: Identity | "gone";
-  generation: { source: GenerationSource; observed: boolean; timeoutMs: number };
+  generation: GenerationFacts;
   rejectMarker?: string;
+  /** The wait was cut short by the caller (shutdown, cancelled request). */
+  aborted?: boolean;
   probes: { declared: boolean; sent: number; failed: number; refused: number; firstFailure: string };
   healthyForMs: number;
   /** Probe rounds completed after the new generation appeared. */
@@ -39,32 +56,49 @@ export function identityChanged(before: Identity, after: Identity): string | und
   return undefined;
 }
 
+const fail = (outcome: OutcomeWord, reason: string): Classification => ({ outcome, ok: false, reason });
+
 export function classifyOutcome(f: ReloadFacts): Classification {
-  if (f.stoppedBefore) return { outcome: f.stoppedBefore.outcome, ok: false, reason: f.stoppedBefore.reason };
-  if (f.triggerFailure) return { outcome: f.triggerFailure.outcome, ok: false, reason: f.triggerFailure.reason };
+  if (f.stoppedBefore) return fail(f.stoppedBefore.outcome, f.stoppedBefore.reason);
+  if (f.triggerFailure) return fail(f.triggerFailure.outcome, f.triggerFailure.reason);
+  return identityOutcome(f) ?? generationOutcome(f) ?? healthOutcome(f) ?? proofOutcome(f);
+}
 
-  if (f.mainBefore && f.mainAfter === "gone") {
-    return { outcome: "failed", ok: false, reason: `the main process (pid ${f.mainBefore.pid}) died after the reload and nothing replaced it` };
-  }
-  if (f.mainBefore && f.mainAfter && f.mainAfter !== "gone") {
-    const changed = identityChanged(f.mainBefore, f.mainAfter);
-    if (changed) {
-      return f.restartAllowed
-        ? { outcome: "restarted", ok: true, reason: `${changed}: the service restarted (allowed by this request and the service config)` }
-        : { outcome: "restarted", ok: false, reason: `${changed}: the service restarted instead of reloading, which drops connections` };
-    }
-  }
-  if (f.rejectMarker) return { outcome: "rejected", ok: false, reason: `the service rejected the new config; its log says: ${f.rejectMarker.trim()}` };
-  if (f.generation.source !== "none" && !f.generation.observed) {
-    return { outcome: "rejected", ok: false, reason: `no new generation (${f.generation.source}) within ${f.generation.timeoutMs}ms: the old config is still serving` };
-  }
-  if (f.probes.refused > 0) return { outcome: "unhealthy", ok: false, reason: `${f.probes.refused} of ${f.probes.sent} probes were refused during the reload window (${f.probes.firstFailure})` };
-  if (f.probes.failed > 0) return { outcome: "unhealthy", ok: false, reason: `${f.probes.failed} of ${f.probes.sent} probes failed during the reload window (${f.probes.firstFailure})` };
-  if (f.probes.declared && f.roundsAfterGeneration === 0) return { outcome: "unhealthy", ok: false, reason: "no probe round completed after the reload" };
+function identityOutcome(f: ReloadFacts): Classification | undefined {
+  if (f.mainBefore && f.mainAfter === "gone") return fail("failed", `the main process (pid ${f.mainBefore.pid}) died after the reload and nothing replaced it`);
+  if (!f.mainBefore || !f.mainAfter || f.mainAfter === "gone") return undefined;
+  const changed = identityChanged(f.mainBefore, f.mainAfter);
+  if (!changed) return undefined;
+  return f.restartAllowed
+    ? { outcome: "restarted", ok: true, reason: `${changed}: the service restarted (allowed by this request and the service config)` }
+    : fail("restarted", `${changed}: the service restarted instead of reloading, which drops connections`);
+}
 
+/** rejected only when the service demonstrably kept its old config; a generation that started but did not finish in time is a failure. */
+function generationOutcome(f: ReloadFacts): Classification | undefined {
+  if (f.rejectMarker) return fail("rejected", `the service rejected the new config; its log says: ${f.rejectMarker.trim()}`);
+  const g = f.generation;
+  if (g.source === "none" || g.observed) return undefined;
+  const awaited = g.awaited ?? `a new generation (${g.source})`;
+  if (g.readError && !g.progress) return fail("failed", `could not read the generation evidence (${g.source}): ${g.readError}`);
+  if (f.aborted) return fail("failed", `aborted while waiting for ${awaited}${g.progress ? `: ${g.progress}` : "; nothing new was seen yet"}`);
+  if (g.progress) return fail("failed", `timed out after ${g.timeoutMs}ms waiting for ${awaited}: ${g.progress}`);
+  return fail("rejected", `no new generation (${g.source}) within ${g.timeoutMs}ms: the old config is still serving`);
+}
+
+function healthOutcome(f: ReloadFacts): Classification | undefined {
+  const p = f.probes;
+  if (p.refused > 0) return fail("unhealthy", `${p.refused} of ${p.sent} probes were refused during the reload window (${p.firstFailure})`);
+  if (p.failed > 0) return fail("unhealthy", `${p.failed} of ${p.sent} probes failed during the reload window (${p.firstFailure})`);
+  if (p.declared && f.roundsAfterGeneration === 0) return fail("unhealthy", "no probe round completed after the reload");
+  return undefined;
+}
+
+/** Unproven is not success: without a generation observed, the reload is unverified. */
+function proofOutcome(f: ReloadFacts): Classification {
   const health = f.probes.declared ? `healthy for ${f.healthyForMs}ms, ${f.probes.sent} probes, none failed` : "no health probes declared";
   if (f.generation.source === "none") {
-    return { outcome: "reloaded", ok: true, reason: `signal delivered, main process unchanged, ${health}; weak evidence: no new generation could be observed` };
+    return fail("unverified", `the reload was sent and the main process is unchanged (${health}), but nothing shows the service loaded the new config: declare generation evidence (workers, http, log or journal) to prove it`);
   }
   return { outcome: "reloaded", ok: true, reason: `new generation (${f.generation.source}) observed, main process unchanged, ${health}` };
 }

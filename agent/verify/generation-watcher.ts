@@ -1,103 +1,170 @@
 // Watches for evidence that a new generation of the service took over after a
 // reload: new worker PIDs, a changed value at a declared HTTP endpoint, or a
-// declared marker line in a log.
+// declared marker line in a log file or the unit's journal.
 import type { GenerationSpec } from "../config/agent-config.js";
-import { childrenOf, socketInodes } from "../process/proc-fs.js";
+import type { ProcessInspector } from "../process/process-inspector.js";
+import { JournalTail, type JournalReader } from "./journal-tail.js";
 import { LogTail } from "./log-tail.js";
 
-export type GenerationSource = "workers" | "http" | "log" | "none";
+export type GenerationSource = "workers" | "http" | "log" | "journal" | "none";
 
 export interface GenerationWatcher {
   readonly source: GenerationSource;
   readonly before: string;
   readonly after: string;
   readonly note: string;
+  /** What a complete new generation needs, for a timeout's reason. */
+  readonly awaited: string;
+  /** What was seen short of a complete new generation; "" when nothing changed. */
+  readonly progress: string;
+  /** Call right before the reload is sent: log sources count only lines from then on. */
+  begin(): Promise<void>;
   /** True once a new generation has been seen. */
   poll(): Promise<boolean>;
 }
 
-/** `listenBefore`: the main process's listening sockets at baseline, which old workers share until they stop accepting. */
-export async function startGenerationWatcher(spec: GenerationSpec, mainPid: number | undefined, workersBefore: number[], listenBefore: number[] = []): Promise<GenerationWatcher> {
-  const kind = spec.kind === "auto" ? (mainPid !== undefined && workersBefore.length > 0 ? "workers" : "none") : spec.kind;
+export interface WatcherDeps {
+  inspector: ProcessInspector;
+  journal: JournalReader;
+}
+
+export interface Baseline {
+  mainPid: number | undefined;
+  workersBefore: number[];
+  /** The main process's listening sockets at baseline, which old workers share until they stop accepting. */
+  listenBefore: number[];
+}
+
+export async function startGenerationWatcher(spec: GenerationSpec, base: Baseline, deps: WatcherDeps): Promise<GenerationWatcher> {
+  const kind = spec.kind === "auto" ? (base.mainPid !== undefined && base.workersBefore.length > 0 ? "workers" : "none") : spec.kind;
   switch (kind) {
-    case "workers": {
-      if (mainPid === undefined) return none("generation: workers needs a main process to watch; none is known for this reload method");
-      const before = new Set(workersBefore);
-      let after = workersBefore;
-      let observed = false;
-      return {
-        source: "workers",
-        before: workersBefore.join(","),
-        get after() {
-          return after.join(",");
-        },
-        note: "new worker processes appeared under the same main process and the old ones stopped listening",
-        async poll() {
-          if (observed) return true;
-          after = await childrenOf(mainPid);
-          if (!after.some((pid) => !before.has(pid))) return false;
-          // Old workers drain their connections but must no longer accept new ones.
-          const old = after.filter((pid) => before.has(pid));
-          const listeners = new Set(listenBefore);
-          const stillListening = await Promise.all(old.map(async (pid) => [...(await socketInodes(pid))].some((i) => listeners.has(i))));
-          observed = !stillListening.some(Boolean);
-          return observed;
-        },
-      };
-    }
-    case "http": {
-      const s = spec as Extract<GenerationSpec, { kind: "http" }>;
-      const read = () => fetchGeneration(s.url, s.json);
-      const first = await read();
-      const before = "value" in first ? first.value : `(unavailable: ${first.error})`;
-      let after = before;
-      let observed = false;
-      return {
-        source: "http",
-        before,
-        get after() {
-          return after;
-        },
-        note: `value of ${s.json ? `"${s.json}" at ` : ""}${s.url} changed`,
-        async poll() {
-          const r = await read();
-          if ("value" in r) {
-            after = r.value;
-            observed ||= r.value !== before;
-          }
-          return observed;
-        },
-      };
-    }
+    case "workers":
+      if (base.mainPid === undefined) return none("generation: workers needs a main process to watch; none is known for this reload method");
+      return workersWatcher(base.mainPid, base, deps.inspector);
+    case "http":
+      return httpWatcher(spec as Extract<GenerationSpec, { kind: "http" }>);
     case "log": {
       const s = spec as Extract<GenerationSpec, { kind: "log" }>;
-      const tail = new LogTail(s.path);
-      await tail.begin();
-      let after = "";
-      return {
-        source: "log",
-        before: `${s.path} from its current end`,
-        get after() {
-          return after;
-        },
-        note: `a line matching /${s.marker.source}/ appeared in ${s.path}`,
-        async poll() {
-          if (!after) after = (await tail.findNew(s.marker)) ?? "";
-          return after !== "";
-        },
-      };
+      return lineWatcher("log", new LogTail(s.path), s.marker, `${s.path} from the signal on`, `a line matching /${s.marker.source}/ in ${s.path}`);
+    }
+    case "journal": {
+      const s = spec as Extract<GenerationSpec, { kind: "journal" }>;
+      return lineWatcher("journal", new JournalTail(deps.journal, s.unit), s.marker, `the journal of ${s.unit} from the signal on`, `a journal line of ${s.unit} matching /${s.marker.source}/`);
     }
     default:
       return none(
         spec.kind === "none"
-          ? "no generation evidence declared (generation: none): success rests on signal delivery, an unchanged main process and healthy probes only"
-          : "no generation evidence available (the main process has no workers and no generation endpoint or log marker is declared): success rests on signal delivery, an unchanged main process and healthy probes only",
+          ? "no generation evidence declared (generation: none): nothing can show that the service loaded the new config"
+          : "no generation evidence available (the main process has no workers, and no http, log or journal generation is declared): nothing can show that the service loaded the new config",
       );
   }
 }
 
+/** What a reload of a service can prove, for Status: `workers` is the main process's worker count now (undefined: no main process). */
+export function evidenceCapability(spec: GenerationSpec, workers: number | undefined): string {
+  const unverified = "none: reloads are unverified";
+  switch (spec.kind) {
+    case "auto":
+      return workers ? `workers (${workers} now)` : `${unverified} (no workers, no generation declared)`;
+    case "workers":
+      return workers === undefined ? `workers (no main process found)` : `workers (${workers} now)`;
+    case "http":
+      return `http ${spec.url}${spec.json ? ` field ${spec.json}` : ""}`;
+    case "log":
+      return `log ${spec.path} /${spec.marker.source}/`;
+    case "journal":
+      return `journal of ${spec.unit} /${spec.marker.source}/`;
+    case "none":
+      return `${unverified} (generation: none)`;
+  }
+}
+
+function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspector): GenerationWatcher {
+  const before = new Set(base.workersBefore);
+  const listeners = new Set(base.listenBefore);
+  let after = base.workersBefore;
+  let progress = "";
+  let observed = false;
+  return {
+    source: "workers",
+    before: base.workersBefore.join(","),
+    get after() {
+      return after.join(",");
+    },
+    get progress() {
+      return progress;
+    },
+    awaited: "the old workers to stop listening",
+    note: "new worker processes appeared under the same main process and the old ones stopped listening",
+    begin: async () => undefined,
+    async poll() {
+      if (observed) return true;
+      after = await inspector.children(mainPid);
+      const fresh = after.filter((pid) => !before.has(pid));
+      if (fresh.length === 0) return false;
+      // Old workers drain their connections but must no longer accept new ones.
+      const old = after.filter((pid) => before.has(pid));
+      const listening = await Promise.all(old.map(async (pid) => ([...(await inspector.socketInodes(pid))].some((i) => listeners.has(i)) ? pid : undefined)));
+      const still = listening.filter((pid): pid is number => pid !== undefined);
+      observed = still.length === 0;
+      progress = observed ? `new workers ${fresh.join(",")} are up and the old ones stopped listening` : `new workers ${fresh.join(",")} are up; old workers ${still.join(",")} still listen`;
+      return observed;
+    },
+  };
+}
+
+async function httpWatcher(s: Extract<GenerationSpec, { kind: "http" }>): Promise<GenerationWatcher> {
+  const read = () => fetchGeneration(s.url, s.json);
+  const first = await read();
+  const before = "value" in first ? first.value : `(unavailable: ${first.error})`;
+  let after = before;
+  let observed = false;
+  return {
+    source: "http",
+    before,
+    get after() {
+      return after;
+    },
+    get progress() {
+      return observed ? `the value changed from ${before} to ${after}` : "";
+    },
+    awaited: `the value of ${s.json ? `"${s.json}" at ` : ""}${s.url} to change`,
+    note: `value of ${s.json ? `"${s.json}" at ` : ""}${s.url} changed`,
+    begin: async () => undefined,
+    async poll() {
+      const r = await read();
+      if ("value" in r) {
+        after = r.value;
+        observed ||= r.value !== before;
+      }
+      return observed;
+    },
+  };
+}
+
+function lineWatcher(source: "log" | "journal", tail: { begin(): Promise<void>; findNew(p: RegExp): Promise<string | undefined> }, marker: RegExp, before: string, what: string): GenerationWatcher {
+  let after = "";
+  return {
+    source,
+    before,
+    get after() {
+      return after;
+    },
+    get progress() {
+      return after ? `the line appeared: ${after.trim()}` : "";
+    },
+    awaited: what,
+    note: `${what} was written after the signal`,
+    begin: () => tail.begin(),
+    async poll() {
+      if (!after) after = (await tail.findNew(marker)) ?? "";
+      return after !== "";
+    },
+  };
+}
+
 function none(note: string): GenerationWatcher {
-  return { source: "none", before: "", after: "", note, poll: async () => false };
+  return { source: "none", before: "", after: "", note, awaited: "", progress: "", begin: async () => undefined, poll: async () => false };
 }
 
 async function fetchGeneration(url: string, jsonField: string | undefined): Promise<{ value: string } | { error: string }> {

@@ -53,7 +53,7 @@ export function agentCommand(): Command {
     ),
   );
 
-  withConnection(agent.command("status").argument("<address>").argument("[service]").description("main process, workers, probes and config hashes")).action(
+  withConnection(agent.command("status").argument("<address>").argument("[service]").description("main process, workers, what a reload can prove, probes and config hashes")).action(
     action((address: string, service: string | undefined, own: CommonFlags, cmd: Command) =>
       withAgent(address, own, cmd, async (client, flags) => {
         const s = await client.status(service ?? "");
@@ -64,6 +64,7 @@ export function agentCommand(): Command {
                 `${s.hostname} ${x.name}: ${x.running ? "running" : "NOT RUNNING"}, ${x.healthy ? "healthy" : "UNHEALTHY"}${x.error ? ` (${x.error})` : ""}`,
                 x.main ? `  main pid ${x.main.pid} (${x.main.user}) ${x.main.command}` : "",
                 x.workerPids.length ? `  workers ${x.workerPids.join(", ")}` : "",
+                x.evidence ? `  evidence ${x.evidence}` : "",
                 ...x.probes.map((p) => `  probe ${p.probe}: ${p.ok ? "ok" : "FAIL"} ${p.detail} (${p.durationMs}ms)`),
                 ...x.configs.map((c) => `  config ${c.path} ${c.exists ? c.sha256.slice(0, 12) : "(missing)"}`),
               ].filter(Boolean).join("\n"),

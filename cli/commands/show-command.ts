@@ -10,7 +10,7 @@ import { formatShow } from "../output/rollout-output.js";
 export function showCommand(): Command {
   return new Command("show")
     .argument("<id>", "rollout id")
-    .description("one rollout: policy, every host's step with outcome and probe counts, events")
+    .description("one rollout: policy, every host's step with outcome, evidence strength and probe counts, events")
     .action(
       action((idText: string, o: GlobalFlags, cmd: Command) =>
         withController(o, cmd, async (client, flags) => {

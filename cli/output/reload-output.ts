@@ -13,7 +13,7 @@ export function formatReload(r: ReloadResponse): string {
   const lines = [`${r.hostname || "agent"} ${r.service}: ${outcomeToWord(r.outcome)}${r.replayed ? " (replayed: first result of this request id)" : ""}`, `  ${r.reason}`];
   if (e) {
     if (e.action) lines.push(`  action:     ${e.action}${e.signalled ? "" : " (not sent)"}`);
-    if (e.check?.ran) lines.push(`  check:      ${e.check.ok ? "passed" : "FAILED"} in ${e.check.durationMs}ms${e.check.output ? `: ${e.check.output.split("\n").slice(0, 4).join(" | ")}` : ""}`);
+    if (e.check?.ran) lines.push(`  check:      ${e.check.ok ? "passed" : e.check.timedOut ? "TIMED OUT" : `FAILED (exit ${e.check.exitCode})`} in ${e.check.durationMs}ms${e.check.output ? `: ${e.check.output.split("\n").slice(0, 4).join(" | ")}` : ""}`);
     lines.push(`  main:       ${ident(e.mainBefore)} -> ${ident(e.mainAfter)}`);
     if (e.workersBefore.length || e.workersAfter.length) lines.push(`  workers:    [${e.workersBefore.join(",")}] -> [${e.workersAfter.join(",")}]`);
     if (e.generation) lines.push(`  generation: ${e.generation.source}${e.generation.source !== "none" ? (e.generation.observed ? " observed" : " NOT observed") : ""} — ${e.generation.note}`);

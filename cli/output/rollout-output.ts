@@ -7,8 +7,8 @@ const time = (ms: number | string) => new Date(Number(ms)).toISOString().slice(0
 
 export function formatHistory(rollouts: RolloutSummary[]): string[] {
   return formatColumns([
-    ["ID", "STATE", "GROUP", "KIND", "HOSTS", "OK/FAIL/SKIP", "STARTED (UTC)", "BY", "REASON"],
-    ...rollouts.map((x) => [String(x.id), x.state, x.group, x.kind, String(x.hostsTotal), `${x.hostsOk}/${x.hostsFailed}/${x.hostsSkipped}`, time(x.createdAtMs), x.requestedBy, x.reason]),
+    ["ID", "STATE", "GROUP", "KIND", "HOSTS", "OK/FAIL/SKIP", "UNVERIFIED", "STARTED (UTC)", "BY", "REASON"],
+    ...rollouts.map((x) => [String(x.id), x.state, x.group, x.kind, String(x.hostsTotal), `${x.hostsOk}/${x.hostsFailed}/${x.hostsSkipped}`, String(x.hostsUnverified || "-"), time(x.createdAtMs), x.requestedBy, x.reason]),
   ]);
 }
 
@@ -25,10 +25,11 @@ export function formatShow(r: ShowResponse): string[] {
     s.outcome || s.status,
     s.finishedAtMs && s.startedAtMs ? formatDuration(Number(s.finishedAtMs) - Number(s.startedAtMs)) : "",
     s.newSha256 ? `${s.previousSha256.slice(0, 12) || "(none)"} -> ${s.newSha256.slice(0, 12)}` : "",
+    s.evidence,
     `probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}`,
-    s.reason && !s.ok ? s.reason : "",
+    s.reason && (!s.ok || s.outcome === "unverified") ? s.reason : "",
   ]);
-  if (rows.length) lines.push(...formatColumns([["BATCH", "HOST", "OUTCOME", "TOOK", "CONFIG", "PROBES s/f/r", "REASON"], ...rows]).map((l) => `  ${l}`));
+  if (rows.length) lines.push(...formatColumns([["BATCH", "HOST", "OUTCOME", "TOOK", "CONFIG", "EVIDENCE", "PROBES s/f/r", "REASON"], ...rows]).map((l) => `  ${l}`));
   if (r.webhookDeliveries?.length) lines.push("  webhooks:");
   for (const d of r.webhookDeliveries ?? []) {
     const answer = d.httpStatus ? ` HTTP ${d.httpStatus}` : "";

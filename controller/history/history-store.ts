@@ -29,6 +29,8 @@ export interface RolloutRecord {
   hostsOk: number;
   hostsFailed: number;
   hostsSkipped: number;
+  /** Done steps whose reload was unverified (accepted or not). */
+  hostsUnverified: number;
 }
 
 export interface StepRecord {

@@ -16,7 +16,7 @@ import {
   type StepResult,
 } from "./history-store.js";
 
-type StoredRollout = Omit<RolloutRecord, "hostsTotal" | "hostsOk" | "hostsFailed" | "hostsSkipped">;
+type StoredRollout = Omit<RolloutRecord, "hostsTotal" | "hostsOk" | "hostsFailed" | "hostsSkipped" | "hostsUnverified">;
 
 export class MemoryHistoryStore implements HistoryStore {
   readonly instanceId = "memory01";
@@ -199,6 +199,7 @@ export class MemoryHistoryStore implements HistoryStore {
       hostsOk: steps.filter((s) => s.status === "done" && s.ok).length,
       hostsFailed: steps.filter((s) => s.status === "done" && !s.ok).length,
       hostsSkipped: steps.filter((s) => s.status === "skipped").length,
+      hostsUnverified: steps.filter((s) => s.outcome === "unverified").length,
     };
   }
 

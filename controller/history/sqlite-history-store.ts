@@ -25,7 +25,8 @@ const ROLLOUT_COLUMNS = `r.*,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id) AS hosts_total,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.ok = 1) AS hosts_ok,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.ok = 0) AS hosts_failed,
-  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'skipped') AS hosts_skipped`;
+  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'skipped') AS hosts_skipped,
+  (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.outcome = 'unverified') AS hosts_unverified`;
 
 export class SqliteHistoryStore implements HistoryStore {
   private readonly db: Database.Database;
@@ -303,5 +304,6 @@ function toRollout(r: Row): RolloutRecord {
     hostsOk: Number(r.hosts_ok),
     hostsFailed: Number(r.hosts_failed),
     hostsSkipped: Number(r.hosts_skipped),
+    hostsUnverified: Number(r.hosts_unverified),
   };
 }

@@ -23,6 +23,8 @@ export interface RolloutSettings {
   bakeMs: number;
   pauseMs: number;
   allowRestart: boolean;
+  /** Count `unverified` reloads as success (absent in rollouts recorded before it existed). */
+  acceptUnverified?: boolean;
   /** The policy as given, for the record. */
   policyText: string;
 }

@@ -12,6 +12,8 @@ export interface RolloutPolicy {
   maxFailures: CountSpec;
   bakeMs: number;
   pauseMs: number;
+  /** Count `unverified` reloads (delivered, no generation evidence) as success. */
+  acceptUnverified: boolean;
 }
 
 export interface PolicyText {
@@ -20,6 +22,7 @@ export interface PolicyText {
   max_failures?: string;
   bake?: string;
   pause?: string;
+  accept_unverified?: string;
 }
 
 export const DEFAULT_POLICY: RolloutPolicy = {
@@ -28,6 +31,7 @@ export const DEFAULT_POLICY: RolloutPolicy = {
   maxFailures: { kind: "count", n: 0 },
   bakeMs: 0,
   pauseMs: 0,
+  acceptUnverified: false,
 };
 
 export function parseCount(text: string): CountSpec | undefined {
@@ -79,9 +83,14 @@ export function applyPolicyText(base: RolloutPolicy, text: PolicyText, where: (f
     else if (d.ms > 24 * 3_600_000) problems.push(`${where(key)}: must be at most 24h, got ${JSON.stringify(text[key])}`);
     else policy[field] = d.ms;
   }
+  if (text.accept_unverified !== undefined) {
+    const v = String(text.accept_unverified);
+    if (v === "true" || v === "false") policy.acceptUnverified = v === "true";
+    else problems.push(`${where("accept_unverified")}: must be true or false, got ${JSON.stringify(text.accept_unverified)}`);
+  }
   return { policy, problems };
 }
 
 export function describePolicy(p: RolloutPolicy): string {
-  return `canary ${formatCount(p.canary)}, batch ${p.batch.map(formatCount).join(",")}, max failures ${formatCount(p.maxFailures)}, bake ${p.bakeMs}ms, pause ${p.pauseMs}ms`;
+  return `canary ${formatCount(p.canary)}, batch ${p.batch.map(formatCount).join(",")}, max failures ${formatCount(p.maxFailures)}, bake ${p.bakeMs}ms, pause ${p.pauseMs}ms${p.acceptUnverified ? ", unverified reloads accepted" : ""}`;
 }

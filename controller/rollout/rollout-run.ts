@@ -159,9 +159,9 @@ export class RolloutRun {
     );
   }
 
-  private reloadHost(host: string): Promise<StepResult> {
+  private async reloadHost(host: string): Promise<StepResult> {
     const { settings } = this;
-    return this.deps.actions.reload(host, { requestId: this.requestId(host), service: settings.service, allowRestart: settings.allowRestart });
+    return accepting(await this.deps.actions.reload(host, { requestId: this.requestId(host), service: settings.service, allowRestart: settings.allowRestart }), settings);
   }
 
   /** Pushes the rollout's file; a host whose reload fails after the install is restored at once (even when the history cannot be written). */
@@ -169,7 +169,7 @@ export class RolloutRun {
     const { settings } = this;
     const content = this.deps.history.getConfigVersion(settings.configSha256!);
     if (!content) return { outcome: "failed", ok: false, reason: `config version ${settings.configSha256} is missing from the history; nothing pushed`, evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 };
-    const { installed, ...result } = await this.deps.actions.push(host, {
+    const { installed, ...pushed } = await this.deps.actions.push(host, {
       requestId: this.requestId(host),
       service: settings.service,
       path: settings.configPath!,
@@ -177,6 +177,7 @@ export class RolloutRun {
       sha256: settings.configSha256!,
       allowRestart: settings.allowRestart,
     });
+    const result = accepting(pushed, settings);
     if (!result.ok && installed && result.previousSha256) await this.restoreHost(host, result.previousSha256, `its reload was ${result.outcome}`);
     return result;
   }
@@ -280,7 +281,7 @@ export class RolloutRun {
     }
     if (halted) return { state: "failed", summary: `halted: ${halted}` };
     if (stop?.kind === "abort" && notDone) return { state: "aborted", summary: `aborted by ${stop.by}; ${notDone} hosts skipped` };
-    return { state: "succeeded", summary: `all ${steps.length} hosts done, ${failures} failures (allowed ${this.settings.maxFailures})` };
+    return { state: "succeeded", summary: `all ${steps.length} hosts done, ${failures} failures (allowed ${this.settings.maxFailures})${unverifiedNote(steps)}` };
   }
 
   /** The record as this run knows it (the history may still be catching up). */
@@ -295,6 +296,7 @@ export class RolloutRun {
       hostsOk: steps.filter((s) => s.status === "done" && s.ok).length,
       hostsFailed: steps.filter((s) => s.status === "done" && !s.ok).length,
       hostsSkipped: steps.filter((s) => s.status === "skipped").length,
+      hostsUnverified: steps.filter((s) => s.outcome === "unverified").length,
     };
   }
 }
@@ -407,4 +409,15 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/** An unverified reload is a failure unless the rollout accepts unverified reloads; the outcome word stays. */
+function accepting<R extends StepResult>(result: R, settings: RolloutSettings): R {
+  if (result.ok || result.outcome !== "unverified" || !settings.acceptUnverified) return result;
+  return { ...result, ok: true, reason: `${result.reason} (accepted: accept_unverified)` };
+}
+
+function unverifiedNote(steps: StepRecord[]): string {
+  const n = steps.filter((s) => s.outcome === "unverified").length;
+  return n ? `; ${n} unverified (accepted without generation evidence)` : "";
 }

@@ -205,7 +205,7 @@ function startRollout(
   const args = {
     group: req.group,
     policy: Object.fromEntries(
-      Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause }).filter(([, v]) => v),
+      Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause, accept_unverified: req.policy?.acceptUnverified ? "true" : "" }).filter(([, v]) => v),
     ),
     hosts: req.hosts,
     allowRestart: req.allowRestart,

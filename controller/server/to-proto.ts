@@ -3,6 +3,7 @@ import type { RolloutEvent as EventMsg, RolloutSummary, Step, WebhookDelivery } 
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
 import type { EventRecord, RolloutRecord, StepRecord } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
+import { evidenceStrength } from "./evidence-strength.js";
 
 export function rolloutToProto(r: RolloutRecord): RolloutSummary {
   return {
@@ -22,6 +23,7 @@ export function rolloutToProto(r: RolloutRecord): RolloutSummary {
     hostsOk: r.hostsOk,
     hostsFailed: r.hostsFailed,
     hostsSkipped: r.hostsSkipped,
+    hostsUnverified: r.hostsUnverified,
     parentId: r.parentId ?? 0,
     configPath: r.configPath,
     configSha256: r.configSha256,
@@ -46,6 +48,7 @@ export function stepToProto(s: StepRecord): Step {
     evidenceJson: s.evidence,
     previousSha256: s.previousSha256,
     newSha256: s.newSha256,
+    evidence: evidenceStrength(s.evidence),
   };
 }
 

@@ -38,6 +38,11 @@ services:
     reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
   nginx-nocheck:${common}
     reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
+  nginx-hasty:
+    reload: { signal: HUP, pidfile: ${nginx.pidfile} }
+    generation: workers
+    generation_timeout: 1ms
+    reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
 `);
   });
   after(async () => {
@@ -130,5 +135,21 @@ services:
     } finally {
       writeFileSync(nginx.conf, good);
     }
+  });
+
+  test("a generation_timeout too short to see the old workers retire -> failed, timed out, never rejected", async () => {
+    writeFileSync(nginx.conf, nginx.config("v3"));
+    const master = nginx.masterPid();
+    const workersBefore = await childrenOf(master);
+    const r = await reload("nginx-hasty");
+    assert.equal(outcomeToWord(r.outcome), "failed", r.reason);
+    assert.notEqual(outcomeToWord(r.outcome), "rejected");
+    assert.match(r.reason, /^timed out after 1ms waiting for the old workers to stop listening: new workers [\d,]+ are up/);
+    assert.equal(r.evidence!.signalled, true);
+    assert.equal(r.evidence!.generation!.observed, false);
+    assert.equal(r.evidence!.mainAfter!.pid, master, "the master is unchanged");
+    // nginx did load it: the new config serves once the old workers are gone.
+    await waitFor("old workers to exit", async () => (await childrenOf(master)).every((p) => !workersBefore.includes(p)));
+    assert.equal(await (await fetch(`http://127.0.0.1:${nginx.port}/`)).text(), "v3\n");
   });
 });

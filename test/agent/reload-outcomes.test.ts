@@ -51,6 +51,10 @@ ${serviceYaml("reexec-allowed", reexec, "    allow_restart: true")}
     healthy_for: 200ms
   gone:
     reload: { signal: HUP, pidfile: ${scratch.dir}/no-such.pid }
+  slowcheck:
+    reload: { signal: HUP, pidfile: ${weak.pidfile} }
+    check: [/bin/sleep, "5"]
+    command_timeout: 300ms
 `);
   });
   after(async () => {
@@ -128,12 +132,27 @@ ${serviceYaml("reexec-allowed", reexec, "    allow_restart: true")}
     assert.equal(allowed.ok, true, allowed.reason);
   });
 
-  test("without generation evidence, reloaded says the evidence is weak", async () => {
+  test("without generation evidence a delivered, healthy reload is unverified, not a success", async () => {
+    const before = (await weak.generation()).reloads;
     const r = await reload("weak");
-    assert.equal(outcomeToWord(r.outcome), "reloaded", r.reason);
+    assert.equal(outcomeToWord(r.outcome), "unverified", r.reason);
+    assert.equal(r.ok, false);
+    assert.equal(r.evidence!.signalled, true);
+    assert.equal((await weak.generation()).reloads, before + 1, "the signal did arrive");
     assert.equal(r.evidence!.generation!.source, "none");
-    assert.match(r.reason, /weak evidence/);
+    assert.match(r.reason, /nothing shows the service loaded the new config/);
     assert.match(r.evidence!.generation!.note, /no generation evidence declared/);
+  });
+
+  test("a check killed at command_timeout is failed (a timeout, not a verdict) and says so; nothing is signalled", async () => {
+    const before = (await weak.generation()).reloads;
+    const r = await reload("slowcheck");
+    assert.equal(outcomeToWord(r.outcome), "failed", r.reason);
+    assert.match(r.reason, /^config check gave no verdict \(timed out after 300 ms; its process group was killed\); nothing was signalled/);
+    assert.doesNotMatch(r.reason, /exit -1/);
+    assert.equal(r.evidence!.check!.timedOut, true);
+    assert.equal(r.evidence!.signalled, false);
+    assert.equal((await weak.generation()).reloads, before);
   });
 
   test("a service whose pidfile is missing is not_running, and nothing is signalled", async () => {

@@ -1,6 +1,7 @@
 // Many real agent servers in one process (for the scale benchmark), each
-// managing a cheap simulated service: one process that ignores SIGHUP, found
-// through a pidfile, with no generation evidence and no probes.
+// managing a cheap simulated service: one process that catches SIGHUP and does
+// nothing, found through a pidfile, with no generation evidence and no probes
+// (its reloads are unverified; the benchmark accepts them).
 // Prints {"addresses": [...]} on stdout once all listen; exits on SIGTERM.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";

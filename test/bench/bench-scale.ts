@@ -60,7 +60,7 @@ export async function benchScale(n = 1000, batch = 100) {
       const cpu0 = process.cpuUsage();
       const w0 = timed.writeMs();
       const t0 = performance.now();
-      const final = await rollingReload(core, "farm", batch);
+      const final = await rollingReload(core, "farm", batch, true);
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       clearInterval(sampler);

@@ -24,9 +24,9 @@ export function benchController(group: string, service: string, hosts: string[],
   );
 }
 
-/** One rolling reload of the whole group in batches of `batch`, no canary; throws unless it succeeded. */
-export async function rollingReload(core: ControllerCore, group: string, batch: number) {
-  const final = await core.startReload({ group, policy: { canary: "0", batch: String(batch) }, hosts: [], reason: "bench", caller: { user: "bench", host: "bench" }, peer: "bench", allowRestart: false }, () => undefined).done;
+/** One rolling reload of the whole group in batches of `batch`, no canary; throws unless it succeeded. `acceptUnverified` for services without generation evidence. */
+export async function rollingReload(core: ControllerCore, group: string, batch: number, acceptUnverified = false) {
+  const final = await core.startReload({ group, policy: { canary: "0", batch: String(batch), ...(acceptUnverified ? { accept_unverified: "true" } : {}) }, hosts: [], reason: "bench", caller: { user: "bench", host: "bench" }, peer: "bench", allowRestart: false }, () => undefined).done;
   if (final.state !== "succeeded") throw new Error(`bench rollout ${final.state}: ${final.summary}`);
   return final;
 }

@@ -1,11 +1,10 @@
 // The real fleet-controller daemon as a child process: started, followed
 // through its log, signalled, killed.
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { REPO_ROOT } from "./web-service.js";
+import { CONTROLLER_BIN } from "./built-bins.js";
 import { waitFor } from "./wait-for.js";
 
-export const CONTROLLER_BIN = path.join(REPO_ROOT, "bin/fleet-controller");
+export { CONTROLLER_BIN };
 
 export interface ControllerDaemon {
   child: ChildProcess;
@@ -14,6 +13,8 @@ export interface ControllerDaemon {
   exited: Promise<number | string>;
   /** SIGTERM, and SIGKILL after 10s; resolves when it is gone. */
   stop(): Promise<void>;
+  /** A field of the first JSON log line with message `msg` (waits for it). */
+  logField(msg: string, field: string, timeoutMs?: number): Promise<string>;
 }
 
 /** Spawns the daemon; with `waitListening` (the default) resolves once it listens. */
@@ -34,6 +35,16 @@ export async function startControllerDaemon(config: string, options: { waitListe
       await exited;
       clearTimeout(timer);
     },
+    logField: (msg, field, timeoutMs = 20_000) =>
+      waitFor(`controller log "${msg}"`, () => {
+        if (child.exitCode !== null) throw new Error(`controller exited with ${child.exitCode}: ${out}`);
+        for (const line of out.split("\n")) {
+          if (!line.startsWith("{")) continue;
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          if (entry.msg === msg) return String(entry[field]);
+        }
+        return undefined;
+      }, timeoutMs),
   };
   if (options.waitListening ?? true) {
     try {

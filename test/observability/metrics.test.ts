@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
 import { CONTROLLER_BIN } from "../helpers/built-bins.js";
-import { spawnController, type ControllerProcess } from "../helpers/controller-process.js";
+import { startControllerDaemon, type ControllerDaemon } from "../helpers/controller-daemon.js";
 import { runFleet } from "../helpers/run-cli.js";
 import { metricsParserMissing, scrapeMetrics } from "../helpers/scrape-metrics.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
@@ -23,7 +23,7 @@ describe("metrics", { skip: missing }, () => {
   const services: WebService[] = [];
   const agents: AgentProcess[] = [];
   const agentMetrics: string[] = [];
-  let controller: ControllerProcess;
+  let controller: ControllerDaemon;
   let controllerMetrics: string;
 
   before(async () => {
@@ -62,7 +62,7 @@ groups:
     policy: { canary: 0, batch: 3, max_failures: 1 }
 `,
     );
-    controller = await spawnController(inventory);
+    controller = await startControllerDaemon(inventory);
     controllerMetrics = await controller.logField("metrics listening", "address");
   });
 

@@ -24,6 +24,7 @@ limits: { max_message_bytes: 65536, mutations_per_second: 100000 }
 services:
   web:
     reload: { signal: HUP, pidfile: ${web.pidfile} }
+    generation: { http: "http://127.0.0.1:${web.port}/generation", json: generation }
     configs: [{ path: ${web.configFile} }]
 `);
 });

@@ -38,6 +38,11 @@ export enum Outcome {
   OUTCOME_NOT_RUNNING = 5,
   OUTCOME_REFUSED = 6,
   OUTCOME_FAILED = 7,
+  /**
+   * OUTCOME_UNVERIFIED - Sent, main process unchanged, but no generation evidence could be or was
+   * observed: not a success unless the rollout accepts unverified reloads.
+   */
+  OUTCOME_UNVERIFIED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -67,6 +72,9 @@ export function outcomeFromJSON(object: any): Outcome {
     case 7:
     case "OUTCOME_FAILED":
       return Outcome.OUTCOME_FAILED;
+    case 8:
+    case "OUTCOME_UNVERIFIED":
+      return Outcome.OUTCOME_UNVERIFIED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -92,6 +100,8 @@ export function outcomeToJSON(object: Outcome): string {
       return "OUTCOME_REFUSED";
     case Outcome.OUTCOME_FAILED:
       return "OUTCOME_FAILED";
+    case Outcome.OUTCOME_UNVERIFIED:
+      return "OUTCOME_UNVERIFIED";
     case Outcome.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -164,7 +174,7 @@ export interface ServiceDescription {
   /** Human summary, e.g. "HUP to pid from /run/nginx.pid". */
   reloadSummary: string;
   hasCheck: boolean;
-  /** auto, workers, http, log or none. */
+  /** auto, workers, http, log, journal or none. */
   generation: string;
   configPaths: string[];
   healthProbes: string[];
@@ -210,6 +220,11 @@ export interface ServiceStatus {
   configs: ConfigFileState[];
   /** Why the main process could not be found, when it could not. */
   error: string;
+  /**
+   * What a reload of this service can prove, e.g. "workers (4 now)" or
+   * "none: reloads are unverified".
+   */
+  evidence: string;
 }
 
 export interface ReloadRequest {
@@ -249,10 +264,12 @@ export interface CheckResult {
   output: string;
   durationMs: number;
   argv: string[];
+  /** Killed at command_timeout: exit_code is then meaningless. */
+  timedOut: boolean;
 }
 
 export interface GenerationEvidence {
-  /** workers, http, log or none. */
+  /** workers, http, log, journal or none. */
   source: string;
   observed: boolean;
   before: string;
@@ -1194,6 +1211,7 @@ function createBaseServiceStatus(): ServiceStatus {
     probes: [],
     configs: [],
     error: "",
+    evidence: "",
   };
 }
 
@@ -1233,6 +1251,9 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
     }
     if (message.error !== "") {
       writer.uint32(74).string(message.error);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(82).string(message.evidence);
     }
     return writer;
   },
@@ -1342,6 +1363,14 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
             message.error = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1375,6 +1404,7 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
         ? object.configs.map((e: any) => ConfigFileState.fromJSON(e))
         : [],
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -1407,6 +1437,9 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
     return obj;
   },
 
@@ -1426,6 +1459,7 @@ export const ServiceStatus: MessageFns<ServiceStatus> = {
     message.probes = object.probes?.map((e) => ProbeResult.fromPartial(e)) || [];
     message.configs = object.configs?.map((e) => ConfigFileState.fromPartial(e)) || [];
     message.error = object.error ?? "";
+    message.evidence = object.evidence ?? "";
     return message;
   },
 };
@@ -1776,7 +1810,7 @@ export const ReloadResponse: MessageFns<ReloadResponse> = {
 };
 
 function createBaseCheckResult(): CheckResult {
-  return { ran: false, ok: false, exitCode: 0, output: "", durationMs: 0, argv: [] };
+  return { ran: false, ok: false, exitCode: 0, output: "", durationMs: 0, argv: [], timedOut: false };
 }
 
 export const CheckResult: MessageFns<CheckResult> = {
@@ -1798,6 +1832,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     }
     for (const v of message.argv) {
       writer.uint32(50).string(v!);
+    }
+    if (message.timedOut !== false) {
+      writer.uint32(56).bool(message.timedOut);
     }
     return writer;
   },
@@ -1863,6 +1900,14 @@ export const CheckResult: MessageFns<CheckResult> = {
             message.argv.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timedOut = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1893,6 +1938,11 @@ export const CheckResult: MessageFns<CheckResult> = {
       argv: globalThis.Array.isArray(object?.argv)
         ? object.argv.map((e: any) => globalThis.String(e))
         : [],
+      timedOut: isSet(object.timedOut)
+        ? globalThis.Boolean(object.timedOut)
+        : isSet(object.timed_out)
+        ? globalThis.Boolean(object.timed_out)
+        : false,
     };
   },
 
@@ -1916,6 +1966,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     if (message.argv?.length) {
       obj.argv = message.argv;
     }
+    if (message.timedOut !== false) {
+      obj.timedOut = message.timedOut;
+    }
     return obj;
   },
 
@@ -1930,6 +1983,7 @@ export const CheckResult: MessageFns<CheckResult> = {
     message.output = object.output ?? "";
     message.durationMs = object.durationMs ?? 0;
     message.argv = object.argv?.map((e) => e) || [];
+    message.timedOut = object.timedOut ?? false;
     return message;
   },
 };

@@ -78,6 +78,8 @@ export interface PolicyOverrides {
   maxFailures: string;
   bake: string;
   pause: string;
+  /** Count `unverified` reloads (no generation evidence) as success. */
+  acceptUnverified: boolean;
 }
 
 export interface ReloadRolloutRequest {
@@ -180,6 +182,8 @@ export interface RolloutSummary {
   configPath: string;
   configSha256: string;
   schedule: string;
+  /** Steps whose reload was unverified (sent, but no generation evidence). */
+  hostsUnverified: number;
 }
 
 export interface HistoryRequest {
@@ -215,6 +219,8 @@ export interface Step {
   /** Config rollouts: the file's hash before and after on this host. */
   previousSha256: string;
   newSha256: string;
+  /** How strong the evidence is, e.g. "workers observed" or "none (unverified)". */
+  evidence: string;
 }
 
 export interface ShowResponse {
@@ -256,6 +262,8 @@ export interface HostStatus {
   configHashes: string[];
   service: string;
   hostname: string;
+  /** What a reload of the service can prove on this host. */
+  evidence: string;
 }
 
 export interface GroupStatusResponse {
@@ -1021,7 +1029,7 @@ export const Caller: MessageFns<Caller> = {
 };
 
 function createBasePolicyOverrides(): PolicyOverrides {
-  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "" };
+  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "", acceptUnverified: false };
 }
 
 export const PolicyOverrides: MessageFns<PolicyOverrides> = {
@@ -1040,6 +1048,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     }
     if (message.pause !== "") {
       writer.uint32(42).string(message.pause);
+    }
+    if (message.acceptUnverified !== false) {
+      writer.uint32(48).bool(message.acceptUnverified);
     }
     return writer;
   },
@@ -1097,6 +1108,14 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
             message.pause = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.acceptUnverified = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1120,6 +1139,11 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
         : "",
       bake: isSet(object.bake) ? globalThis.String(object.bake) : "",
       pause: isSet(object.pause) ? globalThis.String(object.pause) : "",
+      acceptUnverified: isSet(object.acceptUnverified)
+        ? globalThis.Boolean(object.acceptUnverified)
+        : isSet(object.accept_unverified)
+        ? globalThis.Boolean(object.accept_unverified)
+        : false,
     };
   },
 
@@ -1140,6 +1164,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     if (message.pause !== "") {
       obj.pause = message.pause;
     }
+    if (message.acceptUnverified !== false) {
+      obj.acceptUnverified = message.acceptUnverified;
+    }
     return obj;
   },
 
@@ -1153,6 +1180,7 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     message.maxFailures = object.maxFailures ?? "";
     message.bake = object.bake ?? "";
     message.pause = object.pause ?? "";
+    message.acceptUnverified = object.acceptUnverified ?? false;
     return message;
   },
 };
@@ -2429,6 +2457,7 @@ function createBaseRolloutSummary(): RolloutSummary {
     configPath: "",
     configSha256: "",
     schedule: "",
+    hostsUnverified: 0,
   };
 }
 
@@ -2493,6 +2522,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     }
     if (message.schedule !== "") {
       writer.uint32(162).string(message.schedule);
+    }
+    if (message.hostsUnverified !== 0) {
+      writer.uint32(168).int32(message.hostsUnverified);
     }
     return writer;
   },
@@ -2670,6 +2702,14 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
             message.schedule = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.hostsUnverified = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2748,6 +2788,11 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
         ? globalThis.String(object.config_sha256)
         : "",
       schedule: isSet(object.schedule) ? globalThis.String(object.schedule) : "",
+      hostsUnverified: isSet(object.hostsUnverified)
+        ? globalThis.Number(object.hostsUnverified)
+        : isSet(object.hosts_unverified)
+        ? globalThis.Number(object.hosts_unverified)
+        : 0,
     };
   },
 
@@ -2813,6 +2858,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     if (message.schedule !== "") {
       obj.schedule = message.schedule;
     }
+    if (message.hostsUnverified !== 0) {
+      obj.hostsUnverified = Math.round(message.hostsUnverified);
+    }
     return obj;
   },
 
@@ -2841,6 +2889,7 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     message.configPath = object.configPath ?? "";
     message.configSha256 = object.configSha256 ?? "";
     message.schedule = object.schedule ?? "";
+    message.hostsUnverified = object.hostsUnverified ?? 0;
     return message;
   },
 };
@@ -3111,6 +3160,7 @@ function createBaseStep(): Step {
     evidenceJson: "",
     previousSha256: "",
     newSha256: "",
+    evidence: "",
   };
 }
 
@@ -3160,6 +3210,9 @@ export const Step: MessageFns<Step> = {
     }
     if (message.newSha256 !== "") {
       writer.uint32(122).string(message.newSha256);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(130).string(message.evidence);
     }
     return writer;
   },
@@ -3297,6 +3350,14 @@ export const Step: MessageFns<Step> = {
             message.newSha256 = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3358,6 +3419,7 @@ export const Step: MessageFns<Step> = {
         : isSet(object.new_sha256)
         ? globalThis.String(object.new_sha256)
         : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -3408,6 +3470,9 @@ export const Step: MessageFns<Step> = {
     if (message.newSha256 !== "") {
       obj.newSha256 = message.newSha256;
     }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
     return obj;
   },
 
@@ -3431,6 +3496,7 @@ export const Step: MessageFns<Step> = {
     message.evidenceJson = object.evidenceJson ?? "";
     message.previousSha256 = object.previousSha256 ?? "";
     message.newSha256 = object.newSha256 ?? "";
+    message.evidence = object.evidence ?? "";
     return message;
   },
 };
@@ -3876,6 +3942,7 @@ function createBaseHostStatus(): HostStatus {
     configHashes: [],
     service: "",
     hostname: "",
+    evidence: "",
   };
 }
 
@@ -3910,6 +3977,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     }
     if (message.hostname !== "") {
       writer.uint32(82).string(message.hostname);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(90).string(message.evidence);
     }
     return writer;
   },
@@ -4007,6 +4077,14 @@ export const HostStatus: MessageFns<HostStatus> = {
             message.hostname = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4039,6 +4117,7 @@ export const HostStatus: MessageFns<HostStatus> = {
         : [],
       service: isSet(object.service) ? globalThis.String(object.service) : "",
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -4074,6 +4153,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
     }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
     return obj;
   },
 
@@ -4092,6 +4174,7 @@ export const HostStatus: MessageFns<HostStatus> = {
     message.configHashes = object.configHashes?.map((e) => e) || [];
     message.service = object.service ?? "";
     message.hostname = object.hostname ?? "";
+    message.evidence = object.evidence ?? "";
     return message;
   },
 };
