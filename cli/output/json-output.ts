@@ -1,6 +1,8 @@
-// --json output: fields the controller carries as JSON text (a rollout's policy, a step's
-// evidence) are printed as nested objects, never as JSON strings inside JSON.
-const NESTED: Record<string, string> = { policy: "policy", evidenceJson: "evidence" };
+// --json output: fields the controller carries as JSON text (a rollout's policy, the agent's
+// evidence of a step) are printed as nested objects, never as JSON strings inside JSON. A step's
+// `evidence` stays the one-line strength ("none (unverified)"); the agent's whole evidence is
+// `agentEvidence`.
+const NESTED: Record<string, string> = { policy: "policy", evidenceJson: "agentEvidence" };
 
 export function toJsonValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toJsonValue);

@@ -98,9 +98,10 @@ describe("symlink races during config pushes", { skip: python ? undefined : "pyt
     chmodSync(secret, 0o600);
     symlinkSync(secret, secretLink);
     mkdirSync(path.join(root, "state"));
+    // The reload proves itself with a log line, so every install is a verified reload (not `unverified`).
     const service = (name: string, file: string) => `  ${name}:
-    reload: { command: [/bin/true] }
-    generation: none
+    reload: { command: [/bin/sh, -c, "echo reloaded >> ${root}/${name}.log"] }
+    generation: { log: ${root}/${name}.log, marker: reloaded }
     healthy_for: 0ms
     check: [/bin/true, "{path}"]
     configs: [{ path: ${file}, mode: "0644" }]
