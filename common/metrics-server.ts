@@ -1,11 +1,10 @@
 // Serves a prom-client registry at GET /metrics on an opt-in loopback address.
-import { createServer } from "node:http";
 import type { Registry } from "prom-client";
-import { listenHttp, type BoundHttp } from "./http-listener.js";
+import { createLoopbackHttpServer, listenHttp, type BoundHttp } from "./http-listener.js";
 import type { Logger } from "./logger.js";
 
 export async function startMetricsServer(listen: string, registry: Registry, logger: Logger): Promise<BoundHttp> {
-  const server = createServer((req, res) => {
+  const server = createLoopbackHttpServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();
     if ((req.url ?? "").split("?")[0] !== "/metrics") return void res.writeHead(404, { "content-type": "text/plain" }).end("not found; metrics are at /metrics\n");
     registry.metrics().then(

@@ -23,6 +23,8 @@ interface Run {
 export class ControllerMetrics implements ControllerObserver {
   readonly registry = new Registry();
   private readonly runs = new Map<number, Run>();
+  /** The (group, host) label pairs fleet_agent_reachable has, so removed hosts can be dropped. */
+  private readonly reachedSeries = new Set<string>();
   private readonly rolloutsFinished: Counter<"group" | "kind" | "state">;
   private readonly rolloutsStarted: Counter<"group" | "kind">;
   private readonly steps: Counter<"group" | "kind" | "outcome">;
@@ -129,7 +131,19 @@ export class ControllerMetrics implements ControllerObserver {
   }
 
   agentReached(group: string, host: string, reachable: boolean): void {
+    this.reachedSeries.add(JSON.stringify([group, host]));
     this.reachable.set({ group, host }, reachable ? 1 : 0);
+  }
+
+  /** After a new inventory: hosts no longer in a group stop being reported (an alert must not fire for a decommissioned host). */
+  retainAgents(current: { group: string; host: string }[]): void {
+    const keep = new Set(current.map((x) => JSON.stringify([x.group, x.host])));
+    for (const key of this.reachedSeries) {
+      if (keep.has(key)) continue;
+      const [group, host] = JSON.parse(key) as [string, string];
+      this.reachable.remove({ group, host });
+      this.reachedSeries.delete(key);
+    }
   }
 
   historyWrite(operation: string, seconds: number): void {

@@ -57,6 +57,7 @@ export async function startObservability(core: ControllerCore, history: HistoryS
     deliveries: (id) => log.forRollout(id),
     reconfigure(next) {
       dispatcher.configure(next.webhooks ?? [], next.schedules);
+      metrics.retainAgents([...next.groups.values()].flatMap((g) => g.hosts.map((host) => ({ group: g.name, host }))));
       if (next.metrics?.listen !== inventory.metrics?.listen || next.web?.listen !== inventory.web?.listen) logger.warn("metrics.listen and web.listen take effect on restart");
     },
     async stop(graceMs) {

@@ -1,10 +1,9 @@
 // The read-only web view: GET only, loopback only (checked at parse time for
-// the listen address, and here for the Host header, which keeps a DNS
-// rebinding page from reading it through a browser), no inline script.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { listenHttp, type BoundHttp } from "../../common/http-listener.js";
+// the listen address, and by the shared listener for the Host header, which
+// keeps a DNS rebinding page from reading it through a browser), no inline script.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createLoopbackHttpServer, listenHttp, type BoundHttp } from "../../common/http-listener.js";
 import type { Logger } from "../../common/logger.js";
-import { isLoopbackHost } from "../../common/loopback-listen.js";
 import type { HistoryStore, RolloutRecord } from "../history/history-store.js";
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
 import { EventStreams } from "./event-stream.js";
@@ -31,7 +30,7 @@ export interface RunningWebServer extends BoundHttp {
 
 export async function startWebServer(listen: string, sources: WebSources, logger: Logger): Promise<RunningWebServer> {
   const streams = new EventStreams();
-  const server = createServer((req, res) => {
+  const server = createLoopbackHttpServer((req, res) => {
     try {
       route(req, res, sources, streams);
     } catch (err) {
@@ -58,8 +57,6 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 
 function route(req: IncomingMessage, res: ServerResponse, src: WebSources, streams: EventStreams): void {
   if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();
-  const host = (req.headers.host ?? "").replace(/:\d+$/, "");
-  if (!isLoopbackHost(host)) return send(res, 421, "text/plain", "this view answers only to a loopback host name (127.0.0.1, localhost, [::1])\n");
   const url = new URL(req.url ?? "/", "http://localhost");
   const detail = (r: RolloutRecord): RolloutDetail => ({ rollout: r, steps: src.history.getSteps(r.id) });
   const running = () => streams.running().map((id) => src.history.getRollout(id)).filter((r): r is RolloutRecord => r !== undefined).map(detail);

@@ -101,14 +101,21 @@ export class WebhookDispatcher implements ControllerObserver {
     const body = endpoint.format === "slack" ? slackBody(p.notice) : jsonBody(p.notice, p.id);
     for (let attempt = 1; ; attempt++) {
       const started = this.now();
+      if (started >= p.deadline) {
+        // Waited in the queue past its deadline (an earlier notice was being retried): not sent late.
+        this.record(p, attempt, "gave_up", 0, "its deadline passed while it waited behind earlier deliveries; not sent", 0);
+        this.deps.logger.warn("webhook delivery given up", { endpoint: endpoint.name, event: p.notice.event, rollout: p.notice.rolloutId, attempts: attempt - 1, error: "deadline passed in the queue" });
+        return;
+      }
+      const timestamp = String(Math.floor(started / 1000));
       const headers: Record<string, string> = {
         "user-agent": "fleet-controller",
         "x-fleet-event": p.notice.event,
         "x-fleet-delivery": p.id,
-        "x-fleet-timestamp": String(Math.floor(started / 1000)),
+        "x-fleet-timestamp": timestamp,
       };
-      if (endpoint.secret) headers["x-fleet-signature-256"] = signBody(endpoint.secret, body);
-      const timeout = Math.max(1, Math.min(endpoint.timeoutMs, p.deadline - started));
+      if (endpoint.secret) headers["x-fleet-signature-256"] = signBody(endpoint.secret, timestamp, body);
+      const timeout = Math.min(endpoint.timeoutMs, p.deadline - started);
       const res = await this.post(endpoint.url, body, headers, timeout, this.stopping.signal);
       const took = this.now() - started;
       const ok = "status" in res && res.status >= 200 && res.status < 300;

@@ -80,12 +80,20 @@ export function slackBody(n: Notice): string {
   const r = n.rollout;
   const what = r ? `rollout ${r.id} (${r.kind} of ${r.service} on ${r.group}${r.schedule ? `, schedule ${r.schedule}` : ""})` : `schedule ${n.schedule}`;
   const counts = r && n.event !== "started" ? ` — ${r.hostsOk} ok, ${r.hostsFailed} failed, ${r.hostsSkipped} skipped of ${r.hostsTotal}` : "";
-  return JSON.stringify({ text: `fleet: ${what} ${WORDS[n.event]}: ${n.message}${counts}` });
+  return JSON.stringify({ text: slackEscape(`fleet: ${what} ${WORDS[n.event]}: ${n.message}${counts}`) });
 }
 
-/** `sha256=HEX`, HMAC-SHA256 of the exact body bytes. */
-export function signBody(secret: Buffer, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+/** Slack reads `<...>` as mentions and links (`<!channel>`, `<url|text>`): text from agents must stay text. */
+function slackEscape(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
+/**
+ * `sha256=HEX`, HMAC-SHA256 of `TIMESTAMP.BODY` (the X-Fleet-Timestamp value, a dot, the exact body
+ * bytes): the timestamp is signed too, so a captured delivery cannot be replayed as a fresh one.
+ */
+export function signBody(secret: Buffer, timestamp: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
 /** Wait before attempt `attempt` (2, 3, ...): 1s, 2s, 4s ... capped at 60s. */

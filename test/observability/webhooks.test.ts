@@ -51,8 +51,8 @@ async function startReceiver(answer: (n: number) => number | "never"): Promise<R
 }
 
 function verified(r: Received): { event: string; delivery_id: string; rollout: { id: number; state: string } } {
-  const expected = `sha256=${createHmac("sha256", SECRET).update(r.body).digest("hex")}`;
-  assert.equal(r.headers["x-fleet-signature-256"], expected, "signature over the body");
+  const expected = `sha256=${createHmac("sha256", SECRET).update(`${r.headers["x-fleet-timestamp"]}.${r.body}`).digest("hex")}`;
+  assert.equal(r.headers["x-fleet-signature-256"], expected, "signature over the timestamp and the body");
   const body = JSON.parse(r.body) as { event: string; delivery_id: string; rollout: { id: number; state: string } };
   assert.equal(r.headers["x-fleet-delivery"], body.delivery_id);
   assert.equal(r.headers["x-fleet-event"], body.event);

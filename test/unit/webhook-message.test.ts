@@ -25,11 +25,15 @@ test("every rollout end is exactly one event; a halt is `halted`, not also `fail
   assert.deepEqual(noticesForRolloutEvent(hostEvent, rollout("running"), false), []);
 });
 
-test("slack bodies are one text line; signatures are HMAC-SHA256 of the body; backoff doubles to a cap", () => {
+test("slack bodies are one escaped text line; signatures are HMAC-SHA256 of timestamp.body; backoff doubles to a cap", () => {
   const [n] = noticesForRolloutEvent(finished(rollout("failed")), rollout("running"), true);
   assert.deepEqual(Object.keys(JSON.parse(slackBody(n!))), ["text"]);
   assert.match(JSON.parse(slackBody(n!)).text, /rollout 7 \(reload of nginx on web\) HALTED: it failed — 1 ok, 1 failed, 1 skipped of 3/);
-  assert.equal(signBody(Buffer.from("k"), "body"), `sha256=${createHmac("sha256", "k").update("body").digest("hex")}`);
+  assert.equal(signBody(Buffer.from("k"), "1700000000", "body"), `sha256=${createHmac("sha256", "k").update("1700000000.body").digest("hex")}`);
+  const [hostile] = noticesForRolloutEvent(finished({ ...rollout("failed"), summary: "halted: canary unhealthy: <!channel> <http://evil.example|docs> & more" }), rollout("running"), true);
+  const text = JSON.parse(slackBody(hostile!)).text as string;
+  assert.doesNotMatch(text, /<!channel>|<http/, "agent text cannot mention the channel or disguise a link");
+  assert.match(text, /&lt;!channel&gt; &lt;http:\/\/evil\.example\|docs&gt; &amp; more/);
   assert.deepEqual([2, 3, 4, 20].map((a) => backoffMs(a)), [1000, 2000, 4000, 60_000]);
 });
 
