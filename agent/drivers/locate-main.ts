@@ -1,5 +1,4 @@
 // Finds a main process by pidfile, command-line match or systemd unit.
-import { readFile } from "node:fs/promises";
 import type { MainTarget } from "../config/agent-config.js";
 import type { ProcessInspector } from "../process/process-inspector.js";
 import type { SystemdClient } from "../process/systemd-client.js";
@@ -41,19 +40,14 @@ export async function locateMain(target: MainTarget, systemd: SystemdClient, ins
 }
 
 async function fromPidfile(file: string, inspector: ProcessInspector): Promise<Located> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { state: "not_running", reason: `pidfile ${file} does not exist` };
-    return { state: "error", reason: `cannot read pidfile ${file}: ${(err as Error).message}` };
-  }
+  const read = await inspector.readPidfile(file);
+  if (!read.ok) return read.missing ? { state: "not_running", reason: read.reason } : { state: "error", reason: `${read.reason}; nothing was signalled` };
+  const text = read.text;
   const pid = parsePidText(text);
   if (pid === undefined) return { state: "error", reason: `pidfile ${file} does not hold a decimal pid (it holds ${JSON.stringify(text.trim().slice(0, 40))}); nothing was signalled` };
-  const [located, writtenAt] = await Promise.all([fromPid(pid, `pid ${pid} from ${file} is not running (stale pidfile); nothing was signalled`, inspector), inspector.modifiedAtMs(file)]);
+  const located = await fromPid(pid, `pid ${pid} from ${file} is not running (stale pidfile); nothing was signalled`, inspector);
   if (located.state !== "running") return located;
-  const stale = writtenAt === undefined ? `pidfile ${file} vanished while it was read` : staleReason(located.facts, file, writtenAt);
+  const stale = staleReason(located.facts, file, read.modifiedAtMs);
   return stale ? { state: "not_running", reason: stale } : located;
 }
 

@@ -9,7 +9,11 @@ import type { ProcessFacts } from "../process/process-inspector.js";
 export interface TargetContext {
   selfPid: number;
   parentPid: number;
+  /** The agent's own mount namespace: an executable's path names the same file only inside it. */
+  selfMntNs?: string;
   expect?: ExpectSpec;
+  /** "DEV:INO" of expect.exe as the agent sees it now (undefined: unreadable). */
+  expectExeId?: string;
   /** The signal the reload will deliver to this process, when it delivers one. */
   signal?: ReloadSignal;
   userName: (uid: number) => string;
@@ -43,6 +47,8 @@ export function staleReason(p: ProcessFacts, pidfile: string, writtenAtMs: numbe
 export function targetVerdict(p: ProcessFacts, ctx: TargetContext): TargetVerdict {
   const refuse = (reason: string) => ({ outcome: "refused" as const, reason: `${reason}; nothing was signalled` });
   if (p.state === "Z" || p.state === "X") return { outcome: "not_running", reason: `pid ${p.pid} is a zombie (it exited and was not reaped); nothing was signalled` };
+  // /proc/TID reads like a process, and kill(TID) signals the whole thread group (the agent's own, even).
+  if (p.tgid !== p.pid) return refuse(`pid ${p.pid} is a thread of process ${p.tgid}, not a process`);
   if (p.pid === ctx.selfPid) return refuse(`pid ${p.pid} is the fleet agent itself`);
   if (p.pid === ctx.parentPid) return refuse(`pid ${p.pid} is the fleet agent's parent`);
   if (p.pid === 1) return refuse("pid 1 is init; the agent never signals it");
@@ -60,13 +66,29 @@ export function targetVerdict(p: ProcessFacts, ctx: TargetContext): TargetVerdic
 function expectMismatch(p: ProcessFacts, ctx: TargetContext): string | undefined {
   const e = ctx.expect;
   if (!e) return undefined;
-  // After a package upgrade the running binary reads "PATH (deleted)": still that program.
-  const exe = p.exe.replace(/ \(deleted\)$/, "");
-  if (e.exe && exe !== e.exe) return `pid ${p.pid} runs ${p.exe || "(unreadable executable)"}, but the service declares expect.exe ${e.exe}`;
+  if (e.exe) {
+    const wrong = exeMismatch(p, e.exe, ctx);
+    if (wrong) return wrong;
+  }
   if (e.user !== undefined && e.user !== ctx.userName(p.uid) && e.user !== String(p.uid)) {
     return `pid ${p.pid} runs as ${ctx.userName(p.uid)} (uid ${p.uid}), but the service declares expect.user ${e.user}`;
   }
   return undefined;
+}
+
+/**
+ * In the agent's mount namespace a path names what it says, and only root can put a binary there:
+ * the path is compared (after a package upgrade the running binary reads "PATH (deleted)": still
+ * that program). In another mount namespace anyone can bind-mount any program over that path, so
+ * the executable must be the very file (device and inode) the agent sees at expect.exe.
+ */
+function exeMismatch(p: ProcessFacts, expected: string, ctx: TargetContext): string | undefined {
+  const runs = `pid ${p.pid} runs ${p.exe || "(unreadable executable)"}`;
+  if (p.mntNs === ctx.selfMntNs) {
+    return p.exe.replace(/ \(deleted\)$/, "") === expected ? undefined : `${runs}, but the service declares expect.exe ${expected}`;
+  }
+  if (p.exeId && p.exeId === ctx.expectExeId) return undefined;
+  return `${runs} in another mount namespace, and it is not the file at expect.exe ${expected} (device and inode differ)`;
 }
 
 /** Refuses a signal the process ignores or has no handler for (its default action then kills or does nothing). */

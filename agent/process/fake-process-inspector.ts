@@ -1,7 +1,7 @@
 // An in-memory ProcessInspector for unit tests of the reload phases: a table
 // of processes the test edits between calls.
 import type { ProcInfo } from "./proc-fs.js";
-import type { ProcessFacts, ProcessInspector } from "./process-inspector.js";
+import { readPidfile, type PidfileRead, type ProcessFacts, type ProcessInspector } from "./process-inspector.js";
 
 const HUP_BIT = 1n << 0n;
 
@@ -16,6 +16,7 @@ export class FakeProcessInspector implements ProcessInspector {
   add(pid: number, facts: Partial<ProcessFacts> = {}): ProcessFacts {
     const p: ProcessFacts = {
       pid,
+      tgid: pid,
       ppid: 1,
       startTime: 1000 + pid,
       startedAtMs: Date.now() - 60_000,
@@ -48,7 +49,17 @@ export class FakeProcessInspector implements ProcessInspector {
   async listeningSocketInodes(pid: number) {
     return [...(this.listening.get(pid) ?? [])];
   }
-  async modifiedAtMs(path: string) {
-    return this.mtimes.get(path);
+  /** Undefined, like every fake process's mntNs: one namespace. */
+  async selfMountNamespace() {
+    return undefined;
+  }
+  async fileId() {
+    return undefined;
+  }
+  /** The real file's text; its mtime from `mtimes` when the test set one. */
+  async readPidfile(path: string): Promise<PidfileRead> {
+    const r = await readPidfile(path);
+    const mtime = this.mtimes.get(path);
+    return r.ok && mtime !== undefined ? { ...r, modifiedAtMs: mtime } : r;
   }
 }

@@ -1,10 +1,13 @@
 // What the reload needs to know about processes, behind one small interface so
 // the reload phases can run against a fake as well as against /proc.
-import { readFile, readlink, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readFile, readlink, stat } from "node:fs/promises";
 import { childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
 export interface ProcessFacts {
   pid: number;
+  /** Thread group id: equal to pid for a process; another number when "pid" is one of a process's threads. */
+  tgid: number;
   ppid: number;
   /** Field 22 of /proc/PID/stat: clock ticks since boot. With pid, the process's identity. */
   startTime: number;
@@ -17,6 +20,10 @@ export interface ProcessFacts {
   command: string;
   /** Target of /proc/PID/exe; "" when unreadable. */
   exe: string;
+  /** "DEV:INO" of the executable the process runs (stat of /proc/PID/exe); undefined when unreadable. */
+  exeId?: string;
+  /** Its mount namespace (/proc/PID/ns/mnt, e.g. "mnt:[4026531841]"): paths mean what they say only in the agent's own. */
+  mntNs?: string;
   kernelThread: boolean;
   /** SigCgt and SigIgn of /proc/PID/status: bit N-1 set for signal N. */
   caught: bigint;
@@ -30,22 +37,61 @@ export interface ProcessInspector {
   children(pid: number): Promise<number[]>;
   socketInodes(pid: number): Promise<Set<number>>;
   listeningSocketInodes(pid: number): Promise<number[]>;
-  /** Last modification of a file, wall-clock ms; undefined when it cannot be read. */
-  modifiedAtMs(path: string): Promise<number | undefined>;
+  /** A PID file, read safely: see readPidfile. */
+  readPidfile(path: string): Promise<PidfileRead>;
+  /** The agent's own mount namespace, as ProcessFacts.mntNs spells it. */
+  selfMountNamespace(): Promise<string | undefined>;
+  /** "DEV:INO" of a file (following symlinks), as ProcessFacts.exeId spells it; undefined when unreadable. */
+  fileId(path: string): Promise<string | undefined>;
+}
+
+export type PidfileRead = { ok: true; text: string; modifiedAtMs: number } | { ok: false; missing: boolean; reason: string };
+
+/** A PID file holds a few digits; anything longer is not one. */
+const MAX_PIDFILE_BYTES = 64;
+
+/**
+ * Reads a PID file without following a symlink in its last component, without blocking on a
+ * FIFO put in its place, only if it is a small regular file; its mtime comes from the same open
+ * file, so the staleness check judges the very bytes that were read.
+ */
+export async function readPidfile(path: string): Promise<PidfileRead> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { ok: false, missing: true, reason: `pidfile ${path} does not exist` };
+    if (code === "ELOOP") return { ok: false, missing: false, reason: `pidfile ${path} is a symbolic link; the agent reads PID files only as regular files` };
+    return { ok: false, missing: false, reason: `cannot read pidfile ${path}: ${(err as Error).message}` };
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return { ok: false, missing: false, reason: `pidfile ${path} is not a regular file` };
+    if (st.size > MAX_PIDFILE_BYTES) return { ok: false, missing: false, reason: `pidfile ${path} holds ${st.size} bytes; a PID file holds a few digits` };
+    const buf = Buffer.alloc(MAX_PIDFILE_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, MAX_PIDFILE_BYTES, 0);
+    return { ok: true, text: buf.subarray(0, bytesRead).toString("utf8"), modifiedAtMs: st.mtimeMs };
+  } catch (err) {
+    return { ok: false, missing: false, reason: `cannot read pidfile ${path}: ${(err as Error).message}` };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** USER_HZ, the unit of /proc/PID/stat times: 100 on every architecture Linux runs on today. */
 export const CLOCK_TICKS_PER_SECOND = 100;
 const PF_KTHREAD = 0x00200000;
 
-/** Parses the Uid (effective), SigCgt and SigIgn lines of /proc/PID/status. */
-export function parseStatus(text: string): { uid: number; caught: bigint; ignored: bigint } | undefined {
+/** Parses the Tgid, Uid (effective), SigCgt and SigIgn lines of /proc/PID/status. */
+export function parseStatus(text: string): { tgid: number; uid: number; caught: bigint; ignored: bigint } | undefined {
   const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
+  const tgid = Number(field("Tgid"));
   const uid = Number(field("Uid")?.split(/\s+/)[1]);
   const cgt = field("SigCgt");
   const ign = field("SigIgn");
-  if (!Number.isInteger(uid) || !cgt || !ign || !/^[0-9a-f]+$/i.test(cgt) || !/^[0-9a-f]+$/i.test(ign)) return undefined;
-  return { uid, caught: BigInt(`0x${cgt}`), ignored: BigInt(`0x${ign}`) };
+  if (!Number.isInteger(tgid) || !Number.isInteger(uid) || !cgt || !ign || !/^[0-9a-f]+$/i.test(cgt) || !/^[0-9a-f]+$/i.test(ign)) return undefined;
+  return { tgid, uid, caught: BigInt(`0x${cgt}`), ignored: BigInt(`0x${ign}`) };
 }
 
 /**
@@ -60,11 +106,13 @@ export function startedAtMs(startTicks: number, uptimeSeconds: number, nowMs: nu
 
 async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
   try {
-    const [statText, statusText, cmdline, exe, uptime] = await Promise.all([
+    const [statText, statusText, cmdline, exe, exeStat, mntNs, uptime] = await Promise.all([
       readFile(`/proc/${pid}/stat`, "utf8"),
       readFile(`/proc/${pid}/status`, "utf8"),
       readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""),
       readlink(`/proc/${pid}/exe`).catch(() => ""),
+      stat(`/proc/${pid}/exe`).catch(() => undefined),
+      readlink(`/proc/${pid}/ns/mnt`).catch(() => undefined),
       readFile("/proc/uptime", "utf8"),
     ]);
     const st = parseStat(statText);
@@ -72,6 +120,7 @@ async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
     if (!st || !status) return undefined;
     return {
       pid,
+      tgid: status.tgid,
       ppid: st.ppid,
       startTime: st.startTime,
       startedAtMs: startedAtMs(st.startTime, Number(uptime.split(" ")[0]), Date.now()),
@@ -79,6 +128,8 @@ async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
       state: st.state,
       command: cmdline.split("\0").filter(Boolean).join(" ") || st.comm,
       exe,
+      exeId: exeStat ? `${exeStat.dev}:${exeStat.ino}` : undefined,
+      mntNs,
       kernelThread: (st.flags & PF_KTHREAD) !== 0,
       caught: status.caught,
       ignored: status.ignored,
@@ -94,5 +145,7 @@ export const procFsInspector: ProcessInspector = {
   children: childrenOf,
   socketInodes,
   listeningSocketInodes,
-  modifiedAtMs: (path) => stat(path).then((s) => s.mtimeMs, () => undefined),
+  readPidfile,
+  selfMountNamespace: () => readlink("/proc/self/ns/mnt").catch(() => undefined),
+  fileId: (path) => stat(path).then((s) => `${s.dev}:${s.ino}`, () => undefined),
 };

@@ -5,7 +5,7 @@
 import type { ServiceConfig } from "../config/agent-config.js";
 import { configFileStates, type ConfigFileState } from "../configs/config-file-state.js";
 import type { Located, MainProcess, ServiceDriver, TargetGuard } from "../drivers/service-driver.js";
-import { targetVerdict } from "../drivers/target-identity.js";
+import { targetVerdict, type TargetContext } from "../drivers/target-identity.js";
 import { commandFailure, type CommandRunner } from "../process/command-runner.js";
 import { procFsInspector, type ProcessInspector } from "../process/process-inspector.js";
 import { userName } from "../process/proc-fs.js";
@@ -202,7 +202,7 @@ async function baseline(ctx: RunContext): Promise<Stop | undefined> {
   if (located?.state === "not_running") return { outcome: "not_running", reason: located.reason };
   if (located?.state === "error") return { outcome: "failed", reason: located.reason };
   if (located) {
-    const verdict = targetVerdict(located.facts, targetContext(ctx));
+    const verdict = targetVerdict(located.facts, await targetContext(ctx));
     if (verdict) return verdict;
   }
   const main = located?.main;
@@ -217,8 +217,10 @@ async function baseline(ctx: RunContext): Promise<Stop | undefined> {
   return undefined;
 }
 
-function targetContext(ctx: RunContext) {
-  return { selfPid: process.pid, parentPid: process.ppid, expect: ctx.svc.expect, signal: ctx.driver.signal, userName };
+async function targetContext(ctx: RunContext): Promise<TargetContext> {
+  const exe = ctx.svc.expect?.exe;
+  const [selfMntNs, expectExeId] = await Promise.all([ctx.inspector.selfMountNamespace(), exe ? ctx.inspector.fileId(exe) : undefined]);
+  return { selfPid: process.pid, parentPid: process.ppid, selfMntNs, expect: ctx.svc.expect, expectExeId, signal: ctx.driver.signal, userName };
 }
 
 /** The same checks as at baseline, again right before anything is sent. */
@@ -228,7 +230,7 @@ function targetGuard(ctx: RunContext): TargetGuard {
     if (!main) return undefined;
     const p = await ctx.inspector.inspect(main.pid);
     if (!p || p.startTime !== main.startTime) return { outcome: "failed", reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
-    return targetVerdict(p, targetContext(ctx));
+    return targetVerdict(p, await targetContext(ctx));
   };
 }
 

@@ -80,10 +80,11 @@ describe("reload phases over a fake process table", () => {
       [{ caught: 0n }, "refused", /SIGHUP would terminate pid 4242/],
       [{ caught: 1n, ignored: 1n }, "refused", /pid 4242 ignores SIGHUP: it cannot reload by signal/],
       [{ exe: "/usr/bin/python3" }, "refused", /runs \/usr\/bin\/python3, but the service declares expect\.exe \/usr\/sbin\/daemon/],
+      [{ tgid: 77 }, "refused", /pid 4242 is a thread of process 77, not a process/],
     ] as const) {
       const fake = new FakeProcessInspector();
       const p = fake.add(MAIN, { ...facts, pid: MAIN });
-      if ("pid" in facts) p.pid = facts.pid; // the table key stays MAIN; the facts claim another pid
+      if ("pid" in facts) [p.pid, p.tgid] = [facts.pid, facts.pid]; // the table key stays MAIN; the facts claim another pid
       const driver = fakeDriver(fake);
       const r = await run(service({ expect: { exe: "/usr/sbin/daemon" } }), driver, fake);
       assert.equal(r.outcome, outcome, `${JSON.stringify(facts, (_k, v) => (typeof v === "bigint" ? String(v) : v))}: ${r.reason}`);

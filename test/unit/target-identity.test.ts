@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { fakeHostFacts } from "../../agent/config/fake-host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
-import { parsePidText, signalRefusal, staleReason } from "../../agent/drivers/target-identity.js";
+import { parsePidText, signalRefusal, staleReason, targetVerdict } from "../../agent/drivers/target-identity.js";
 import { parseStatus, procFsInspector, startedAtMs } from "../../agent/process/process-inspector.js";
 import { describeExec } from "../../agent/process/systemd-client.js";
 import { parseJournalJson } from "../../agent/verify/journal-tail.js";
@@ -43,13 +43,13 @@ test("signal disposition from SigCgt/SigIgn: ignored, not caught (terminates or 
   assert.equal(signalRefusal(p(1n << 9n, 0n), "USR1"), undefined, "SIGUSR1 is signal 10: bit 9");
   assert.match(signalRefusal(p(1n << 9n, 0n), "USR2")!, /SIGUSR2 would terminate/);
   assert.match(signalRefusal(p(0n, 0n), "WINCH")!, /no handler for SIGWINCH: the signal would be discarded/);
-  const status = "Name:\tnginx\nUid:\t0\t33\t0\t33\nSigIgn:\t0000000000001000\nSigCgt:\t0000000198016a07\n";
-  assert.deepEqual(parseStatus(status), { uid: 33, caught: 0x198016a07n, ignored: 0x1000n });
+  const status = "Name:\tnginx\nTgid:\t812\nUid:\t0\t33\t0\t33\nSigIgn:\t0000000000001000\nSigCgt:\t0000000198016a07\n";
+  assert.deepEqual(parseStatus(status), { tgid: 812, uid: 33, caught: 0x198016a07n, ignored: 0x1000n });
   assert.equal(parseStatus("Uid:\t0\t0\t0\t0\n"), undefined);
 });
 
 test("a process started after its PID file was written is stale; one started before is not", () => {
-  const p = { pid: 9, ppid: 1, startTime: 1, startedAtMs: 10_000, uid: 0, state: "S", command: "x", exe: "", kernelThread: false, caught: 0n, ignored: 0n };
+  const p = { pid: 9, tgid: 9, ppid: 1, startTime: 1, startedAtMs: 10_000, uid: 0, state: "S", command: "x", exe: "", kernelThread: false, caught: 0n, ignored: 0n };
   assert.equal(staleReason(p, "/run/x.pid", 10_000), undefined);
   assert.equal(staleReason(p, "/run/x.pid", 9_500), undefined, "within a second: clock granularity");
   assert.match(staleReason(p, "/run/x.pid", 5_000)!, /^stale pidfile \/run\/x\.pid: .* pid 9 .* started later/);
@@ -66,6 +66,7 @@ test("wall-clock start of a real process, from /proc starttime and uptime, is wi
     assert.equal(facts.exe, "/usr/bin/sleep");
     assert.equal(facts.kernelThread, false);
     assert.equal(facts.caught & 1n, 0n, "sleep does not catch SIGHUP");
+    assert.equal(facts.tgid, child.pid, "a process is its own thread group");
   } finally {
     child.kill("SIGKILL");
   }
@@ -125,4 +126,16 @@ test("policy accept_unverified: true/false only", () => {
   assert.equal(applyPolicyText(DEFAULT_POLICY, {}, (f) => f).policy.acceptUnverified, false);
   assert.equal(applyPolicyText(DEFAULT_POLICY, { accept_unverified: "true" }, (f) => f).policy.acceptUnverified, true);
   assert.deepEqual(applyPolicyText(DEFAULT_POLICY, { accept_unverified: "yes" }, (f) => `--${f}`).problems, ['--accept_unverified: must be true or false, got "yes"']);
+});
+
+test("a thread id is never a target; expect.exe is a path in the agent's mount namespace and the very file elsewhere", () => {
+  const base = { pid: 40, tgid: 40, ppid: 1, startTime: 1, startedAtMs: 0, uid: 0, state: "S", command: "nginx: master", exe: "/usr/sbin/nginx", exeId: "8:1:77", mntNs: "mnt:[1]", kernelThread: false, caught: 1n, ignored: 0n };
+  const ctx = { selfPid: 10, parentPid: 1, selfMntNs: "mnt:[1]", expect: { exe: "/usr/sbin/nginx" }, expectExeId: "8:1:77", signal: "HUP" as const, userName: () => "root" };
+  assert.equal(targetVerdict(base, ctx), undefined);
+  assert.match(targetVerdict({ ...base, tgid: 10 }, ctx)!.reason, /pid 40 is a thread of process 10, not a process; nothing was signalled/);
+  assert.equal(targetVerdict({ ...base, exe: "/usr/sbin/nginx (deleted)", exeId: "8:1:5" }, ctx), undefined, "upgraded binary, same namespace");
+  assert.match(targetVerdict({ ...base, exe: "/usr/bin/bash" }, ctx)!.reason, /runs \/usr\/bin\/bash, but the service declares expect\.exe/);
+  assert.equal(targetVerdict({ ...base, mntNs: "mnt:[2]" }, ctx), undefined, "another namespace, the very same file");
+  assert.match(targetVerdict({ ...base, mntNs: "mnt:[2]", exeId: "0:33:9" }, ctx)!.reason, /in another mount namespace, and it is not the file at expect\.exe/, "a program bind-mounted over the path");
+  assert.match(targetVerdict({ ...base, mntNs: "mnt:[2]", exe: "/usr/sbin/nginx (deleted)", exeId: "0:33:9" }, ctx)!.reason, /another mount namespace/);
 });
