@@ -54,6 +54,8 @@ export const processGroupRunner: CommandRunner = {
         settled = true;
         clearTimeout(deadline);
         clearTimeout(killTimer);
+        // Whatever the command left behind in its group (a backgrounded helper) goes with it.
+        killGroup(child.pid, "SIGKILL");
         signal?.removeEventListener("abort", onAbort);
         child.stdout!.destroy();
         child.stderr!.destroy();
@@ -89,7 +91,8 @@ export const processGroupRunner: CommandRunner = {
       child.once("exit", (code) => {
         exitCode = code ?? -1;
       });
-      // 'close' = exited and every pipe closed; a lingering grandchild delays it until the deadline.
+      // 'close' = exited and every pipe closed; a lingering grandchild that holds a pipe delays it
+      // until the deadline (its output is part of the verdict), then the group is killed.
       child.once("close", () => finish());
     });
   },
