@@ -19,6 +19,7 @@ import {
 import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import type { AgentServerObserver } from "../metrics/agent-metrics.js";
+import { authenticateOnHeaders } from "./authenticate-on-headers.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
 import { ConnectionGate } from "./connection-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -80,6 +81,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
     ...SERVER_OPTIONS,
     "grpc.max_receive_message_length": config.limits.maxMessageBytes,
     "grpc.max_send_message_length": config.limits.maxMessageBytes,
+    interceptors: [authenticateOnHeaders(() => state.authenticate, logger, (rpc, err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"))],
   });
   server.addService(AgentServiceService, agentHandlers(core, guard, new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS), observer));
   server.addService(HealthService, healthHandlers(logger));
