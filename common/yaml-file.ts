@@ -1,6 +1,6 @@
 // Reading a YAML file is kept apart from parsing its meaning: this returns the
 // plain data plus a way to find the line of a field path for error messages.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from "yaml";
 import { ConfigError, type ConfigProblem } from "./errors.js";
 
@@ -40,12 +40,24 @@ export function parseYamlText(file: string, text: string): YamlSource {
     const range = (node as Node | undefined)?.range;
     return range ? lineCounter.linePos(range[0]).line : undefined;
   }
-  return { file, data: doc.toJS(), lineOf };
+  let data: unknown;
+  try {
+    // toJS expands aliases; the yaml library refuses an alias bomb ("billion laughs") here.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(file, [{ path: [], message: `YAML: ${(err as Error).message.split("\n")[0]}` }]);
+  }
+  return { file, data, lineOf };
 }
+
+/** A config file larger than this is not a config file (and would stall a parse). */
+const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
 export async function readYamlFile(file: string): Promise<YamlSource> {
   let text: string;
   try {
+    const size = (await stat(file)).size;
+    if (size > MAX_CONFIG_FILE_BYTES) throw new Error(`${size} bytes; a config file may have at most ${MAX_CONFIG_FILE_BYTES}`);
     text = await readFile(file, "utf8");
   } catch (err) {
     throw new ConfigError(file, [{ path: [], message: `cannot read: ${(err as Error).message}` }]);

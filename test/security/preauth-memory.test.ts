@@ -26,7 +26,8 @@ test("unauthenticated peers cannot make the agent buffer hundreds of MB of reque
     const SIZE = 4 * 1024 * 1024 - 64;
     const chunk = Buffer.alloc(64 * 1024, 0x41);
     for (let c = 0; c < 8; c++) {
-      const s = http2.connect(`http://127.0.0.1:${port}`, { localAddress: `127.0.0.${2 + c}` });
+      // Node passes connect options through to net.connect; its http2 types do not list localAddress.
+      const s = http2.connect(`http://127.0.0.1:${port}`, { localAddress: `127.0.0.${2 + c}` } as http2.ClientSessionOptions);
       s.on("error", () => undefined);
       sessions.push(s);
       for (let i = 0; i < 16; i++) {

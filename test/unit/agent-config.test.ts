@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { parseYamlText, withLines } from "../../common/yaml-file.js";
-import { formatProblem } from "../../common/errors.js";
+import { formatProblem, type ConfigError } from "../../common/errors.js";
 import { fakeHostFacts } from "../../agent/config/fake-host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
 
@@ -94,4 +94,13 @@ services:
 
 test("YAML syntax errors are reported with their line", () => {
   assert.throws(() => parseYamlText("agent.yaml", "services:\n  a: [\n"), /agent\.yaml: 1 problem:\n  line \d+: \(top level\): YAML syntax/);
+});
+
+test("an alias bomb is a listed YAML problem, not a crash", () => {
+  const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join("\n");
+  assert.throws(() => parseYamlText("agent.yaml", bomb), (err: unknown) => {
+    const lines = (err as ConfigError).problems.map(formatProblem).join("\n");
+    assert.match(lines, /YAML: .*alias/i);
+    return true;
+  });
 });
