@@ -27,7 +27,7 @@ async function diffOne(file: string, content: Buffer, limits: { maxDiffBytes: nu
   if (live && live.length > limits.maxConfigBytes) {
     return { ...base, text: `(the live file holds ${live.length} bytes, more than limits.max_config_bytes (${limits.maxConfigBytes}); not diffed)\n`, truncated: true, addedLines: 0, removedLines: 0, binary: false };
   }
-  return { ...base, ...(await unifiedDiff(file, live, content, limits.maxDiffBytes)) };
+  return { ...base, ...(await unifiedDiff(file, live, content, { maxBytes: limits.maxDiffBytes })) };
 }
 
 async function readLive(file: string): Promise<Buffer | undefined> {

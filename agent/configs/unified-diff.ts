@@ -20,7 +20,8 @@ const MAX_DIFF_MS = 5000;
 const CONTEXT_LINES = 3;
 
 /** `live` undefined: the file does not exist (shown as /dev/null). */
-export async function unifiedDiff(file: string, live: Buffer | undefined, proposed: Buffer, maxBytes = MAX_DIFF_BYTES): Promise<UnifiedDiff> {
+export async function unifiedDiff(file: string, live: Buffer | undefined, proposed: Buffer, limits: { maxBytes?: number; maxEditLength?: number } = {}): Promise<UnifiedDiff> {
+  const { maxBytes = MAX_DIFF_BYTES, maxEditLength = MAX_EDIT_LENGTH } = limits;
   const oldName = live ? file : "/dev/null";
   if (live?.equals(proposed)) return { text: "", truncated: false, addedLines: 0, removedLines: 0, binary: false };
   const oldText = live ? text(live) : "";
@@ -29,11 +30,11 @@ export async function unifiedDiff(file: string, live: Buffer | undefined, propos
     return { text: `Binary files ${oldName} and ${file} differ\n`, truncated: false, addedLines: 0, removedLines: 0, binary: true };
   }
   const patch = await new Promise<StructuredPatch | undefined>((resolve) =>
-    structuredPatch(oldName, file, oldText, newText, live ? "live" : undefined, "proposed", { context: CONTEXT_LINES, maxEditLength: MAX_EDIT_LENGTH, timeout: MAX_DIFF_MS, callback: resolve }),
+    structuredPatch(oldName, file, oldText, newText, live ? "live" : undefined, "proposed", { context: CONTEXT_LINES, maxEditLength, timeout: MAX_DIFF_MS, callback: resolve }),
   );
   if (!patch) {
     const [removedLines, addedLines] = [lineCount(oldText), lineCount(newText)];
-    return { text: `--- ${oldName}\n+++ ${file}\n(more than ${MAX_EDIT_LENGTH} lines differ; not diffed line by line: ${removedLines} lines replaced by ${addedLines})\n`, truncated: true, addedLines, removedLines, binary: false };
+    return { text: `--- ${oldName}\n+++ ${file}\n(more than ${maxEditLength} changed lines, or more than ${MAX_DIFF_MS} ms to diff: not diffed line by line; counted as ${removedLines} lines replaced by ${addedLines})\n`, truncated: true, addedLines, removedLines, binary: false };
   }
   const lines = patch.hunks.flatMap((h) => h.lines);
   const full = formatPatch(patch, FILE_HEADERS_ONLY);
