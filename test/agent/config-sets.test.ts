@@ -11,13 +11,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
-import type { AgentCallError } from "../../common/agent-client.js";
+import { createAgentClient, type AgentCallError, type AgentClient } from "../../common/agent-client.js";
 import { freePort } from "../../common/free-port.js";
 import { outcomeToWord } from "../../common/outcome-words.js";
 import { fixedMountNamespaces } from "../../agent/configs/mount-namespaces.js";
 import { childrenOf, readProc } from "../../agent/process/proc-fs.js";
 import { ConfigChange } from "../../proto/gen/fleet/agent/v1/agent.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
+import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
 import { NGINX, nginxMissing } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -327,5 +328,39 @@ describe("config file sets where mount namespaces are unavailable", { skip: ngin
     const r = await agent.client.pushConfig({ requestId: `nons-${++n}`, service: "web-live", allowRestart: false, files: [file(w.conf, mainConf(w.dir, w.port, { http: MAP_V2 })), file(w.site, site("$fleet_v2 nons"))] });
     assert.equal(r.ok, true, r.reason);
     assert.equal((await w.get("/site")).body, "mapped-v2 nons\n");
+  });
+});
+
+describe("config file sets through the built fleet-agent process", { skip: nginxMissing ?? notRoot }, () => {
+  const scratch = scratchDir("fleet-13a-proc-");
+  let w: Web;
+  let agent: AgentProcess;
+  let client: AgentClient;
+  const file = (p: string, content: string) => ({ path: p, content: Buffer.from(content), sha256: sha(content) });
+
+  before(async () => {
+    w = await startWeb(scratch.dir);
+    mkdirSync(path.join(scratch.dir, "state"));
+    const config = path.join(scratch.dir, "agent.yaml");
+    writeFileSync(config, agentYaml(w, path.join(scratch.dir, "state")));
+    agent = await spawnAgent(config);
+    client = createAgentClient(agent.address);
+  });
+  after(async () => {
+    client?.close();
+    await agent?.stopInside();
+    w?.stop();
+    scratch.remove();
+  });
+
+  test("the bundled namespace helper: a broken include rejected at its real path, the fixed set installed and served", async () => {
+    const before = readFileSync(w.site);
+    const bad = await client.pushConfig({ requestId: "proc-1", service: "web", allowRestart: false, files: [file(w.conf, mainConf(w.dir, w.port, { http: MAP_V2 })), file(w.site, site("$fleet_v2", "bogus_proc on; "))] });
+    assert.equal(bad.change, ConfigChange.CONFIG_CHANGE_REJECTED, bad.reason);
+    assert.match(bad.reason, new RegExp(`unknown directive "bogus_proc" in ${w.site}:1`));
+    assert.ok(readFileSync(w.site).equals(before));
+    const good = await client.pushConfig({ requestId: "proc-2", service: "web", allowRestart: false, files: [file(w.conf, mainConf(w.dir, w.port, { http: MAP_V2 })), file(w.site, site("$fleet_v2 proc"))] });
+    assert.equal(good.ok, true, good.reason);
+    assert.equal((await w.get("/site")).body, "mapped-v2 proc\n");
   });
 });
