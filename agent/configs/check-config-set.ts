@@ -36,8 +36,9 @@ export async function stagedSetCheck(set: ConfigSet, svc: ServiceConfig, deps: C
   if (!unavailable) return namespaceCheck(set.changed, svc, deps);
   const [only] = set.changed;
   if (set.entries.length === 1 && only?.content) return stagedCopyCheck(only, svc, deps);
+  const what = only && !only.content && set.entries.length === 1 ? `removing ${only.spec.path}` : `a set of ${set.entries.length} files`;
   throw failedPrecondition(
-    `service ${svc.name}: a set of ${set.entries.length} files is checked at its real paths in a private mount namespace, which this agent cannot create (${unavailable}); ` +
+    `service ${svc.name}: ${what} is checked at the real paths in a private mount namespace, which this agent cannot create (${unavailable}); ` +
       `set check_mode: live for this service, or run the agent as root; nothing written`,
   );
 }

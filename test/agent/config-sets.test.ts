@@ -315,7 +315,7 @@ describe("config file sets where mount namespaces are unavailable", { skip: ngin
     const conf = readFileSync(w.conf);
     await assert.rejects(
       agent.client.pushConfig({ requestId: `nons-${++n}`, service: "web", allowRestart: false, files: [file(w.conf, mainConf(w.dir, w.port, { http: MAP_V2 })), file(w.site, site("$fleet_v2"))] }),
-      (e: AgentCallError) => e.code === status.FAILED_PRECONDITION && /a set of 2 files .* cannot create \(test: no mount namespaces here\); set check_mode: live/.test(e.message),
+      (e: AgentCallError) => e.code === status.FAILED_PRECONDITION && /a set of 2 files is checked at the real paths in a private mount namespace, which this agent cannot create \(test: no mount namespaces here\); set check_mode: live/.test(e.message),
     );
     const broken = mainConf(w.dir, w.port, { http: "bogus_main on;" });
     const r = await agent.client.pushConfig({ requestId: `nons-${++n}`, service: "web", allowRestart: false, ...file(w.conf, broken) });
