@@ -330,7 +330,7 @@ class RestoreEntry {
 
   async restore(host: string, sha: string): Promise<{ entry: string; result: StepResult }> {
     const earlier = this.earlier.get(host);
-    if (earlier) return { entry: `rollout ${earlier.entryId}`, result: { ...earlier.result, outcome: earlier.result.outcome || "failed", reason: `already restored in rollout ${earlier.entryId}; not asked again` } };
+    if (earlier) return { entry: `rollout ${earlier.entryId}`, result: { ...earlier.result, files: undefined, outcome: earlier.result.outcome || "failed", reason: `already restored in rollout ${earlier.entryId}; not asked again` } };
     this.open();
     const { history, now } = this.deps;
     this.journal.write(`restore step ${host}`, () => {

@@ -66,8 +66,8 @@ export class Scheduler {
         name: config.name,
         cron: config.cron,
         group: config.group,
-        source: config.source,
-        path: config.path,
+        source: config.files.map((f) => f.source).join(", "),
+        path: config.files.map((f) => f.path).join(", "),
         paused: state.paused,
         running: this.running.has(config.name),
         nextRun: state.paused ? null : task.getNextRun()?.getTime() ?? null,
@@ -120,15 +120,15 @@ export class Scheduler {
   private async decide(config: ScheduleConfig, trigger: string, record: Recorder, finish: () => void): Promise<ScheduleRun> {
     let content: Buffer;
     try {
-      content = await readFile(config.source);
+      content = await readFile(config.files[0]!.source);
     } catch (err) {
       finish();
-      return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${config.source}: ${(err as Error).message}` });
+      return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${config.files[0]!.source}: ${(err as Error).message}` });
     }
     const sha = createHash("sha256").update(content).digest("hex");
     if (sha === this.store.scheduleState(config.name).lastSuccessSourceSha256) {
       finish();
-      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${config.source} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do` });
+      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${config.files[0]!.source} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do` });
     }
     return this.startWhenFree(config, trigger, content, sha, record, finish);
   }
@@ -147,7 +147,7 @@ export class Scheduler {
             caller: { user: `schedule:${config.name}`, host: "controller" },
             peer: "controller",
             allowRestart: false,
-            path: config.path,
+            path: config.files[0]!.path,
             content,
             rollbackAll: false,
             schedule: config.name,
@@ -160,7 +160,7 @@ export class Scheduler {
           })
           .catch((err) => this.logger.error("scheduled rollout failed", { schedule: config.name, error: err }))
           .finally(finish);
-        return record({ outcome: "started", rolloutId: r.rollout.id, reason: `rollout ${r.rollout.id} of ${config.source} to ${config.group}` });
+        return record({ outcome: "started", rolloutId: r.rollout.id, reason: `rollout ${r.rollout.id} of ${config.files[0]!.source} to ${config.group}` });
       } catch (err) {
         const busy = err instanceof FleetError && err.kind === "failed_precondition";
         if (!busy || config.whenBusy === "skip" || Date.now() > waitUntil || this.stopped) {

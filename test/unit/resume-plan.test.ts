@@ -8,7 +8,7 @@ const rollout = (r: Partial<RolloutRecord>): RolloutRecord => ({
   policy: JSON.stringify({ kind: "reload", service: "web", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }), allowRestart: false, createdAt: 0, finishedAt: 0, summary: "", hostsTotal: 0, hostsOk: 0, hostsFailed: 0, hostsSkipped: 0, hostsUnverified: 0, ...r,
 });
 const step = (host: string, s: Partial<StepRecord> = {}): StepRecord => ({
-  rolloutId: 1, host, batch: 0, canary: false, position: 0, status: "pending", outcome: "", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0, startedAt: null, finishedAt: null, previousSha256: "", newSha256: "", targetSha256: "", ...s,
+  rolloutId: 1, host, batch: 0, canary: false, position: 0, status: "pending", outcome: "", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0, startedAt: null, finishedAt: null, previousSha256: "", newSha256: "", targetSha256: "", hostName: "", files: [], diff: "", ...s,
 });
 const config = { kind: "config" as const, configPath: "/etc/a", configSha256: "new", policy: JSON.stringify({ kind: "config", service: "web", configPath: "/etc/a", configSha256: "new", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }) };
 

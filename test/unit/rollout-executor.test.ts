@@ -22,7 +22,7 @@ function inventory(reloadDeadlineMs = 20_000, groups: Record<string, string[]> =
   return {
     controller: { listen: "unix:/nonexistent", db: "/nonexistent", operators: { read: [], operate: [] } },
     agents: { access: { mode: "insecure" }, deadlineMs: 1000, reloadDeadlineMs },
-    groups: new Map(Object.entries(groups).map(([name, hosts]) => [name, { name, service: "web", hosts, canary: [], policy: DEFAULT_POLICY }])),
+    groups: new Map(Object.entries(groups).map(([name, hosts]) => [name, { name, service: "web", hosts, members: hosts.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }])),
     schedules: [],
     credentials: { agents: { mode: "insecure" } },
   };
