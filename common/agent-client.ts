@@ -5,8 +5,10 @@ import { credentials, Metadata, status, type ChannelCredentials, type ServiceErr
 import {
   AgentServiceClient,
   type ConfigChangeResponse,
-  type PushConfigRequest,
-  type RollbackConfigRequest,
+  type DiffConfigResponse,
+  DiffConfigRequest,
+  PushConfigRequest,
+  RollbackConfigRequest,
   type DescribeResponse,
   type ProbeResponse,
   type ReloadRequest,
@@ -20,10 +22,19 @@ export interface AgentClient {
   status(service?: string, options?: CallOptions): Promise<StatusResponse>;
   reload(request: ReloadRequest, options?: CallOptions): Promise<ReloadResponse>;
   probe(service: string, options?: CallOptions): Promise<ProbeResponse>;
-  pushConfig(request: PushConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
-  rollbackConfig(request: RollbackConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
+  pushConfig(request: PushConfigCall, options?: CallOptions): Promise<ConfigChangeResponse>;
+  rollbackConfig(request: RollbackConfigCall, options?: CallOptions): Promise<ConfigChangeResponse>;
+  diffConfig(request: DiffConfigCall, options?: CallOptions): Promise<DiffConfigResponse>;
   close(): void;
 }
+
+/**
+ * Requests whose omitted fields take their proto defaults: a single file
+ * (path, content, sha256) or a set (files) — never both.
+ */
+export type PushConfigCall = Pick<PushConfigRequest, "requestId" | "service" | "allowRestart"> & Partial<PushConfigRequest>;
+export type RollbackConfigCall = Pick<RollbackConfigRequest, "requestId" | "service" | "allowRestart"> & Partial<RollbackConfigRequest>;
+export type DiffConfigCall = Pick<DiffConfigRequest, "service" | "files"> & Partial<DiffConfigRequest>;
 
 export interface CallOptions {
   deadlineMs?: number;
@@ -89,8 +100,10 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     status: (service = "", o = {}) => call("Status", client.status, { service }, o.deadlineMs ?? quick, o.signal),
     reload: (request, o = {}) => call("Reload", client.reload, request, o.deadlineMs ?? slow, o.signal),
     probe: (service, o = {}) => call("Probe", client.probe, { service }, o.deadlineMs ?? quick, o.signal),
-    pushConfig: (request, o = {}) => call("PushConfig", client.pushConfig, request, o.deadlineMs ?? slow, o.signal),
-    rollbackConfig: (request, o = {}) => call("RollbackConfig", client.rollbackConfig, request, o.deadlineMs ?? slow, o.signal),
+    pushConfig: (request, o = {}) => call("PushConfig", client.pushConfig, PushConfigRequest.fromPartial(request), o.deadlineMs ?? slow, o.signal),
+    rollbackConfig: (request, o = {}) => call("RollbackConfig", client.rollbackConfig, RollbackConfigRequest.fromPartial(request), o.deadlineMs ?? slow, o.signal),
+    // Reads and diffs whole files on the agent: the slow deadline.
+    diffConfig: (request, o = {}) => call("DiffConfig", client.diffConfig, DiffConfigRequest.fromPartial(request), o.deadlineMs ?? slow, o.signal),
     close: () => client.close(),
   };
 }

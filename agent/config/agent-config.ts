@@ -88,7 +88,7 @@ export type AgentAuth =
   | { mode: "tls"; cert: string; key: string; ca: string; allow?: Record<string, string[]>; material: TlsMaterial };
 
 /** RPCs that `tls.allow` may restrict to certain client certificate names. */
-export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig"] as const;
+export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig", "DiffConfig"] as const;
 
 export interface AgentLimits {
   maxMessageBytes: number;

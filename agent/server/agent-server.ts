@@ -5,7 +5,7 @@
 import { chmod, chown, lstat, rm } from "node:fs/promises";
 import net from "node:net";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
-import { FleetError, invalidArgument } from "../../common/errors.js";
+import { failedPrecondition, FleetError, invalidArgument } from "../../common/errors.js";
 import { shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
@@ -147,6 +147,9 @@ function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observ
       const report = await core.rollbackConfig(req);
       observer?.configChanged("rollback", report, report.replayed);
       return configChangeToProto(report, core.hostname);
+    }),
+    diffConfig: guard("DiffConfig", async () => {
+      throw failedPrecondition("DiffConfig is not implemented by this agent yet");
     }),
   };
 }

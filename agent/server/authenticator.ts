@@ -32,11 +32,16 @@ export function createAuthenticator(auth: AgentAuth): Authenticate {
         const cn = ctx.sslPeerCertificate?.subject?.CN;
         const name = Array.isArray(cn) ? cn[0] : cn;
         if (!name) throw unauthenticated("no client certificate");
-        const allowed = auth.allow?.[rpc];
+        const allowed = allowedCallers(auth.allow, rpc);
         if (allowed && !allowed.includes("*") && !allowed.includes(name)) {
           throw permissionDenied(`client ${name} may not call ${rpc} (tls.allow.${rpc}: ${allowed.join(", ")})`);
         }
         return `cert:${name}`;
       };
   }
+}
+
+/** DiffConfig reads what PushConfig would change: unless it has its own list, PushConfig's applies. */
+function allowedCallers(allow: Record<string, string[]> | undefined, rpc: string): string[] | undefined {
+  return allow?.[rpc] ?? (rpc === "DiffConfig" ? allow?.PushConfig : undefined);
 }

@@ -79,5 +79,8 @@ export function configChangeToProto(r: ConfigChangeReport & { requestId: string;
     ok: r.ok,
     reason: r.reason,
     replayed: r.replayed,
+    files: [{ path: r.path, previousSha256: r.previousSha256, newSha256: r.newSha256, change: CHANGE[r.change] }],
+    restored: false,
+    restoreReload: undefined,
   };
 }

@@ -18,6 +18,12 @@ export interface FakeHost {
   gate?: Promise<void>;
 }
 
+const oneFile = (previousSha256: string, newSha256: string, change: ConfigChange) => ({
+  files: [{ path: "/etc/web.conf", previousSha256, newSha256, change }],
+  restored: false,
+  restoreReload: undefined,
+});
+
 export class FakeAgents {
   readonly hosts = new Map<string, FakeHost>();
 
@@ -64,10 +70,10 @@ export class FakeAgents {
     };
     const change = (requestId: string, sha: string): ConfigChangeResponse => {
       const previous = h.live;
-      if (previous === sha) return { requestId, service: "web", path: "/etc/web.conf", change: ConfigChange.CONFIG_CHANGE_UNCHANGED, previousSha256: previous, newSha256: sha, check: undefined, reload: undefined, ok: true, reason: "unchanged", replayed: false };
+      if (previous === sha) return { requestId, service: "web", path: "/etc/web.conf", change: ConfigChange.CONFIG_CHANGE_UNCHANGED, previousSha256: previous, newSha256: sha, check: undefined, reload: undefined, ok: true, reason: "unchanged", replayed: false, ...oneFile(previous, sha, ConfigChange.CONFIG_CHANGE_UNCHANGED) };
       h.live = sha;
       const reload = reloadResponse(requestId);
-      return { requestId, service: "web", path: "/etc/web.conf", change: ConfigChange.CONFIG_CHANGE_INSTALLED, previousSha256: previous, newSha256: sha, check: undefined, reload, ok: reload.ok, reason: reload.reason, replayed: false };
+      return { requestId, service: "web", path: "/etc/web.conf", change: ConfigChange.CONFIG_CHANGE_INSTALLED, previousSha256: previous, newSha256: sha, check: undefined, reload, ok: reload.ok, reason: reload.reason, replayed: false, ...oneFile(previous, sha, ConfigChange.CONFIG_CHANGE_INSTALLED) };
     };
     return {
       address,
@@ -79,8 +85,9 @@ export class FakeAgents {
         const healthy = h.healthy && !h.badConfigs.has(h.live);
         return { service: "web", healthy, results: healthy ? [] : [{ probe: "http", ok: false, detail: "503", durationMs: 1 }] } as never;
       },
-      pushConfig: (req, o) => once("PushConfig", req.requestId, () => change(req.requestId, req.sha256), o?.deadlineMs),
-      rollbackConfig: (req, o) => once("RollbackConfig", req.requestId, () => change(req.requestId, req.sha256), o?.deadlineMs),
+      pushConfig: (req, o) => once("PushConfig", req.requestId, () => change(req.requestId, req.sha256 ?? ""), o?.deadlineMs),
+      rollbackConfig: (req, o) => once("RollbackConfig", req.requestId, () => change(req.requestId, req.sha256 ?? ""), o?.deadlineMs),
+      diffConfig: () => Promise.reject(new Error("not faked")),
       close: () => undefined,
     };
   };

@@ -53,17 +53,17 @@ function rawClient(address: string) {
 function* payloads(n: number): Generator<Buffer> {
   const valid = [
     ReloadRequest.encode({ requestId: "r", service: "web", allowRestart: false, generationTimeoutMs: 1, healthyForMs: 1 }).finish(),
-    PushConfigRequest.encode({ requestId: "p", service: "web", path: "/etc/passwd", content: Buffer.from("x"), sha256: "0", allowRestart: true }).finish(),
+    PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p", service: "web", path: "/etc/passwd", content: Buffer.from("x"), sha256: "0", allowRestart: true })).finish(),
     StatusRequest.encode({ service: "web" }).finish(),
   ].map((b) => Buffer.from(b));
   const hostile = [
     ReloadRequest.encode({ requestId: "x".repeat(5000), service: "web", allowRestart: true, generationTimeoutMs: 4294967295, healthyForMs: 4294967295 }).finish(),
     ReloadRequest.encode({ requestId: "bad id with spaces", service: "web", allowRestart: false, generationTimeoutMs: 0, healthyForMs: 0 }).finish(),
     ReloadRequest.encode({ requestId: "ok-id", service: "../../etc", allowRestart: false, generationTimeoutMs: 0, healthyForMs: 0 }).finish(),
-    PushConfigRequest.encode({ requestId: "p2", service: "web", path: "/tmp/\0evil", content: Buffer.alloc(0), sha256: "", allowRestart: false }).finish(),
-    PushConfigRequest.encode({ requestId: "p3", service: "web", path: `${"/a".repeat(2000)}`, content: Buffer.alloc(10), sha256: "z".repeat(64), allowRestart: false }).finish(),
-    PushConfigRequest.encode({ requestId: "p4", service: "web", path: "/", content: Buffer.alloc(70_000), sha256: "", allowRestart: false }).finish(),
-    RollbackConfigRequest.encode({ requestId: "rb", service: "web", path: "/etc/shadow", sha256: "../../../../etc/shadow", allowRestart: false }).finish(),
+    PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p2", service: "web", path: "/tmp/\0evil", content: Buffer.alloc(0), sha256: "", allowRestart: false })).finish(),
+    PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p3", service: "web", path: `${"/a".repeat(2000)}`, content: Buffer.alloc(10), sha256: "z".repeat(64), allowRestart: false })).finish(),
+    PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p4", service: "web", path: "/", content: Buffer.alloc(70_000), sha256: "", allowRestart: false })).finish(),
+    RollbackConfigRequest.encode(RollbackConfigRequest.fromPartial({ requestId: "rb", service: "web", path: "/etc/shadow", sha256: "../../../../etc/shadow", allowRestart: false })).finish(),
     StatusRequest.encode({ service: "\u0000\uffff".repeat(100) }).finish(),
   ].map((b) => Buffer.from(b));
   for (const h of hostile) yield h;

@@ -335,6 +335,19 @@ export interface ProbeResponse {
   results: ProbeResult[];
 }
 
+/** One file of a set: its declared path and proposed bytes. */
+export interface ConfigFile {
+  /** Must be one of the service's declared config paths. */
+  path: string;
+  content: Buffer;
+  /** Hex sha256 of content; a mismatch is refused. */
+  sha256: string;
+}
+
+/**
+ * Either one file (path, content, sha256) or a set (files), never both. A
+ * single file is a set of one: the same staging, check, install and reload.
+ */
 export interface PushConfigRequest {
   requestId: string;
   service: string;
@@ -344,8 +357,32 @@ export interface PushConfigRequest {
   /** Hex sha256 of content; a mismatch is refused. */
   sha256: string;
   allowRestart: boolean;
+  /**
+   * The set to install together: every path declared by the service, no path
+   * twice. When non-empty, path, content and sha256 must be empty.
+   */
+  files: ConfigFile[];
+  /**
+   * When the reload after the install fails (any outcome that is not ok),
+   * the agent itself puts every file of the set back (previous bytes, or
+   * removes a file that did not exist) and reloads again in the same call;
+   * the response's `restored` and `restore_reload` report it. When false the
+   * caller restores with RollbackConfig (previous_sha256 of each file).
+   */
+  restoreOnFailure: boolean;
 }
 
+/** A version of one file to restore. */
+export interface FileVersion {
+  path: string;
+  /**
+   * The kept version's hex sha256, or empty: the file did not exist before,
+   * remove it.
+   */
+  sha256: string;
+}
+
+/** Either one file (path, sha256) or a set (files), never both. */
 export interface RollbackConfigRequest {
   requestId: string;
   service: string;
@@ -353,6 +390,11 @@ export interface RollbackConfigRequest {
   /** The kept version to restore. */
   sha256: string;
   allowRestart: boolean;
+  /**
+   * The set to restore together, checked once and reloaded once. When
+   * non-empty, path and sha256 must be empty.
+   */
+  files: FileVersion[];
 }
 
 export interface ConfigChangeResponse {
@@ -373,6 +415,75 @@ export interface ConfigChangeResponse {
   ok: boolean;
   reason: string;
   replayed: boolean;
+  /**
+   * Every file of the set, in request order (one entry for a single file).
+   * The top-level path, previous_sha256 and new_sha256 are the file's when
+   * the set has exactly one file, empty otherwise.
+   */
+  files: FileChange[];
+  /**
+   * restore_on_failure: the reload after the install failed and every file
+   * of the set was put back; restore_reload is the reload that followed.
+   */
+  restored: boolean;
+  restoreReload: ReloadResponse | undefined;
+}
+
+export interface FileChange {
+  path: string;
+  /** Empty when the file did not exist. */
+  previousSha256: string;
+  /** Empty when the change removes the file (a rollback to "did not exist"). */
+  newSha256: string;
+  /**
+   * UNCHANGED for a file whose hash already matched; otherwise the set's
+   * change (every changed file of a set is installed or rejected together).
+   */
+  change: ConfigChange;
+}
+
+export interface DiffConfigRequest {
+  service: string;
+  /**
+   * Proposed files; every path declared by the service, no path twice. The
+   * sha256 of each is verified like PushConfig's.
+   */
+  files: ConfigFile[];
+  /**
+   * Cap on each file's unified_diff text in bytes; 0 or more than 262144
+   * means 262144.
+   */
+  maxDiffBytes: number;
+}
+
+export interface FileDiff {
+  path: string;
+  liveExists: boolean;
+  liveSha256: string;
+  newSha256: string;
+  /**
+   * A unified diff (live -> proposed, 3 lines of context); empty when the
+   * hashes match. For binary content a single line says the files differ.
+   */
+  unifiedDiff: string;
+  /**
+   * unified_diff was cut at max_diff_bytes (at a line boundary), or the
+   * change was too large to diff line by line (then the counts treat it as a
+   * whole-file replacement).
+   */
+  truncated: boolean;
+  /** Counted over the whole diff, even when its text was truncated. */
+  addedLines: number;
+  removedLines: number;
+  /** Either side holds a NUL byte or is not UTF-8: summarized, not diffed. */
+  binary: boolean;
+}
+
+export interface DiffConfigResponse {
+  service: string;
+  hostname: string;
+  /** In request order. */
+  files: FileDiff[];
 }
 
 function createBaseDescribeRequest(): DescribeRequest {
@@ -3107,8 +3218,118 @@ export const ProbeResponse: MessageFns<ProbeResponse> = {
   },
 };
 
+function createBaseConfigFile(): ConfigFile {
+  return { path: "", content: Buffer.alloc(0), sha256: "" };
+}
+
+export const ConfigFile: MessageFns<ConfigFile> = {
+  encode(message: ConfigFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(18).bytes(message.content);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigFile {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: ConfigFile): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigFile>): ConfigFile {
+    return ConfigFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigFile>): ConfigFile {
+    const message = createBaseConfigFile();
+    message.path = object.path ?? "";
+    message.content = object.content ?? Buffer.alloc(0);
+    message.sha256 = object.sha256 ?? "";
+    return message;
+  },
+};
+
 function createBasePushConfigRequest(): PushConfigRequest {
-  return { requestId: "", service: "", path: "", content: Buffer.alloc(0), sha256: "", allowRestart: false };
+  return {
+    requestId: "",
+    service: "",
+    path: "",
+    content: Buffer.alloc(0),
+    sha256: "",
+    allowRestart: false,
+    files: [],
+    restoreOnFailure: false,
+  };
 }
 
 export const PushConfigRequest: MessageFns<PushConfigRequest> = {
@@ -3130,6 +3351,12 @@ export const PushConfigRequest: MessageFns<PushConfigRequest> = {
     }
     if (message.allowRestart !== false) {
       writer.uint32(48).bool(message.allowRestart);
+    }
+    for (const v of message.files) {
+      ConfigFile.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.restoreOnFailure !== false) {
+      writer.uint32(64).bool(message.restoreOnFailure);
     }
     return writer;
   },
@@ -3195,6 +3422,22 @@ export const PushConfigRequest: MessageFns<PushConfigRequest> = {
             message.allowRestart = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.files.push(ConfigFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.restoreOnFailure = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3223,6 +3466,12 @@ export const PushConfigRequest: MessageFns<PushConfigRequest> = {
         : isSet(object.allow_restart)
         ? globalThis.Boolean(object.allow_restart)
         : false,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => ConfigFile.fromJSON(e)) : [],
+      restoreOnFailure: isSet(object.restoreOnFailure)
+        ? globalThis.Boolean(object.restoreOnFailure)
+        : isSet(object.restore_on_failure)
+        ? globalThis.Boolean(object.restore_on_failure)
+        : false,
     };
   },
 
@@ -3246,6 +3495,12 @@ export const PushConfigRequest: MessageFns<PushConfigRequest> = {
     if (message.allowRestart !== false) {
       obj.allowRestart = message.allowRestart;
     }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => ConfigFile.toJSON(e));
+    }
+    if (message.restoreOnFailure !== false) {
+      obj.restoreOnFailure = message.restoreOnFailure;
+    }
     return obj;
   },
 
@@ -3260,12 +3515,99 @@ export const PushConfigRequest: MessageFns<PushConfigRequest> = {
     message.content = object.content ?? Buffer.alloc(0);
     message.sha256 = object.sha256 ?? "";
     message.allowRestart = object.allowRestart ?? false;
+    message.files = object.files?.map((e) => ConfigFile.fromPartial(e)) || [];
+    message.restoreOnFailure = object.restoreOnFailure ?? false;
+    return message;
+  },
+};
+
+function createBaseFileVersion(): FileVersion {
+  return { path: "", sha256: "" };
+}
+
+export const FileVersion: MessageFns<FileVersion> = {
+  encode(message: FileVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(18).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileVersion {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: FileVersion): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileVersion>): FileVersion {
+    return FileVersion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileVersion>): FileVersion {
+    const message = createBaseFileVersion();
+    message.path = object.path ?? "";
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };
 
 function createBaseRollbackConfigRequest(): RollbackConfigRequest {
-  return { requestId: "", service: "", path: "", sha256: "", allowRestart: false };
+  return { requestId: "", service: "", path: "", sha256: "", allowRestart: false, files: [] };
 }
 
 export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
@@ -3284,6 +3626,9 @@ export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
     }
     if (message.allowRestart !== false) {
       writer.uint32(40).bool(message.allowRestart);
+    }
+    for (const v of message.files) {
+      FileVersion.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3341,6 +3686,14 @@ export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
             message.allowRestart = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.files.push(FileVersion.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3368,6 +3721,7 @@ export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
         : isSet(object.allow_restart)
         ? globalThis.Boolean(object.allow_restart)
         : false,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileVersion.fromJSON(e)) : [],
     };
   },
 
@@ -3388,6 +3742,9 @@ export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
     if (message.allowRestart !== false) {
       obj.allowRestart = message.allowRestart;
     }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileVersion.toJSON(e));
+    }
     return obj;
   },
 
@@ -3401,6 +3758,7 @@ export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
     message.path = object.path ?? "";
     message.sha256 = object.sha256 ?? "";
     message.allowRestart = object.allowRestart ?? false;
+    message.files = object.files?.map((e) => FileVersion.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3418,6 +3776,9 @@ function createBaseConfigChangeResponse(): ConfigChangeResponse {
     ok: false,
     reason: "",
     replayed: false,
+    files: [],
+    restored: false,
+    restoreReload: undefined,
   };
 }
 
@@ -3455,6 +3816,15 @@ export const ConfigChangeResponse: MessageFns<ConfigChangeResponse> = {
     }
     if (message.replayed !== false) {
       writer.uint32(88).bool(message.replayed);
+    }
+    for (const v of message.files) {
+      FileChange.encode(v!, writer.uint32(98).fork()).join();
+    }
+    if (message.restored !== false) {
+      writer.uint32(104).bool(message.restored);
+    }
+    if (message.restoreReload !== undefined) {
+      ReloadResponse.encode(message.restoreReload, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -3560,6 +3930,30 @@ export const ConfigChangeResponse: MessageFns<ConfigChangeResponse> = {
             message.replayed = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.files.push(FileChange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.restored = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.restoreReload = ReloadResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3597,6 +3991,13 @@ export const ConfigChangeResponse: MessageFns<ConfigChangeResponse> = {
       ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileChange.fromJSON(e)) : [],
+      restored: isSet(object.restored) ? globalThis.Boolean(object.restored) : false,
+      restoreReload: isSet(object.restoreReload)
+        ? ReloadResponse.fromJSON(object.restoreReload)
+        : isSet(object.restore_reload)
+        ? ReloadResponse.fromJSON(object.restore_reload)
+        : undefined,
     };
   },
 
@@ -3635,6 +4036,15 @@ export const ConfigChangeResponse: MessageFns<ConfigChangeResponse> = {
     if (message.replayed !== false) {
       obj.replayed = message.replayed;
     }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileChange.toJSON(e));
+    }
+    if (message.restored !== false) {
+      obj.restored = message.restored;
+    }
+    if (message.restoreReload !== undefined) {
+      obj.restoreReload = ReloadResponse.toJSON(message.restoreReload);
+    }
     return obj;
   },
 
@@ -3658,6 +4068,573 @@ export const ConfigChangeResponse: MessageFns<ConfigChangeResponse> = {
     message.ok = object.ok ?? false;
     message.reason = object.reason ?? "";
     message.replayed = object.replayed ?? false;
+    message.files = object.files?.map((e) => FileChange.fromPartial(e)) || [];
+    message.restored = object.restored ?? false;
+    message.restoreReload = (object.restoreReload !== undefined && object.restoreReload !== null)
+      ? ReloadResponse.fromPartial(object.restoreReload)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFileChange(): FileChange {
+  return { path: "", previousSha256: "", newSha256: "", change: 0 };
+}
+
+export const FileChange: MessageFns<FileChange> = {
+  encode(message: FileChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.previousSha256 !== "") {
+      writer.uint32(18).string(message.previousSha256);
+    }
+    if (message.newSha256 !== "") {
+      writer.uint32(26).string(message.newSha256);
+    }
+    if (message.change !== 0) {
+      writer.uint32(32).int32(message.change);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.previousSha256 = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.newSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.change = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileChange {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      previousSha256: isSet(object.previousSha256)
+        ? globalThis.String(object.previousSha256)
+        : isSet(object.previous_sha256)
+        ? globalThis.String(object.previous_sha256)
+        : "",
+      newSha256: isSet(object.newSha256)
+        ? globalThis.String(object.newSha256)
+        : isSet(object.new_sha256)
+        ? globalThis.String(object.new_sha256)
+        : "",
+      change: isSet(object.change) ? configChangeFromJSON(object.change) : 0,
+    };
+  },
+
+  toJSON(message: FileChange): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.previousSha256 !== "") {
+      obj.previousSha256 = message.previousSha256;
+    }
+    if (message.newSha256 !== "") {
+      obj.newSha256 = message.newSha256;
+    }
+    if (message.change !== 0) {
+      obj.change = configChangeToJSON(message.change);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileChange>): FileChange {
+    return FileChange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileChange>): FileChange {
+    const message = createBaseFileChange();
+    message.path = object.path ?? "";
+    message.previousSha256 = object.previousSha256 ?? "";
+    message.newSha256 = object.newSha256 ?? "";
+    message.change = object.change ?? 0;
+    return message;
+  },
+};
+
+function createBaseDiffConfigRequest(): DiffConfigRequest {
+  return { service: "", files: [], maxDiffBytes: 0 };
+}
+
+export const DiffConfigRequest: MessageFns<DiffConfigRequest> = {
+  encode(message: DiffConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    for (const v of message.files) {
+      ConfigFile.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.maxDiffBytes !== 0) {
+      writer.uint32(24).uint32(message.maxDiffBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.files.push(ConfigFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxDiffBytes = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffConfigRequest {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => ConfigFile.fromJSON(e)) : [],
+      maxDiffBytes: isSet(object.maxDiffBytes)
+        ? globalThis.Number(object.maxDiffBytes)
+        : isSet(object.max_diff_bytes)
+        ? globalThis.Number(object.max_diff_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: DiffConfigRequest): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => ConfigFile.toJSON(e));
+    }
+    if (message.maxDiffBytes !== 0) {
+      obj.maxDiffBytes = Math.round(message.maxDiffBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DiffConfigRequest>): DiffConfigRequest {
+    return DiffConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DiffConfigRequest>): DiffConfigRequest {
+    const message = createBaseDiffConfigRequest();
+    message.service = object.service ?? "";
+    message.files = object.files?.map((e) => ConfigFile.fromPartial(e)) || [];
+    message.maxDiffBytes = object.maxDiffBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseFileDiff(): FileDiff {
+  return {
+    path: "",
+    liveExists: false,
+    liveSha256: "",
+    newSha256: "",
+    unifiedDiff: "",
+    truncated: false,
+    addedLines: 0,
+    removedLines: 0,
+    binary: false,
+  };
+}
+
+export const FileDiff: MessageFns<FileDiff> = {
+  encode(message: FileDiff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.liveExists !== false) {
+      writer.uint32(16).bool(message.liveExists);
+    }
+    if (message.liveSha256 !== "") {
+      writer.uint32(26).string(message.liveSha256);
+    }
+    if (message.newSha256 !== "") {
+      writer.uint32(34).string(message.newSha256);
+    }
+    if (message.unifiedDiff !== "") {
+      writer.uint32(42).string(message.unifiedDiff);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(48).bool(message.truncated);
+    }
+    if (message.addedLines !== 0) {
+      writer.uint32(56).uint32(message.addedLines);
+    }
+    if (message.removedLines !== 0) {
+      writer.uint32(64).uint32(message.removedLines);
+    }
+    if (message.binary !== false) {
+      writer.uint32(72).bool(message.binary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileDiff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileDiff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.liveExists = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.liveSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newSha256 = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.unifiedDiff = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.addedLines = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.removedLines = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.binary = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileDiff {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      liveExists: isSet(object.liveExists)
+        ? globalThis.Boolean(object.liveExists)
+        : isSet(object.live_exists)
+        ? globalThis.Boolean(object.live_exists)
+        : false,
+      liveSha256: isSet(object.liveSha256)
+        ? globalThis.String(object.liveSha256)
+        : isSet(object.live_sha256)
+        ? globalThis.String(object.live_sha256)
+        : "",
+      newSha256: isSet(object.newSha256)
+        ? globalThis.String(object.newSha256)
+        : isSet(object.new_sha256)
+        ? globalThis.String(object.new_sha256)
+        : "",
+      unifiedDiff: isSet(object.unifiedDiff)
+        ? globalThis.String(object.unifiedDiff)
+        : isSet(object.unified_diff)
+        ? globalThis.String(object.unified_diff)
+        : "",
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      addedLines: isSet(object.addedLines)
+        ? globalThis.Number(object.addedLines)
+        : isSet(object.added_lines)
+        ? globalThis.Number(object.added_lines)
+        : 0,
+      removedLines: isSet(object.removedLines)
+        ? globalThis.Number(object.removedLines)
+        : isSet(object.removed_lines)
+        ? globalThis.Number(object.removed_lines)
+        : 0,
+      binary: isSet(object.binary) ? globalThis.Boolean(object.binary) : false,
+    };
+  },
+
+  toJSON(message: FileDiff): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.liveExists !== false) {
+      obj.liveExists = message.liveExists;
+    }
+    if (message.liveSha256 !== "") {
+      obj.liveSha256 = message.liveSha256;
+    }
+    if (message.newSha256 !== "") {
+      obj.newSha256 = message.newSha256;
+    }
+    if (message.unifiedDiff !== "") {
+      obj.unifiedDiff = message.unifiedDiff;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    if (message.addedLines !== 0) {
+      obj.addedLines = Math.round(message.addedLines);
+    }
+    if (message.removedLines !== 0) {
+      obj.removedLines = Math.round(message.removedLines);
+    }
+    if (message.binary !== false) {
+      obj.binary = message.binary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileDiff>): FileDiff {
+    return FileDiff.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileDiff>): FileDiff {
+    const message = createBaseFileDiff();
+    message.path = object.path ?? "";
+    message.liveExists = object.liveExists ?? false;
+    message.liveSha256 = object.liveSha256 ?? "";
+    message.newSha256 = object.newSha256 ?? "";
+    message.unifiedDiff = object.unifiedDiff ?? "";
+    message.truncated = object.truncated ?? false;
+    message.addedLines = object.addedLines ?? 0;
+    message.removedLines = object.removedLines ?? 0;
+    message.binary = object.binary ?? false;
+    return message;
+  },
+};
+
+function createBaseDiffConfigResponse(): DiffConfigResponse {
+  return { service: "", hostname: "", files: [] };
+}
+
+export const DiffConfigResponse: MessageFns<DiffConfigResponse> = {
+  encode(message: DiffConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(18).string(message.hostname);
+    }
+    for (const v of message.files) {
+      FileDiff.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.files.push(FileDiff.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffConfigResponse {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileDiff.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DiffConfigResponse): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileDiff.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DiffConfigResponse>): DiffConfigResponse {
+    return DiffConfigResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DiffConfigResponse>): DiffConfigResponse {
+    const message = createBaseDiffConfigResponse();
+    message.service = object.service ?? "";
+    message.hostname = object.hostname ?? "";
+    message.files = object.files?.map((e) => FileDiff.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3704,7 +4681,10 @@ export const AgentServiceService = {
     responseSerialize: (value: ProbeResponse): Buffer => Buffer.from(ProbeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProbeResponse => ProbeResponse.decode(value),
   },
-  /** Validate a new version of a declared config file, install it atomically and reload. */
+  /**
+   * Validate a new version of a set of a service's declared config files (one
+   * or more) together, install each atomically and reload once.
+   */
   pushConfig: {
     path: "/fleet.agent.v1.AgentService/PushConfig" as const,
     requestStream: false as const,
@@ -3715,7 +4695,7 @@ export const AgentServiceService = {
       Buffer.from(ConfigChangeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfigChangeResponse => ConfigChangeResponse.decode(value),
   },
-  /** Restore a kept version of a declared config file by hash and reload. */
+  /** Restore kept versions of a set of declared config files by hash and reload once. */
   rollbackConfig: {
     path: "/fleet.agent.v1.AgentService/RollbackConfig" as const,
     requestStream: false as const,
@@ -3726,6 +4706,19 @@ export const AgentServiceService = {
     responseSerialize: (value: ConfigChangeResponse): Buffer =>
       Buffer.from(ConfigChangeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfigChangeResponse => ConfigChangeResponse.decode(value),
+  },
+  /**
+   * Read-only: a unified diff of proposed content against each live file.
+   * Authorized like PushConfig (tls.allow.DiffConfig, else tls.allow.PushConfig).
+   */
+  diffConfig: {
+    path: "/fleet.agent.v1.AgentService/DiffConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DiffConfigRequest): Buffer => Buffer.from(DiffConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiffConfigRequest => DiffConfigRequest.decode(value),
+    responseSerialize: (value: DiffConfigResponse): Buffer => Buffer.from(DiffConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiffConfigResponse => DiffConfigResponse.decode(value),
   },
 } as const;
 
@@ -3738,10 +4731,18 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   reload: handleUnaryCall<ReloadRequest, ReloadResponse>;
   /** Run a declared service's health probes once. */
   probe: handleUnaryCall<ProbeRequest, ProbeResponse>;
-  /** Validate a new version of a declared config file, install it atomically and reload. */
+  /**
+   * Validate a new version of a set of a service's declared config files (one
+   * or more) together, install each atomically and reload once.
+   */
   pushConfig: handleUnaryCall<PushConfigRequest, ConfigChangeResponse>;
-  /** Restore a kept version of a declared config file by hash and reload. */
+  /** Restore kept versions of a set of declared config files by hash and reload once. */
   rollbackConfig: handleUnaryCall<RollbackConfigRequest, ConfigChangeResponse>;
+  /**
+   * Read-only: a unified diff of proposed content against each live file.
+   * Authorized like PushConfig (tls.allow.DiffConfig, else tls.allow.PushConfig).
+   */
+  diffConfig: handleUnaryCall<DiffConfigRequest, DiffConfigResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -3809,7 +4810,10 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ProbeResponse) => void,
   ): ClientUnaryCall;
-  /** Validate a new version of a declared config file, install it atomically and reload. */
+  /**
+   * Validate a new version of a set of a service's declared config files (one
+   * or more) together, install each atomically and reload once.
+   */
   pushConfig(
     request: PushConfigRequest,
     callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
@@ -3825,7 +4829,7 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
   ): ClientUnaryCall;
-  /** Restore a kept version of a declared config file by hash and reload. */
+  /** Restore kept versions of a set of declared config files by hash and reload once. */
   rollbackConfig(
     request: RollbackConfigRequest,
     callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
@@ -3840,6 +4844,25 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ConfigChangeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Read-only: a unified diff of proposed content against each live file.
+   * Authorized like PushConfig (tls.allow.DiffConfig, else tls.allow.PushConfig).
+   */
+  diffConfig(
+    request: DiffConfigRequest,
+    callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
+  ): ClientUnaryCall;
+  diffConfig(
+    request: DiffConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
+  ): ClientUnaryCall;
+  diffConfig(
+    request: DiffConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
   ): ClientUnaryCall;
 }
 
