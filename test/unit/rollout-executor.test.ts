@@ -36,7 +36,7 @@ function setup(groups?: Record<string, string[]>) {
 }
 
 const reload = (policy: ReloadRequest["policy"], group = "web"): ReloadRequest => ({ group, policy, hosts: [], reason: "unit", caller: { user: "u", host: "h" }, peer: "test", allowRestart: false });
-const push = (content: string, policy: ReloadRequest["policy"]): ConfigRolloutRequest => ({ ...reload(policy), path: "/etc/web.conf", content: Buffer.from(content), rollbackAll: false });
+const push = (content: string, policy: ReloadRequest["policy"]): ConfigRolloutRequest => ({ ...reload(policy), files: [{ path: "/etc/web.conf", content: Buffer.from(content), template: false }], rollbackAll: false });
 
 test("halt rules: a canary failure halts at once; otherwise failures beyond max_failures halt after their batch", async () => {
   const a = setup();
