@@ -465,5 +465,6 @@ function changedFiles(step: StepRecord, settings: RolloutSettings): RestoreFile[
 }
 
 function describeRestore(files: RestoreFile[]): string {
+  if (files.length === 1 && files[0]!.sha256) return `${files[0]!.sha256.slice(0, 12)} of ${files[0]!.path}`;
   return files.map((f) => `${f.path} to ${f.sha256 ? f.sha256.slice(0, 12) : "absent (it did not exist)"}`).join(", ");
 }

@@ -146,7 +146,7 @@ export class Scheduler {
     });
     if (drifted.length === 0) {
       finish();
-      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${sources} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run and no host drifted; nothing to do` });
+      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${sources} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do (no host drifted)` });
     }
     const why = `drift on ${drifted.map((d) => `${d.name} (${d.paths.join(", ")})`).join(", ")}`;
     return this.startWhenFree(config, trigger, files, sha, { hosts: drifted.map((d) => d.address), why }, record, finish);
