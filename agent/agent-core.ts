@@ -1,12 +1,17 @@
 // The agent's behaviour without the transport: declared services only,
 // idempotent reloads, one reload per service at a time.
 import os from "node:os";
+import path from "node:path";
 import { failedPrecondition, FleetError, invalidArgument, permissionDenied, resourceExhausted } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
-import type { AgentConfig, ServiceConfig } from "./config/agent-config.js";
-import { applyConfigChange, type ConfigChangeReport } from "./configs/apply-config-change.js";
+import type { AgentConfig, ConfigFileSpec, ServiceConfig } from "./config/agent-config.js";
+import { applyConfigSet, type ConfigChangeReport } from "./configs/apply-config-set.js";
+import type { RequestedFile } from "./configs/config-set.js";
 import { configFileStates, type ConfigFileState } from "./configs/config-file-state.js";
-import { declaredConfig } from "./configs/declared-path.js";
+import { declaredSet } from "./configs/declared-path.js";
+import { diffConfigFiles, type FileDiffReport } from "./configs/diff-config.js";
+import { mountNamespaces, type MountNamespaces } from "./configs/mount-namespaces.js";
+import { MAX_DIFF_BYTES } from "./configs/unified-diff.js";
 import { sha256, VersionStore } from "./configs/version-store.js";
 import { createServiceDriver, type MainProcess, type ServiceDriver } from "./drivers/service-driver.js";
 import type { CommandRunner } from "./process/command-runner.js";
@@ -24,6 +29,8 @@ export interface AgentDeps {
   systemd: SystemdClient;
   logger: Logger;
   hostname?: string;
+  /** Whether checks can run in a private mount namespace; probed once by default. */
+  namespaces?: MountNamespaces;
 }
 
 export interface ReloadCommand {
@@ -34,21 +41,35 @@ export interface ReloadCommand {
   healthyForMs: number;
 }
 
+export interface ConfigFileInput {
+  path: string;
+  content: Buffer;
+  /** Hex sha256 the caller computed; a mismatch is refused. */
+  sha256: string;
+}
+
 export interface PushConfigCommand {
   requestId: string;
   service: string;
-  path: string;
-  content: Buffer;
-  sha256: string;
+  /** The set (one file or more), installed together. */
+  files: ConfigFileInput[];
   allowRestart: boolean;
+  restoreOnFailure: boolean;
 }
 
 export interface RollbackConfigCommand {
   requestId: string;
   service: string;
-  path: string;
-  sha256: string;
+  /** sha256 "" = the file did not exist: remove it. */
+  files: { path: string; sha256: string }[];
   allowRestart: boolean;
+}
+
+export interface DiffConfigCommand {
+  service: string;
+  files: ConfigFileInput[];
+  /** 0 = the largest allowed. */
+  maxDiffBytes: number;
 }
 
 export interface ServiceStatusReport {
@@ -81,6 +102,7 @@ export class AgentCore {
   private readonly inFlight = new Map<Promise<unknown>, string>();
   /** Aborted when shutdown's deadline passes: running commands are killed, waiting work does not start. */
   private readonly stopping = new AbortController();
+  private readonly namespaces: MountNamespaces;
 
   constructor(
     private config: AgentConfig,
@@ -89,6 +111,7 @@ export class AgentCore {
     this.hostname = deps.hostname ?? os.hostname();
     this.versions = new VersionStore(config.stateDir, config.keepVersions);
     this.services = this.buildServices(config);
+    this.namespaces = deps.namespaces ?? mountNamespaces(deps.runner);
   }
 
   get currentConfig(): AgentConfig {
@@ -189,39 +212,67 @@ export class AgentCore {
 
   async pushConfig(cmd: PushConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
-    const spec = declaredConfig(config, cmd.path);
-    if (cmd.content.length > this.config.limits.maxConfigBytes) {
-      throw invalidArgument(`config file of ${cmd.content.length} bytes exceeds limits.max_config_bytes (${this.config.limits.maxConfigBytes}); nothing written`);
-    }
-    if (sha256(cmd.content) !== cmd.sha256) throw invalidArgument("sha256 does not match the content sent; nothing written");
-    const key = `push ${config.name} ${spec.path} ${cmd.sha256}`;
+    const files = this.verifiedFiles(config, cmd.files);
+    const key = `push ${config.name} ${cmd.files.map((f) => `${f.path}@${f.sha256}`).join(",")}${cmd.restoreOnFailure ? " restore-on-failure" : ""}`;
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, () =>
-      this.admit(key, config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigChange(config, spec, cmd.content, cmd.allowRestart, this.changeDeps(driver)))),
+      this.admit(key, config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigSet(config, files, cmd, this.changeDeps(driver)))),
     );
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
   async rollbackConfig(cmd: RollbackConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
-    const spec = declaredConfig(config, cmd.path);
-    const key = `rollback ${config.name} ${spec.path} ${cmd.sha256}`;
+    const specs = declaredSet(config, cmd.files.map((f) => f.path));
+    const key = `rollback ${config.name} ${cmd.files.map((f) => `${f.path}@${f.sha256 || "(none)"}`).join(",")}`;
     const { result, replayed } = await this.configLedger.once(cmd.requestId, key, async () => {
-      const content = await this.versions.get(config.name, spec.path, cmd.sha256);
-      if (!content) throw failedPrecondition(`version ${cmd.sha256.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
-      return this.admit(key, config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigChange(config, spec, content, cmd.allowRestart, this.changeDeps(driver))));
+      const files: RequestedFile[] = [];
+      for (const [i, spec] of specs.entries()) {
+        const hash = cmd.files[i]!.sha256;
+        const content = hash ? await this.versions.get(config.name, spec.path, hash) : undefined;
+        if (hash && !content) throw failedPrecondition(`version ${hash.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
+        files.push({ spec, content });
+      }
+      const opts = { allowRestart: cmd.allowRestart, restoreOnFailure: false };
+      return this.admit(key, config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigSet(config, files, opts, this.changeDeps(driver))));
     });
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
+  /** Read-only: what pushing `files` would change, per file. */
+  async diffConfig(cmd: DiffConfigCommand): Promise<{ service: string; files: FileDiffReport[] }> {
+    const { config } = this.declared(cmd.service);
+    const files = this.verifiedFiles(config, cmd.files);
+    const maxDiffBytes = cmd.maxDiffBytes > 0 ? Math.min(cmd.maxDiffBytes, MAX_DIFF_BYTES) : MAX_DIFF_BYTES;
+    return { service: config.name, files: await diffConfigFiles(files, { maxDiffBytes, maxConfigBytes: this.config.limits.maxConfigBytes }) };
+  }
+
+  /** Declared paths, sizes within limits.max_config_bytes, hashes as sent: or nothing is done. */
+  private verifiedFiles(config: ServiceConfig, files: ConfigFileInput[]): { spec: ConfigFileSpec; content: Buffer }[] {
+    const specs = declaredSet(config, files.map((f) => f.path));
+    const max = this.config.limits.maxConfigBytes;
+    return files.map((f, i) => {
+      if (f.content.length > max) throw invalidArgument(`${f.path}: config file of ${f.content.length} bytes exceeds limits.max_config_bytes (${max}); nothing written`);
+      if (sha256(f.content) !== f.sha256) throw invalidArgument(`${f.path}: sha256 does not match the content sent; nothing written`);
+      return { spec: specs[i]!, content: f.content };
+    });
+  }
+
   private changeDeps(driver: ServiceDriver) {
-    return { driver, runner: this.deps.runner, versions: this.versions, signal: this.stopping.signal };
+    return {
+      driver,
+      runner: this.deps.runner,
+      versions: this.versions,
+      signal: this.stopping.signal,
+      namespaces: this.namespaces,
+      scratchDir: path.join(this.config.stateDir, "check-namespace"),
+    };
   }
 
   private async logged(what: string, requestId: string, service: string, work: () => Promise<ConfigChangeReport>): Promise<ConfigChangeReport> {
     const log = this.deps.logger.child({ service, request_id: requestId });
     log.info(`${what} started`);
     const r = this.markInterrupted(await work());
-    log[r.ok ? "info" : "warn"](`${what} finished`, { change: r.change, path: r.path, from: r.previousSha256, to: r.newSha256, reason: r.reason });
+    log[r.ok ? "info" : "warn"](`${what} finished`, { change: r.change, files: r.files.map((f) => `${f.path} ${f.previousSha256.slice(0, 12) || "(none)"} -> ${f.newSha256.slice(0, 12) || "(none)"}`), restored: r.restored, reason: r.reason });
     return r;
   }
 

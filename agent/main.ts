@@ -25,10 +25,12 @@ Config file (YAML):
   listen: 0.0.0.0:7601                # or unix:/run/fleet/agent.sock
   socket_mode: "0600"                 # unix socket mode, set explicitly (umask plays no part)
   socket_group: fleet                 # optional group owning the unix socket
-  tls: { cert: FILE, key: FILE, ca: FILE }     # mutual TLS, or
+  tls: { cert: FILE, key: FILE, ca: FILE }     # mutual TLS (allow: { RPC: [client names] } per RPC;
+                                               #   DiffConfig without a list follows PushConfig's), or
   auth: { token_file: /etc/fleet/agent.token }  # bearer token, or
   insecure: true                      # loopback demos only; warned at every start
-  limits: { max_connections: 512, max_connections_per_peer: 64, handshake_timeout: 10s }
+  limits: { max_connections: 512, max_connections_per_peer: 64, handshake_timeout: 10s,
+            max_config_bytes: 1048576 }   # the last: per pushed (or diffed) config file
   shutdown_timeout: 60s               # then in-flight work is interrupted and reported so
   services:
     nginx:
@@ -38,7 +40,12 @@ Config file (YAML):
                                                  # or { command: [/usr/sbin/nginx, -s, reload], pidfile: ... }
                                                  # or { supervisor: app, signal: HUP, config: FILE }
                                                  # or { docker: web, signal: HUP }
-      check: [/usr/sbin/nginx, -t, -q, -c, "{path}"]
+      check: [/usr/sbin/nginx, -t, -q, -c, "{path}"]   # {path}: the first declared config's live path
+      check_mode: staged        # a pushed set is checked once, at its real paths, in a private mount
+                                # namespace (each staged file bind-mounted over its live path; needs
+                                # root; without it only a single file is checked, as a staged copy
+                                # with {path} = the copy). live: swap all files in, check, put all
+                                # back on failure (checks run by a container or daemon need this)
       expect: { exe: /usr/sbin/nginx, user: root }  # the main process must be this; else refused
       generation: auto          # workers | none | { http: URL, json: FIELD } | { log: FILE, marker: REGEX }
                                 # | { journal: REGEX, unit: NAME }  (the unit's journal; unit defaults to the service's)
@@ -49,13 +56,16 @@ Config file (YAML):
         - { http: "http://127.0.0.1/healthz", status: 200, body: "ok" }
         - { tcp: "127.0.0.1:443" }
         - { exec: [/usr/local/bin/check-app] }
-      configs:
+      configs:                  # every file PushConfig may write (one or a set per push)
         - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
+        - { path: /etc/nginx/sites-enabled/app.conf }
       allow_restart: false
       generation_timeout: 5s    # wait this long for a new generation
       healthy_for: 500ms        # probes must stay green this long afterwards
       probe_interval: 100ms
       command_timeout: 30s
+  state_dir: /var/lib/fleet-agent     # kept config versions; check-namespace/ (an empty mount point)
+  keep_versions: 5                    # versions kept per config file, for RollbackConfig
   metrics: { listen: 127.0.0.1:9601 }   # optional: Prometheus metrics at /metrics (loopback only)
 
 Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number is refused.

@@ -61,7 +61,11 @@ export interface ServiceConfig {
   health: ProbeSpec[];
   configs: ConfigFileSpec[];
   allowRestart: boolean;
-  /** staged: check a staged copy ({path} = the copy); live: swap, check the live path, restore on failure. */
+  /**
+   * staged: check the staged set at its real paths in a private mount namespace ({path} = the first
+   * declared config); without namespaces a single file as a staged copy ({path} = the copy).
+   * live: swap every file in, check, restore all on failure.
+   */
   checkMode: "staged" | "live";
   timeouts: {
     /** How long to wait for a new generation after the reload was sent. */

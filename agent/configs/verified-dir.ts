@@ -144,10 +144,12 @@ export class VerifiedDir {
     });
   }
 
-  /** Removes `name` only if it is still the file `expect`. */
-  async removeIf(name: string, expect: FileId): Promise<void> {
+  /** Removes `name` only if it is still the file `expect`; says whether it did. */
+  async removeIf(name: string, expect: FileId): Promise<boolean> {
     const current = await this.lstatId(name);
-    if (current && sameId(current, expect)) await this.remove(name);
+    if (!current || !sameId(current, expect)) return false;
+    await this.remove(name);
+    return true;
   }
 
   private async lstatId(name: string): Promise<FileId | undefined> {

@@ -2,7 +2,7 @@
 // the agent's own config, outcomes and refusal reasons from fixed word lists,
 // RPC names from the API; never a request id, a path or a message.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ConfigChangeReport } from "../configs/apply-config-change.js";
+import type { ConfigChangeReport } from "../configs/config-change-report.js";
 import type { ReloadReport } from "../reload/perform-reload.js";
 
 /** What the agent's gRPC surface reports as it answers. */

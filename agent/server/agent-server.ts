@@ -5,11 +5,17 @@
 import { chmod, chown, lstat, rm } from "node:fs/promises";
 import net from "node:net";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
-import { failedPrecondition, FleetError, invalidArgument } from "../../common/errors.js";
+import { FleetError, invalidArgument } from "../../common/errors.js";
 import { shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
-import { AgentServiceService, type AgentServiceServer } from "../../proto/gen/fleet/agent/v1/agent.js";
+import {
+  AgentServiceService,
+  type AgentServiceServer,
+  type DiffConfigRequest,
+  type PushConfigRequest,
+  type RollbackConfigRequest,
+} from "../../proto/gen/fleet/agent/v1/agent.js";
 import {
   HealthCheckResponse_ServingStatus as Serving,
   HealthService,
@@ -24,7 +30,8 @@ import { ConnectionGate } from "./connection-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ReadLimiter } from "./read-limiter.js";
 import { ReloadableTlsCredentials } from "./reloadable-tls-credentials.js";
-import { configChangeToProto, reloadToProto, statusToProto } from "./to-proto.js";
+import { diffedFiles, pushedFiles, restoredFiles } from "./config-requests.js";
+import { configChangeToProto, diffToProto, reloadToProto, statusToProto } from "./to-proto.js";
 
 const MAX_OVERRIDE_MS = 600_000;
 /** Concurrent Status/Probe computations, and how many may wait for one. */
@@ -136,20 +143,20 @@ function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observ
       observer?.reloaded(report, report.replayed);
       return reloadToProto(report, core.hostname);
     }),
-    pushConfig: guard("PushConfig", async (req: { requestId: string; service: string; path: string; content: Buffer; sha256: string; allowRestart: boolean }) => {
-      if (!req.service || !req.path) throw invalidArgument("service and path are required");
-      const report = await core.pushConfig({ ...req, content: Buffer.from(req.content) });
+    pushConfig: guard("PushConfig", async (req: PushConfigRequest) => {
+      const report = await core.pushConfig({ requestId: req.requestId, service: req.service, files: pushedFiles(req), allowRestart: req.allowRestart, restoreOnFailure: req.restoreOnFailure });
       observer?.configChanged("push", report, report.replayed);
       return configChangeToProto(report, core.hostname);
     }),
-    rollbackConfig: guard("RollbackConfig", async (req: { requestId: string; service: string; path: string; sha256: string; allowRestart: boolean }) => {
-      if (!req.service || !req.path || !req.sha256) throw invalidArgument("service, path and sha256 are required");
-      const report = await core.rollbackConfig(req);
+    rollbackConfig: guard("RollbackConfig", async (req: RollbackConfigRequest) => {
+      const report = await core.rollbackConfig({ requestId: req.requestId, service: req.service, files: restoredFiles(req), allowRestart: req.allowRestart });
       observer?.configChanged("rollback", report, report.replayed);
       return configChangeToProto(report, core.hostname);
     }),
-    diffConfig: guard("DiffConfig", async () => {
-      throw failedPrecondition("DiffConfig is not implemented by this agent yet");
+    // Read-only, but it reads and diffs whole files: bounded like Status and Probe.
+    diffConfig: guard("DiffConfig", async (req: DiffConfigRequest) => {
+      const files = diffedFiles(req);
+      return reads.run(async () => diffToProto(await core.diffConfig({ service: req.service, files, maxDiffBytes: req.maxDiffBytes }), core.hostname));
     }),
   };
 }

@@ -32,9 +32,9 @@ export function createAuthenticator(auth: AgentAuth): Authenticate {
         const cn = ctx.sslPeerCertificate?.subject?.CN;
         const name = Array.isArray(cn) ? cn[0] : cn;
         if (!name) throw unauthenticated("no client certificate");
-        const allowed = allowedCallers(auth.allow, rpc);
-        if (allowed && !allowed.includes("*") && !allowed.includes(name)) {
-          throw permissionDenied(`client ${name} may not call ${rpc} (tls.allow.${rpc}: ${allowed.join(", ")})`);
+        const rule = allowRule(auth.allow, rpc);
+        if (rule && !rule.names.includes("*") && !rule.names.includes(name)) {
+          throw permissionDenied(`client ${name} may not call ${rpc} (${rule.from}: ${rule.names.join(", ")})`);
         }
         return `cert:${name}`;
       };
@@ -42,6 +42,8 @@ export function createAuthenticator(auth: AgentAuth): Authenticate {
 }
 
 /** DiffConfig reads what PushConfig would change: unless it has its own list, PushConfig's applies. */
-function allowedCallers(allow: Record<string, string[]> | undefined, rpc: string): string[] | undefined {
-  return allow?.[rpc] ?? (rpc === "DiffConfig" ? allow?.PushConfig : undefined);
+function allowRule(allow: Record<string, string[]> | undefined, rpc: string): { names: string[]; from: string } | undefined {
+  if (allow?.[rpc]) return { names: allow[rpc], from: `tls.allow.${rpc}` };
+  if (rpc === "DiffConfig" && allow?.PushConfig) return { names: allow.PushConfig, from: "tls.allow.PushConfig, which DiffConfig follows" };
+  return undefined;
 }

@@ -1,7 +1,8 @@
 // Domain results -> generated protobuf messages.
 import { wordToOutcome } from "../../common/outcome-words.js";
-import { ConfigChange, type ConfigChangeResponse, type ProcessIdentity, type ReloadResponse, type ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
-import type { ConfigChangeReport } from "../configs/apply-config-change.js";
+import { ConfigChange, type ConfigChangeResponse, type DiffConfigResponse, type ProcessIdentity, type ReloadResponse, type ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
+import type { ConfigChangeReport } from "../configs/config-change-report.js";
+import type { FileDiffReport } from "../configs/diff-config.js";
 import type { ServiceStatusReport } from "../agent-core.js";
 import type { MainProcess } from "../drivers/service-driver.js";
 import { userName } from "../process/proc-fs.js";
@@ -79,8 +80,26 @@ export function configChangeToProto(r: ConfigChangeReport & { requestId: string;
     ok: r.ok,
     reason: r.reason,
     replayed: r.replayed,
-    files: [{ path: r.path, previousSha256: r.previousSha256, newSha256: r.newSha256, change: CHANGE[r.change] }],
-    restored: false,
-    restoreReload: undefined,
+    files: r.files.map((f) => ({ ...f, change: CHANGE[f.change] })),
+    restored: r.restored,
+    restoreReload: r.restoreReload ? reloadToProto({ ...r.restoreReload, requestId: r.requestId, replayed: r.replayed }, hostname) : undefined,
+  };
+}
+
+export function diffToProto(d: { service: string; files: FileDiffReport[] }, hostname: string): DiffConfigResponse {
+  return {
+    service: d.service,
+    hostname,
+    files: d.files.map((f) => ({
+      path: f.path,
+      liveExists: f.liveExists,
+      liveSha256: f.liveSha256,
+      newSha256: f.newSha256,
+      unifiedDiff: f.text,
+      truncated: f.truncated,
+      addedLines: f.addedLines,
+      removedLines: f.removedLines,
+      binary: f.binary,
+    })),
   };
 }

@@ -3,7 +3,7 @@
 import { createAgentClient, type AgentClient } from "../../common/agent-client.js";
 import { parseYamlText } from "../../common/yaml-file.js";
 import { silentLogger } from "../../common/logger.js";
-import { AgentCore } from "../../agent/agent-core.js";
+import { AgentCore, type AgentDeps } from "../../agent/agent-core.js";
 import { systemHostFacts } from "../../agent/config/host-facts.js";
 import { parseAgentConfig } from "../../agent/config/parse-agent-config.js";
 import { processGroupRunner } from "../../agent/process/command-runner.js";
@@ -17,10 +17,10 @@ export interface AgentHarness {
   stop(): Promise<void>;
 }
 
-export async function startAgent(yaml: string, clientOptions: Parameters<typeof createAgentClient>[1] = {}): Promise<AgentHarness> {
+export async function startAgent(yaml: string, clientOptions: Parameters<typeof createAgentClient>[1] = {}, deps: Partial<AgentDeps> = {}): Promise<AgentHarness> {
   const parsed = parseAgentConfig(parseYamlText("test-agent.yaml", yaml).data, systemHostFacts());
   if (!parsed.ok) throw new Error("test agent config invalid: " + JSON.stringify(parsed.problems));
-  const core = new AgentCore(parsed.value, { runner: processGroupRunner, systemd: new SystemdClient(processGroupRunner), logger: silentLogger });
+  const core = new AgentCore(parsed.value, { runner: processGroupRunner, systemd: new SystemdClient(processGroupRunner), logger: silentLogger, ...deps });
   const server = await startAgentServer(core, parsed.value, silentLogger);
   const client = createAgentClient(server.address, clientOptions);
   return {

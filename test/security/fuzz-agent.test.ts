@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { PushConfigRequest, ReloadRequest, RollbackConfigRequest, StatusRequest } from "../../proto/gen/fleet/agent/v1/agent.js";
+import { DiffConfigRequest, PushConfigRequest, ReloadRequest, RollbackConfigRequest, StatusRequest } from "../../proto/gen/fleet/agent/v1/agent.js";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "../../proto/gen/grpc/health/v1/health.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { startWebService, type WebService } from "../helpers/web-service.js";
 
-const METHODS = ["Describe", "Status", "Reload", "Probe", "PushConfig", "RollbackConfig"];
+const METHODS = ["Describe", "Status", "Reload", "Probe", "PushConfig", "RollbackConfig", "DiffConfig"];
 const scratch = scratchDir();
 let web: WebService;
 let agent: AgentHarness;
@@ -65,6 +65,12 @@ function* payloads(n: number): Generator<Buffer> {
     PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p4", service: "web", path: "/", content: Buffer.alloc(70_000), sha256: "", allowRestart: false })).finish(),
     RollbackConfigRequest.encode(RollbackConfigRequest.fromPartial({ requestId: "rb", service: "web", path: "/etc/shadow", sha256: "../../../../etc/shadow", allowRestart: false })).finish(),
     StatusRequest.encode({ service: "\u0000\uffff".repeat(100) }).finish(),
+    // Sets: a path twice, a path outside, both forms at once, a removal of /etc/passwd, a diff of a huge claimed cap.
+    PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "s1", service: "web", files: [{ path: "/etc/passwd", content: Buffer.from("x"), sha256: "" }, { path: "/etc/passwd", content: Buffer.from("y"), sha256: "" }] })).finish(),
+    PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "s2", service: "web", path: "/etc/hosts", files: [{ path: "", content: Buffer.alloc(0), sha256: "" }] })).finish(),
+    RollbackConfigRequest.encode(RollbackConfigRequest.fromPartial({ requestId: "s3", service: "web", files: [{ path: "/etc/passwd", sha256: "" }] })).finish(),
+    DiffConfigRequest.encode(DiffConfigRequest.fromPartial({ service: "web", maxDiffBytes: 4294967295, files: [{ path: "/etc/shadow", content: Buffer.from("x"), sha256: "" }] })).finish(),
+    DiffConfigRequest.encode(DiffConfigRequest.fromPartial({ service: "web", files: Array.from({ length: 500 }, () => ({ path: "/a/../../etc/shadow", content: Buffer.alloc(0), sha256: "" })) })).finish(),
   ].map((b) => Buffer.from(b));
   for (const h of hostile) yield h;
   for (let i = 0; i < n; i++) {

@@ -5,7 +5,6 @@
 // outside the declared directory, nothing read from outside it, and no temp
 // file may be left.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -13,52 +12,11 @@ import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import type { AgentCallError } from "../../common/agent-client.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
+import { python, startSwapper } from "../helpers/rename-swapper.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 
 const ITERATIONS = 300;
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
-const python = ["/usr/bin/python3", "/usr/local/bin/python3"].find(existsSync);
-
-/** Swaps two paths with renameat2(RENAME_EXCHANGE) until killed; prints how many swaps it made. */
-const SWAPPER = `
-import ctypes, os, sys, signal, time, random
-libc = ctypes.CDLL(None, use_errno=True)
-libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-AT_FDCWD, RENAME_EXCHANGE = -100, 2
-a, b = sys.argv[1].encode(), sys.argv[2].encode()
-swaps = 0
-def stop(*_):
-    # Leave things as they were: the real entry back at its declared place.
-    if swaps % 2: libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
-    print(swaps, flush=True)
-    sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-print("ready", flush=True)
-while True:
-    if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
-        raise OSError(ctypes.get_errno(), "renameat2")
-    swaps += 1
-    time.sleep(random.random() * 0.0005)
-`;
-
-function startSwapper(a: string, b: string): Promise<{ stop(): Promise<number> }> {
-  const child: ChildProcess = spawn(python!, ["-c", SWAPPER, a, b], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`swapper exited ${code}`)));
-    child.stdout!.once("data", () =>
-      resolve({
-        stop: () =>
-          new Promise<number>((done) => {
-            child.removeAllListeners("exit");
-            child.once("exit", () => done(Number(out.split("\n")[1])));
-            child.kill("SIGTERM");
-          }),
-      }),
-    );
-  });
-}
 
 /** Every file under `dir`, recursively, with its bytes. */
 function allFiles(dir: string): { file: string; bytes: Buffer }[] {

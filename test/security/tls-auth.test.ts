@@ -89,6 +89,17 @@ ${service}`;
     });
   });
 
+  test("DiffConfig follows tls.allow.PushConfig when it has no list of its own", async () => {
+    const diff = (c: AgentClient) => c.diffConfig({ service: "web", files: [{ path: "/etc/fleet-13a-none.conf", content: Buffer.from("x"), sha256: "0".repeat(64) }] });
+    await assert.rejects(diff(client(agent.address, files(tls, "operator-monitoring"))), (e: AgentCallError) => {
+      assert.equal(e.code, status.PERMISSION_DENIED);
+      assert.match(e.message, /client monitoring may not call DiffConfig \(tls\.allow\.PushConfig, which DiffConfig follows: controller\)/);
+      return true;
+    });
+    // The controller is allowed: it gets as far as the path check.
+    await assert.rejects(diff(client(agent.address, files(tls, "controller-controller"))), (e: AgentCallError) => e.code === status.PERMISSION_DENIED && /is not a config path of service web/.test(e.message));
+  });
+
   test("the controller refuses an agent whose certificate is for another host name", async () => {
     const inv = writeInventory(
       scratch.dir,

@@ -363,7 +363,8 @@ export interface PushConfigRequest {
    */
   files: ConfigFile[];
   /**
-   * When the reload after the install fails (any outcome that is not ok),
+   * When the reload after the install fails (any outcome that is not ok,
+   * `unverified` included: a caller that accepts unverified reloads leaves this off),
    * the agent itself puts every file of the set back (previous bytes, or
    * removes a file that did not exist) and reloads again in the same call;
    * the response's `restored` and `restore_reload` report it. When false the

@@ -1,0 +1,47 @@
+// Swaps two paths with renameat2(RENAME_EXCHANGE) in a tight loop, as an
+// attacker with write access to a parent directory would (python3 + ctypes).
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+
+export const python = ["/usr/bin/python3", "/usr/local/bin/python3"].find(existsSync);
+
+/** Swaps two paths with renameat2(RENAME_EXCHANGE) until killed; prints how many swaps it made. */
+const SWAPPER = `
+import ctypes, os, sys, signal, time, random
+libc = ctypes.CDLL(None, use_errno=True)
+libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+swaps = 0
+def stop(*_):
+    # Leave things as they were: the real entry back at its declared place.
+    if swaps % 2: libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+    print(swaps, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+while True:
+    if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2")
+    swaps += 1
+    time.sleep(random.random() * 0.0005)
+`;
+
+export function startSwapper(a: string, b: string): Promise<{ stop(): Promise<number> }> {
+  const child: ChildProcess = spawn(python!, ["-c", SWAPPER, a, b], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`swapper exited ${code}`)));
+    child.stdout!.once("data", () =>
+      resolve({
+        stop: () =>
+          new Promise<number>((done) => {
+            child.removeAllListeners("exit");
+            child.once("exit", () => done(Number(out.split("\n")[1])));
+            child.kill("SIGTERM");
+          }),
+      }),
+    );
+  });
+}
