@@ -222,4 +222,40 @@ describe("config sets to three nginx hosts", { skip }, () => {
     const f = JSON.parse((await fleet("show", String(forced.run.rolloutId), "--json")).stdout);
     assert.deepEqual(f.steps.map((s: { host: string; outcome: string }) => [s.host, s.outcome]), NAMES.map((n) => [n, "unchanged"]), "every host, each an agent no-op");
   });
+
+  test("a set that passes the check but leaves nginx unhealthy: the canary gets its whole previous set back, recorded as one linked rollback entry", async () => {
+    const before = snapshot();
+    const conf = local("nginx.conf", setNginxConf("unhealthy").replace('location = /healthz { return 200 "ok\\n"; }', "location = /healthz { return 500; }"));
+    const site = local("site.conf", siteConf("site-v4"));
+    const r = await fleet("rollout", "web", "--file", `${conf}:${livePath("conf")}`, "--file", `${site}:${livePath("site")}`, "--json", "--yes");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.deepEqual(r.events.filter((e) => e.kind === "host_finished").map((e) => [e.host, e.outcome]), [["web1", "unhealthy"]]);
+    const rb = r.events.find((e) => e.kind === "rollback");
+    assert.equal(rb.ok, true, rb.message);
+    assert.equal(rb.host, "web1");
+    assert.deepEqual(snapshot(), before, "web1's whole set is back; the others were never touched");
+    assert.equal((await hosts[0]!.get("/healthz")).status, 200);
+    const id = r.events.find((e) => e.kind === "plan").rolloutId;
+    const shown = JSON.parse((await fleet("show", String(id), "--json")).stdout);
+    assert.equal(shown.linked.length, 1);
+    assert.equal(shown.linked[0].rollout.kind, "rollback");
+    assert.deepEqual(
+      shown.linked[0].steps[0].files.map((f: { path: string; targetSha256: string }) => [f.path, f.targetSha256]),
+      [[livePath("conf"), sha(before[0]![0]!)], [livePath("site"), sha(before[0]![1]!)]],
+      "the restore step records every file it puts back",
+    );
+    assert.equal((await fleet("drift", "web")).code, 0, "the restore is the desired state again");
+  });
+
+  test("--hosts by name and --select by label: the plan shows what was selected and why each other host was not", async () => {
+    const sel = await fleet("reload", "web", "--select", "zone=a", "--hosts", "web*", "--dry-run");
+    assert.equal(sel.code, 0, sel.stderr);
+    assert.match(sel.stdout, /batch 0 \(canary\): web1\n/);
+    assert.match(sel.stdout, /batch 1: web2\n/);
+    assert.match(sel.stdout, /not selected: web3: label zone is b, not a/);
+    const named = await fleet("reload", "web", "--hosts", "web3", "--dry-run");
+    assert.match(named.stdout, /batch 0 \(canary\): web3\n/);
+    assert.match(named.stdout, /not selected: web1: not matched by --hosts web3/);
+    assert.match(named.stdout, /not selected: web2: not matched by --hosts web3/);
+  });
 });

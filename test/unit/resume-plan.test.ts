@@ -39,3 +39,14 @@ test("a rollback entry resumes as a restore whatever its stored policy says; a c
   assert.ok(after.ok);
   assert.deepEqual(after.settled.map((s) => [s.host, s.result.ok]), [["a", false]]);
 });
+
+test("a rollback entry of a file set resumes as a restore of the recorded set (a removal included), never a push", () => {
+  const entry = rollout({ id: 2, kind: "rollback", parentId: 1, configPath: "/etc/a, /etc/b", policy: JSON.stringify({ kind: "rollback" }) });
+  const steps = [step("h1", { rolloutId: 2, status: "running", files: [{ path: "/etc/a", target: "aaa" }, { path: "/etc/b", target: "" }] })];
+  const p = planResume({ rollout: entry, steps, linked: [], configKept: true });
+  assert.ok(p.ok);
+  assert.equal(p.settings.kind, "rollback");
+  assert.deepEqual(p.inDoubt, ["h1"]);
+  const none = planResume({ rollout: entry, steps: [step("h1", { rolloutId: 2 })], linked: [], configKept: true });
+  assert.equal(none.ok, false, "a restore step with neither a version nor a set cannot be resumed");
+});
