@@ -6,6 +6,7 @@ import { abortCommand } from "./commands/abort-command.js";
 import { agentCommand } from "./commands/agent-command.js";
 import { certsCommand } from "./commands/certs-command.js";
 import { demoCommand } from "./commands/demo-command.js";
+import { driftCommand } from "./commands/drift-command.js";
 import { historyCommand } from "./commands/history-command.js";
 import { reloadCommand } from "./commands/reload-command.js";
 import { resumeCommand } from "./commands/resume-command.js";
@@ -20,6 +21,9 @@ const EXAMPLES = `
 Examples:
   fleet reload web-tier --canary 1
   fleet reload web-tier --canary 1 --batch 25% --max-failures 1 --dry-run
+  fleet rollout web-tier --file nginx.conf:/etc/nginx/nginx.conf --file site.conf:/etc/nginx/site.conf --dry-run
+  fleet reload web-tier --select zone=a,role!=edge --hosts 'web*'
+  fleet drift web-tier
   fleet history --group web-tier
   fleet show 42
   fleet abort 42 && fleet resume 42
@@ -27,7 +31,7 @@ Examples:
   fleet agent reload 10.0.0.5:7601 nginx --json
   fleet agent status unix:/run/fleet/agent.sock
 
-Exit codes: 0 success, 1 reload/rollout failed, halted or aborted, 2 usage or config error, 3 controller or agent unreachable.`;
+Exit codes: 0 success, 1 reload/rollout failed, halted or aborted (fleet drift: drift found), 2 usage or config error, 3 controller or agent unreachable.`;
 
 export function buildProgram(): Command {
   const program = new Command("fleet")
@@ -36,7 +40,7 @@ export function buildProgram(): Command {
     .option("--controller <address>", "controller address: unix:/path or host:port (or FLEET_CONTROLLER)")
     .option("--json", "machine-readable output (NDJSON for streams)")
     .addHelpText("after", EXAMPLES);
-  for (const c of [reloadCommand(), rolloutCommand(), resumeCommand(), abortCommand(), statusCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
+  for (const c of [reloadCommand(), rolloutCommand(), resumeCommand(), abortCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
     program.addCommand(c);
   }
   throwInsteadOfExit(program);

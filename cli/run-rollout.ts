@@ -5,10 +5,12 @@ import { caller } from "./controller-client.js";
 import { withController, type GlobalFlags } from "./controller-session.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { canPrompt, confirm, FOLLOW_MS, followRollout } from "./follow-rollout.js";
+import { DiffCollector, formatDiffPrompt, formatDiffs } from "./output/diff-output.js";
 import { policyRequest, type PolicyFlags } from "./policy-options.js";
 
 export interface RolloutFlags extends GlobalFlags, PolicyFlags {
   hosts?: string;
+  select?: string;
   reason: string;
   allowRestart?: boolean;
   dryRun?: boolean;
@@ -17,7 +19,8 @@ export interface RolloutFlags extends GlobalFlags, PolicyFlags {
 
 export function addRolloutOptions(cmd: Command): Command {
   return cmd
-    .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
+    .option("--hosts <list>", "only these hosts (comma-separated names or addresses, * and ? globs)")
+    .option("--select <labels>", "only hosts whose labels match, e.g. zone=a,role!=edge (every term must hold)")
     .option("--reason <text>", "why, recorded in the history", "")
     .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
     .option("--dry-run", "print the plan and change nothing")
@@ -30,6 +33,7 @@ export function runRollout(rpc: "reload" | "rollout", group: string, o: RolloutF
       group,
       policy: policyRequest(o),
       hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
+      select: o.select ?? "",
       dryRun: false,
       reason: o.reason,
       caller: caller(),
@@ -37,7 +41,10 @@ export function runRollout(rpc: "reload" | "rollout", group: string, o: RolloutF
       ...extra,
     };
     if (o.dryRun || (canPrompt(flags) && !o.yes)) {
-      const code = await followRollout(client.stream(rpc, { ...request, dryRun: true }, 30_000), flags, new AbortController());
+      const preview = new DiffCollector();
+      const code = await followRollout(preview.tap(client.stream(rpc, { ...request, dryRun: true }, 30_000)), flags, new AbortController());
+      // Config rollouts: every host's diff on --dry-run; a summary and the first diff before the prompt.
+      if (!flags.json && preview.diffs.length) (o.dryRun ? formatDiffs(preview.diffs) : formatDiffPrompt(preview.diffs)).forEach((l) => console.log(l));
       if (o.dryRun || code !== EXIT.ok) return code;
       if (!(await confirm("Proceed with this rollout? [y/N] "))) {
         process.stderr.write("fleet: nothing changed\n");

@@ -8,11 +8,15 @@ import type { RolloutEvent, RolloutSettings } from "./rollout/rollout-executor.j
 import type { PolicyText } from "./rollout/rollout-policy.js";
 import type { ScheduleView } from "./schedules/scheduler.js";
 import type { ScheduleRun } from "./history/history-store.js";
+import type { RenderedFile, SetFile } from "./rollout/render-config-set.js";
 
 export interface ReloadRequest {
   group: string;
   policy: PolicyText;
+  /** Names or addresses, globs with * and ?; empty = every host. */
   hosts: string[];
+  /** Labels: "zone=a,role!=edge"; empty = no label condition. */
+  select?: string;
   reason: string;
   /** What the CLI says about itself (user and host). */
   caller: { user: string; host: string };
@@ -24,8 +28,8 @@ export interface ReloadRequest {
 }
 
 export interface ConfigRolloutRequest extends ReloadRequest {
-  path: string;
-  content: Buffer;
+  /** The set pushed together; templates are rendered per host. */
+  files: SetFile[];
   rollbackAll: boolean;
   schedule?: string;
 }
@@ -37,6 +41,46 @@ export interface PlannedReload {
   group: GroupConfig;
   plan: RolloutPlan;
   settings: RolloutSettings;
+  /** Agent address -> inventory name, for every host of the group. */
+  names: Map<string, string>;
+  /** Hosts of the group left out by --hosts/--select, and why. */
+  excluded: { name: string; address: string; why: string }[];
+}
+
+export interface PlannedConfig extends PlannedReload {
+  files: SetFile[];
+  /** Each selected host's files (templates rendered), by agent address. */
+  perHost: Map<string, RenderedFile[]>;
+}
+
+/** What a config rollout would change on one host, from its agent's DiffConfig. */
+export interface HostDiffReport {
+  host: string;
+  address: string;
+  error: string;
+  files: FileDiffReport[];
+}
+
+export interface FileDiffReport {
+  path: string;
+  liveExists: boolean;
+  liveSha256: string;
+  newSha256: string;
+  /** live -> proposed; empty when unchanged. */
+  unifiedDiff: string;
+  truncated: boolean;
+  addedLines: number;
+  removedLines: number;
+  binary: boolean;
+}
+
+/** One declared config file on a host: live against what fleet last installed. */
+export interface FileDriftReport {
+  path: string;
+  exists: boolean;
+  liveSha256: string;
+  desiredSha256: string;
+  drifted: boolean;
 }
 
 export interface StartedRollout {
@@ -46,6 +90,8 @@ export interface StartedRollout {
 
 export interface HostStatusReport {
   group: string;
+  /** Inventory name (the address for a host listed by address). */
+  name: string;
   address: string;
   service: string;
   reachable: boolean;
@@ -57,6 +103,7 @@ export interface HostStatusReport {
   configHashes: string[];
   /** What a reload of this service can prove (its generation evidence), from the agent. */
   evidence: string;
+  files: FileDriftReport[];
 }
 
 export interface RolloutDetail {
@@ -68,7 +115,7 @@ export interface RolloutDetail {
 
 export interface ScheduleControl {
   list(): ScheduleView[];
-  run(name: string, trigger: "cron" | "manual"): Promise<ScheduleRun>;
+  run(name: string, trigger: "cron" | "manual", force?: boolean): Promise<ScheduleRun>;
   pause(name: string): void;
   resume(name: string): void;
 }
@@ -78,7 +125,9 @@ export type Listener = (e: RolloutEvent) => void;
 /** Everything the gRPC server may ask of the controller. */
 export interface ControllerApi {
   plan(req: PlanRequest): PlannedReload;
-  planConfig(req: ConfigPlanRequest): PlannedReload;
+  planConfig(req: ConfigPlanRequest): PlannedConfig;
+  /** Asks each planned host's agent what the set would change (read-only). */
+  previewConfig(planned: PlannedConfig): Promise<HostDiffReport[]>;
   startReload(req: ReloadRequest, listener: Listener): StartedRollout;
   startConfigRollout(req: ConfigRolloutRequest, listener: Listener): StartedRollout;
   resume(id: number, listener: Listener): StartedRollout;
@@ -92,9 +141,11 @@ export interface ControllerApi {
   readonly schedules: ScheduleControl;
 }
 
-/** What the scheduler may start. */
+/** What the scheduler may start, and the drift it acts on. */
 export interface RolloutStarter {
   startConfigRollout(req: ConfigRolloutRequest, listener: Listener): StartedRollout;
+  /** Hosts of the group where a live file among `paths` differs from what fleet last installed there. */
+  driftedHosts(group: string, paths: string[]): Promise<{ address: string; name: string; paths: string[] }[]>;
 }
 
 /** The scheduler's own records. */

@@ -8,17 +8,24 @@ import type {
   ConfigPlanRequest,
   ConfigRolloutRequest,
   ControllerApi,
+  HostDiffReport,
   HostStatusReport,
   Listener,
+  PlannedConfig,
   PlannedReload,
   PlanRequest,
   ReloadRequest,
   RolloutDetail,
   StartedRollout,
 } from "./controller-api.js";
-import { LockBusyError, type HistoryStore, type RolloutRecord } from "./history/history-store.js";
+import { LockBusyError, type HistoryStore, type RolloutRecord, type StepFile } from "./history/history-store.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { ControllerEvents } from "./observability/controller-events.js";
+import { compareDrift } from "./drift/compare-drift.js";
+import { parseSelector, selectHosts, type HostSelection } from "./inventory/select-hosts.js";
+import { previewConfigSet } from "./rollout/config-preview.js";
+import { setDigest, setProblems, sha256, stepTargets } from "./rollout/plan-config.js";
+import { renderConfigSet } from "./rollout/render-config-set.js";
 import { planRollout } from "./rollout/plan-rollout.js";
 import { planResume } from "./rollout/resume-plan.js";
 import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
@@ -129,9 +136,8 @@ export class ControllerCore implements ControllerApi {
     const group = this.group(req.group);
     const { policy, problems } = applyPolicyText(group.policy, req.policy, (f) => `--${f.replace("_", "-")}`);
     if (problems.length) throw invalidArgument(problems.join("; "));
-    const hosts = req.hosts.length ? group.hosts.filter((h) => req.hosts.some((pattern) => globMatch(pattern, h))) : group.hosts;
-    if (req.hosts.length && hosts.length === 0) throw invalidArgument(`--hosts ${req.hosts.join(",")} matches none of group ${group.name}'s hosts`);
-    const plan = planRollout(hosts, group.canary, policy);
+    const selection = selectFromRequest(group, req);
+    const plan = planRollout(selection.selected.map((h) => h.address), group.canary, policy);
     const settings: RolloutSettings = {
       kind: "reload",
       service: group.service,
@@ -142,15 +148,37 @@ export class ControllerCore implements ControllerApi {
       acceptUnverified: policy.acceptUnverified,
       policyText: describePolicy(policy),
     };
-    return { group, plan, settings };
+    const names = new Map(group.members.map((h) => [h.address, h.name]));
+    const excluded = selection.excluded.map((x) => ({ name: x.host.name, address: x.host.address, why: x.why }));
+    return { group, plan, settings, names, excluded };
   }
 
-  planConfig(req: ConfigPlanRequest): PlannedReload {
-    if (!req.path.startsWith("/") || req.path.split("/").includes("..")) throw invalidArgument(`--path must be an absolute path without '..', got ${JSON.stringify(req.path)}`);
-    if (req.content.length === 0) throw invalidArgument("--file is empty");
+  /** Plans a config rollout and renders its templates for every selected host; any problem on any host refuses it, all listed. */
+  planConfig(req: ConfigPlanRequest): PlannedConfig {
+    const problems = setProblems(req.files);
+    if (problems.length) throw invalidArgument(problems.join("; "));
     const planned = this.plan(req);
-    planned.settings = { ...planned.settings, kind: "config", configPath: req.path, rollbackAll: req.rollbackAll };
-    return planned;
+    const addresses = new Set(planned.plan.batches.flatMap((b) => b.hosts));
+    const rendered = renderConfigSet(req.files, planned.group.members.filter((h) => addresses.has(h.address)), planned.group);
+    if (!rendered.ok) throw invalidArgument(`nothing was started: ${rendered.problems.length} template problem${rendered.problems.length === 1 ? "" : "s"}:\n  ${rendered.problems.join("\n  ")}`);
+    const settings: RolloutSettings = {
+      ...planned.settings,
+      kind: "config",
+      configPath: req.files.map((f) => f.path).join(", "),
+      configSha256: setDigest(rendered.perHost),
+      files: req.files.map((f) => ({ path: f.path, template: f.template })),
+      rollbackAll: req.rollbackAll,
+    };
+    return { ...planned, settings, files: req.files, perHost: rendered.perHost };
+  }
+
+  previewConfig(planned: PlannedConfig): Promise<HostDiffReport[]> {
+    const targets = planned.plan.batches.flatMap((b) => b.hosts).map((address) => ({ address, name: planned.names.get(address) ?? address, files: planned.perHost.get(address) ?? [] }));
+    return previewConfigSet((a) => this.client(a), this.inventory.agents.deadlineMs, planned.group.service, targets);
+  }
+
+  private client(address: string) {
+    return this.options.agents ? this.options.agents(address) : this.pool.client(address);
   }
 
   /** Records and starts a rolling reload; `listener` receives its events. */
@@ -162,11 +190,12 @@ export class ControllerCore implements ControllerApi {
   startConfigRollout(req: ConfigRolloutRequest, listener: Listener): StartedRollout {
     const planned = this.planConfig(req);
     this.acceptingWork();
-    planned.settings.configSha256 = this.writing("nothing was started", () => this.history.saveConfigVersion(req.content, Date.now()));
-    return this.start(req, planned, listener);
+    const contents = new Map([...planned.perHost.values()].flat().map((f) => [sha256(f.content), f.content]));
+    this.writing("nothing was started", () => contents.forEach((content) => this.history.saveConfigVersion(content, Date.now())));
+    return this.start(req, planned, listener, (address) => stepTargets(planned.perHost.get(address) ?? []));
   }
 
-  private start(req: ReloadRequest & { schedule?: string }, planned: PlannedReload, listener: Listener): StartedRollout {
+  private start(req: ReloadRequest & { schedule?: string }, planned: PlannedReload, listener: Listener, files: (address: string) => StepFile[] = () => []): StartedRollout {
     this.acceptingWork();
     if (planned.plan.total === 0) throw invalidArgument(`group ${req.group} has no hosts`);
     const rollout = this.writing("nothing was started", () =>
@@ -183,7 +212,7 @@ export class ControllerCore implements ControllerApi {
           requestedFrom: req.peer,
           policy: JSON.stringify(planned.settings),
           allowRestart: req.allowRestart,
-          steps: planned.plan.batches.flatMap((b) => b.hosts.map((host) => ({ host, batch: b.index, canary: b.canary }))),
+          steps: planned.plan.batches.flatMap((b) => b.hosts.map((host) => ({ host, hostName: planned.names.get(host) ?? host, batch: b.index, canary: b.canary, files: files(host) }))),
         },
         Date.now(),
       ),
@@ -201,13 +230,20 @@ export class ControllerCore implements ControllerApi {
       rollout: existing,
       steps: this.history.getSteps(id),
       linked: this.history.linkedRollouts(id).map((l) => ({ rollout: l, steps: this.history.getSteps(l.id) })),
-      configKept: existing.kind !== "config" || this.history.getConfigVersion(existing.configSha256) !== undefined,
+      configKept: existing.kind !== "config" || this.configKept(existing),
     });
     if (!plan.ok) throw failedPrecondition(plan.why);
     // Hosts skipped by an abort become pending again; finished ones stay finished.
     const rollout = this.writing("nothing was resumed", () => this.history.resumeRollout(id, Date.now()));
     this.logger.info("rollout resumed", { rollout: id, kind: rollout.kind, in_doubt: plan.inDoubt, settled: plan.settled.map((s) => s.host) });
     return { rollout, done: this.executor.run(rollout, plan.settings, { listener: this.events.tee(rollout, listener), settled: plan.settled }) };
+  }
+
+  /** Every version a config rollout pushes is still in the history (a set's per-host targets, or an older rollout's one file). */
+  private configKept(r: RolloutRecord): boolean {
+    const targets = this.history.getSteps(r.id).flatMap((s) => s.files.map((f) => f.target));
+    if (targets.length === 0) return this.history.getConfigVersion(r.configSha256) !== undefined;
+    return [...new Set(targets)].every((t) => this.history.getConfigVersion(t) !== undefined);
   }
 
   abort(id: number, by: string): { rollout: RolloutRecord; message: string } {
@@ -251,15 +287,22 @@ export class ControllerCore implements ControllerApi {
 
   async groupStatus(groupName: string): Promise<HostStatusReport[]> {
     const groups = groupName ? [this.group(groupName)] : [...this.inventory.groups.values()];
-    return Promise.all(groups.flatMap((g) => g.hosts.map((address) => this.hostStatus(g, address))));
+    return Promise.all(groups.flatMap((g) => g.members.map((h) => this.hostStatus(g, h.address, h.name))));
   }
 
-  private async hostStatus(g: GroupConfig, address: string): Promise<HostStatusReport> {
-    const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[], evidence: "" };
+  async driftedHosts(groupName: string, paths: string[]): Promise<{ address: string; name: string; paths: string[] }[]> {
+    const hosts = await this.groupStatus(groupName);
+    return hosts
+      .map((h) => ({ address: h.address, name: h.name, paths: h.files.filter((f) => f.drifted && paths.includes(f.path)).map((f) => f.path) }))
+      .filter((h) => h.paths.length > 0);
+  }
+
+  private async hostStatus(g: GroupConfig, address: string, name: string): Promise<HostStatusReport> {
+    const base = { group: g.name, name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[], evidence: "", files: [] };
     try {
-      const client = this.options.agents ? this.options.agents(address) : this.pool.client(address);
-      const s = await client.status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
+      const s = await this.client(address).status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
       const svc = s.services[0];
+      const files = compareDrift(svc?.configs ?? [], this.history.desiredFiles(address, g.service));
       return {
         ...base,
         reachable: true,
@@ -268,8 +311,9 @@ export class ControllerCore implements ControllerApi {
         running: svc?.running ?? false,
         healthy: svc?.healthy ?? false,
         mainPid: svc?.main?.pid ?? 0,
-        configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
+        configHashes: files.map((f) => `${f.path}=${f.exists ? f.liveSha256.slice(0, 12) : "missing"}${f.drifted ? ` DRIFTED (fleet installed ${f.desiredSha256.slice(0, 12) || "nothing: removed"})` : ""}`),
         evidence: svc?.evidence ?? "",
+        files,
       };
     } catch (err) {
       return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
@@ -319,9 +363,14 @@ function requestedBy(req: ReloadRequest): string {
   return req.identity ? `cert:${req.identity} (${said})` : said;
 }
 
-/** Host filter: exact address, or a glob where * matches any run of characters. */
-export function globMatch(pattern: string, text: string): boolean {
-  if (!pattern.includes("*")) return pattern === text;
-  const re = new RegExp("^" + pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
-  return re.test(text);
+/** The hosts a request takes: --hosts patterns and --select labels; nothing selected is refused with every host's reason. */
+function selectFromRequest(group: GroupConfig, req: PlanRequest): HostSelection {
+  const selector = parseSelector(req.select ?? "");
+  if (!selector.ok) throw invalidArgument(selector.problem);
+  const selection = selectHosts(group.members, req.hosts, selector.terms);
+  if (selection.selected.length === 0) {
+    const asked = [req.hosts.length ? `--hosts ${req.hosts.join(",")}` : "", req.select ? `--select ${req.select}` : ""].filter(Boolean).join(" ");
+    throw invalidArgument(`${asked || "the selection"} matches none of group ${group.name}'s hosts:\n  ${selection.excluded.map((x) => `${x.host.name}: ${x.why}`).join("\n  ")}`);
+  }
+  return selection;
 }

@@ -35,11 +35,22 @@ Config file (YAML):
       canary: [web2.example.net:7601]
       policy: { canary: 1, batch: "25%", max_failures: 0, bake: 30s, pause: 0s, accept_unverified: false }
       # accept_unverified: true counts "unverified" reloads (no generation evidence) as success
+    edge:
+      service: nginx
+      vars: { weight: 1 }              # template variables ({{ vars.NAME }}); a host's own vars win
+      hosts:                           # a list of addresses, or names -> address | {address, vars, labels}
+        edge1: { address: 10.0.0.11:7601, vars: { weight: 3 }, labels: { zone: a } }
+        edge2: 10.0.0.12:7601
+      canary: [edge1]                  # host names or addresses
+      # labels: select with fleet ... --select zone=a,role!=edge; templates see {{ labels.KEY }},
+      # {{ host.name }}, {{ host.address }}, {{ group.name }}, {{ group.service }}
   schedules:
     - name: nightly-nginx
       cron: "0 3 * * *"                # 5 fields, or 6 with seconds first
       group: web-tier
       config: { source: /srv/fleet/nginx.conf, path: /etc/nginx/nginx.conf }
+      # or a set pushed together: config: [{ source: F, path: P }, { source: T, path: P2, template: true }]
+      # an unchanged source runs only on hosts whose files drifted; fleet schedule run NAME --force: all
       policy: { canary: 1, bake: 60s }  # optional overrides of the group's policy
       when_busy: skip                   # or wait (for the group to be free, up to 1h)
   metrics: { listen: 127.0.0.1:9600, agent_check: 60s }   # optional: Prometheus /metrics (loopback only);

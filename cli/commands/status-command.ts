@@ -22,14 +22,14 @@ function hostState(h: HostStatus): string {
 export function statusCommand(): Command {
   return new Command("status")
     .argument("[group]", "one group (default: all)")
-    .description("per host: agent reachable, service running and healthy, main PID, config hashes, what a reload can prove")
+    .description("per host: agent reachable, service running and healthy, main PID, config hashes (DRIFTED when not what fleet installed), what a reload can prove")
     .action(
       action((group: string | undefined, o: GlobalFlags, cmd: Command) =>
         withController(o, cmd, async (client, flags) => {
           const r = await client.unary<object, GroupStatusResponse>("groupStatus", { group: group ?? "" }, 30_000);
           if (flags.json) r.hosts.forEach((h) => printJson(h));
           else {
-            const rows = r.hosts.map((h) => [h.group, h.address, h.service, hostState(h), h.mainPid ? String(h.mainPid) : "", h.evidence || "", [...h.configHashes, h.error ? `(${h.error})` : ""].filter(Boolean).join(" ")]);
+            const rows = r.hosts.map((h) => [h.group, h.name && h.name !== h.address ? `${h.name} (${h.address})` : h.address, h.service, hostState(h), h.mainPid ? String(h.mainPid) : "", h.evidence || "", [...h.configHashes, h.error ? `(${h.error})` : ""].filter(Boolean).join(" ")]);
             formatColumns([["GROUP", "HOST", "SERVICE", "STATE", "PID", "EVIDENCE", "CONFIG / DETAIL"], ...rows]).forEach((l) => console.log(l));
           }
           return statusExitCode(r.hosts);

@@ -1,6 +1,7 @@
 // Shows a rollout's events: a live per-batch, per-host display on a terminal,
 // one line per event otherwise, NDJSON with --json.
 import type { Plan, RolloutEvent } from "../../proto/gen/fleet/controller/v1/controller.js";
+import { excludedLines } from "./diff-output.js";
 
 export interface RolloutDisplay {
   event(e: RolloutEvent): void;
@@ -18,6 +19,7 @@ export function createRolloutDisplay(mode: "json" | "tty" | "lines", write: (s: 
         if (e.kind === "plan") {
           write(`${t} ${e.rolloutId ? `rollout ${e.rolloutId}` : "plan"}: ${e.plan?.group} (${e.plan?.service}) — ${e.plan?.policy}\n`);
           for (const b of e.plan?.batches ?? []) write(`${t}   batch ${b.index}${b.canary ? " (canary)" : ""}: ${b.hosts.join(", ")}\n`);
+          for (const x of excludedLines(e.plan)) write(`${t} ${x}\n`);
           return;
         }
         const host = e.host ? ` ${e.host}` : "";
@@ -44,7 +46,7 @@ export function createRolloutDisplay(mode: "json" | "tty" | "lines", write: (s: 
         lines.push(`    ${SYMBOL[s.state] ?? "?"} ${h}${s.text ? `  ${s.text}` : elapsed}`);
       }
     }
-    lines.push(...notes.slice(-4));
+    lines.push(...excludedLines(plan), ...notes.slice(-4));
     write((drawn ? `\x1b[${drawn}F\x1b[J` : "") + lines.join("\n") + "\n");
     drawn = lines.length;
   };

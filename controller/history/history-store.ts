@@ -53,6 +53,28 @@ export interface StepRecord {
   newSha256: string;
   /** A restore step: the version it puts back (recorded before the agent is asked). */
   targetSha256: string;
+  /** The inventory name of the host ("" in rollouts recorded before names existed: show the address). */
+  hostName: string;
+  /** A config step's file set: per path the version to push or restore, and the hashes the agent reported. */
+  files: StepFile[];
+  /** The unified diff the push applied on this host (capped), when known. */
+  diff: string;
+}
+
+export interface StepFile {
+  path: string;
+  /** The version this step pushes (config) or puts back (rollback); "" = the file did not exist. */
+  target: string;
+  previous?: string;
+  new?: string;
+}
+
+/** Per host and path, the hash fleet last installed or restored. */
+export interface DesiredFile {
+  path: string;
+  sha256: string;
+  rolloutId: number;
+  updatedAt: number;
 }
 
 export interface EventRecord {
@@ -69,6 +91,8 @@ export interface NewStep {
   batch: number;
   canary: boolean;
   targetSha256?: string;
+  hostName?: string;
+  files?: StepFile[];
 }
 
 export interface NewRollout {
@@ -98,6 +122,9 @@ export interface StepResult {
   probesRefused: number;
   previousSha256?: string;
   newSha256?: string;
+  /** Config sets: per path the hashes before and after on this host. */
+  files?: { path: string; previous: string; new: string }[];
+  diff?: string;
 }
 
 /** Who holds a lock: a running rollout. */
@@ -155,6 +182,9 @@ export interface HistoryStore {
   /** Config contents by hash: what a config rollout pushes, kept for resume and for the record. */
   saveConfigVersion(content: Buffer, now: number): string;
   getConfigVersion(sha256: string): Buffer | undefined;
+  /** Records what fleet installed or restored on a host (the desired state drift is measured against). */
+  setDesiredFiles(host: string, service: string, files: { path: string; sha256: string }[], rolloutId: number, now: number): void;
+  desiredFiles(host: string, service: string): DesiredFile[];
   scheduleState(name: string): { paused: boolean; lastSuccessSourceSha256: string };
   setSchedulePaused(name: string, paused: boolean): void;
   setScheduleSuccess(name: string, sourceSha256: string): void;
@@ -164,4 +194,26 @@ export interface HistoryStore {
   /** A stable id of this history database, to make agent request ids unique across databases. */
   readonly instanceId: string;
   close(): void;
+}
+
+/** A step's file set after the agent reported on it: previous/new hashes per path joined to the targets. */
+export function mergeStepFiles(files: StepFile[], reported: StepResult["files"]): StepFile[] {
+  if (!reported?.length) return files;
+  const out = files.map((f) => ({ ...f }));
+  for (const r of reported) {
+    const f = out.find((x) => x.path === r.path);
+    if (f) Object.assign(f, { previous: r.previous, new: r.new });
+    else out.push({ path: r.path, target: "", previous: r.previous, new: r.new });
+  }
+  return out;
+}
+
+export function parseStepFiles(text: string): StepFile[] {
+  if (!text) return [];
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? (v as StepFile[]) : [];
+  } catch {
+    return [];
+  }
 }

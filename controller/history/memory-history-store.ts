@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import {
   LockBusyError,
+  mergeStepFiles,
+  type DesiredFile,
   type EventRecord,
   type HistoryStore,
   type LockHolder,
@@ -129,6 +131,9 @@ export class MemoryHistoryStore implements HistoryStore {
         previousSha256: "",
         newSha256: "",
         targetSha256: s.targetSha256 ?? "",
+        hostName: s.hostName ?? "",
+        files: s.files ?? [],
+        diff: "",
       });
     }
   }
@@ -147,7 +152,7 @@ export class MemoryHistoryStore implements HistoryStore {
     this.write(() => {
       for (const { host, result } of results) {
         const s = this.stepsOf(rolloutId).find((x) => x.host === host);
-        if (s) Object.assign(s, { ...result, status: "done", finishedAt: now, previousSha256: result.previousSha256 ?? "", newSha256: result.newSha256 ?? "" });
+        if (s) Object.assign(s, { ...result, status: "done", finishedAt: now, previousSha256: result.previousSha256 ?? "", newSha256: result.newSha256 ?? "", files: mergeStepFiles(s.files, result.files), diff: result.diff ?? "" });
       }
     });
   }
@@ -212,7 +217,7 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   getSteps(rolloutId: number): StepRecord[] {
-    return this.stepsOf(rolloutId).map((s) => ({ ...s }));
+    return this.stepsOf(rolloutId).map((s) => ({ ...s, files: s.files.map((f) => ({ ...f })) }));
   }
 
   getEvents(rolloutId: number, limit = 10_000): EventRecord[] {
@@ -233,6 +238,16 @@ export class MemoryHistoryStore implements HistoryStore {
 
   getConfigVersion(sha256: string): Buffer | undefined {
     return this.versions.get(sha256);
+  }
+
+  private readonly desired = new Map<string, DesiredFile>();
+
+  setDesiredFiles(host: string, service: string, files: { path: string; sha256: string }[], rolloutId: number, now: number): void {
+    this.write(() => files.forEach((f) => this.desired.set(`${host} ${service} ${f.path}`, { path: f.path, sha256: f.sha256, rolloutId, updatedAt: now })));
+  }
+
+  desiredFiles(host: string, service: string): DesiredFile[] {
+    return [...this.desired.entries()].filter(([k]) => k.startsWith(`${host} ${service} `)).map(([, v]) => ({ ...v })).sort((a, b) => a.path.localeCompare(b.path));
   }
 
   scheduleState(name: string) {

@@ -136,4 +136,27 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX host_locks_by_rollout ON host_locks (rollout_id);
     `,
   },
+  {
+    // Config rollouts of file sets, host names, drift (issue 13).
+    version: 6,
+    sql: `
+      -- The inventory name of a step's host (host stays the agent address: locks and request ids use it).
+      ALTER TABLE steps ADD COLUMN host_name TEXT NOT NULL DEFAULT '';
+      -- A config step's file set as JSON, per path: the version to push or restore (target),
+      -- and what the agent reported before and after (previous, new).
+      ALTER TABLE steps ADD COLUMN files TEXT NOT NULL DEFAULT '';
+      -- The unified diff the push applied on this host, capped.
+      ALTER TABLE steps ADD COLUMN diff TEXT NOT NULL DEFAULT '';
+      -- Desired state: per host (agent address), service and path, the hash fleet last installed or restored.
+      CREATE TABLE desired_files (
+        host TEXT NOT NULL,
+        service TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        rollout_id INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (host, service, path)
+      );
+    `,
+  },
 ];

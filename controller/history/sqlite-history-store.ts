@@ -8,6 +8,9 @@ import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
 import {
   LockBusyError,
+  mergeStepFiles,
+  parseStepFiles,
+  type DesiredFile,
   type EventRecord,
   type HistoryStore,
   type NewRollout,
@@ -120,8 +123,10 @@ export class SqliteHistoryStore implements HistoryStore {
 
   addSteps(rolloutId: number, steps: NewStep[]): void {
     const next = Number((this.stmt("SELECT coalesce(max(position) + 1, 0) AS n FROM steps WHERE rollout_id = ?").get(rolloutId) as Row).n);
-    const insert = this.stmt("INSERT INTO steps (rollout_id, host, batch, canary, position, status, target_sha256) VALUES (?, ?, ?, ?, ?, 'pending', ?)");
-    this.db.transaction(() => steps.forEach((s, i) => insert.run(rolloutId, s.host, s.batch, s.canary ? 1 : 0, next + i, s.targetSha256 ?? "")))();
+    const insert = this.stmt("INSERT INTO steps (rollout_id, host, batch, canary, position, status, target_sha256, host_name, files) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)");
+    this.db.transaction(() =>
+      steps.forEach((s, i) => insert.run(rolloutId, s.host, s.batch, s.canary ? 1 : 0, next + i, s.targetSha256 ?? "", s.hostName ?? "", s.files?.length ? JSON.stringify(s.files) : "")),
+    )();
   }
 
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void {
@@ -132,12 +137,15 @@ export class SqliteHistoryStore implements HistoryStore {
   finishSteps(rolloutId: number, results: { host: string; result: StepResult }[], now: number): void {
     const stmt = this.stmt(
       `UPDATE steps SET status = 'done', outcome = ?, ok = ?, reason = ?, evidence = ?, probes_sent = ?, probes_failed = ?, probes_refused = ?, finished_at = ?,
-         previous_sha256 = ?, new_sha256 = ?
+         previous_sha256 = ?, new_sha256 = ?, files = ?, diff = ?
        WHERE rollout_id = ? AND host = ?`,
     );
+    const filesOf = this.stmt("SELECT files FROM steps WHERE rollout_id = ? AND host = ?");
     this.db.transaction(() => {
       for (const { host, result: x } of results) {
-        stmt.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, x.previousSha256 ?? "", x.newSha256 ?? "", rolloutId, host);
+        const row = filesOf.get(rolloutId, host) as Row | undefined;
+        const files = mergeStepFiles(parseStepFiles(String(row?.files ?? "")), x.files);
+        stmt.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, x.previousSha256 ?? "", x.newSha256 ?? "", files.length ? JSON.stringify(files) : "", x.diff ?? "", rolloutId, host);
       }
     })();
   }
@@ -212,6 +220,9 @@ export class SqliteHistoryStore implements HistoryStore {
       previousSha256: String(r.previous_sha256),
       newSha256: String(r.new_sha256),
       targetSha256: String(r.target_sha256),
+      hostName: String(r.host_name),
+      files: parseStepFiles(String(r.files)),
+      diff: String(r.diff),
     }));
   }
 
@@ -239,6 +250,23 @@ export class SqliteHistoryStore implements HistoryStore {
   getConfigVersion(sha256: string): Buffer | undefined {
     const row = this.stmt("SELECT content FROM config_versions WHERE sha256 = ?").get(sha256) as Row | undefined;
     return row ? (row.content as Buffer) : undefined;
+  }
+
+  setDesiredFiles(host: string, service: string, files: { path: string; sha256: string }[], rolloutId: number, now: number): void {
+    const upsert = this.stmt(
+      `INSERT INTO desired_files (host, service, path, sha256, rollout_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (host, service, path) DO UPDATE SET sha256 = excluded.sha256, rollout_id = excluded.rollout_id, updated_at = excluded.updated_at`,
+    );
+    this.db.transaction(() => files.forEach((f) => upsert.run(host, service, f.path, f.sha256, rolloutId, now)))();
+  }
+
+  desiredFiles(host: string, service: string): DesiredFile[] {
+    return (this.stmt("SELECT * FROM desired_files WHERE host = ? AND service = ? ORDER BY path").all(host, service) as Row[]).map((r) => ({
+      path: String(r.path),
+      sha256: String(r.sha256),
+      rolloutId: Number(r.rollout_id),
+      updatedAt: Number(r.updated_at),
+    }));
   }
 
   scheduleState(name: string): { paused: boolean; lastSuccessSourceSha256: string } {

@@ -3,21 +3,41 @@ import type { MetricsConfig, WebConfig } from "../observability/observability-co
 import type { WebhookEndpoint } from "../webhooks/webhook-config.js";
 import type { RolloutPolicy } from "../rollout/rollout-policy.js";
 
+/** A host of a group: its name (a list entry's name is its address), its agent's address, its template variables and labels. */
+export interface InventoryHost {
+  name: string;
+  address: string;
+  vars: Record<string, unknown>;
+  labels: Record<string, string>;
+}
+
 export interface GroupConfig {
   name: string;
   service: string;
   /** Agent addresses (HOST:PORT or unix:/PATH), inventory order. */
   hosts: string[];
+  /** The same hosts with their names, variables and labels, inventory order. */
+  members: InventoryHost[];
+  /** Group-level template variables (a host's own vars win). */
+  vars: Record<string, unknown>;
+  /** Canary agent addresses (the inventory may name them by host name or address). */
   canary: string[];
   policy: RolloutPolicy;
+}
+
+/** One file of a scheduled config set; a template is rendered per host. */
+export interface ScheduleFile {
+  source: string;
+  path: string;
+  template: boolean;
 }
 
 export interface ScheduleConfig {
   name: string;
   cron: string;
   group: string;
-  source: string;
-  path: string;
+  /** The config set each run pushes (one entry for the single-file form). */
+  files: ScheduleFile[];
   policy: import("../rollout/rollout-policy.js").PolicyText;
   /** What a run does when its group is busy: skip it (recorded) or wait for the group. */
   whenBusy: "skip" | "wait";

@@ -1,14 +1,14 @@
 // Pure parse of fleet.yaml's data into an Inventory; every problem reported.
 import type { ConfigProblem } from "../../common/errors.js";
 import { validateDetailed } from "node-cron";
-import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
+import { Problems, absolutePath, bool, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
 import { parseWebhooks } from "../webhooks/webhook-config.js";
 import { applyPolicyText, DEFAULT_POLICY, type PolicyText } from "../rollout/rollout-policy.js";
-import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type TlsPaths } from "./inventory.js";
+import { ADDRESS, parseHosts, parseVars, resolveCanary } from "./parse-hosts.js";
+import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type ScheduleFile, type TlsPaths } from "./inventory.js";
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const ADDRESS = /^(unix:\/.+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/;
 
 export function parseInventory(data: unknown): { ok: true; value: ParsedInventory } | { ok: false; problems: ConfigProblem[] } {
   const p = new Problems();
@@ -50,7 +50,7 @@ export function parseInventory(data: unknown): { ok: true; value: ParsedInventor
   }
   const schedules: ScheduleConfig[] = [];
   if (top.schedules !== undefined) {
-    if (!Array.isArray(top.schedules)) p.add(["schedules"], "must be a list of {name, cron, group, config: {source, path}}");
+    if (!Array.isArray(top.schedules)) p.add(["schedules"], "must be a list of {name, cron, group, config: {source, path} or [{source, path, template}]}");
     else top.schedules.forEach((raw, i) => {
       const sc = parseSchedule(raw, ["schedules", i], p, rawGroups ?? {});
       if (sc && schedules.some((x) => x.name === sc.name)) p.add(["schedules", i, "name"], `${sc.name} is used by another schedule`);
@@ -122,13 +122,11 @@ function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupC
   if (!GROUP_NAME.test(name)) p.add(path, "group name must be 1-64 letters, digits, '_', '.' or '-'");
   const g = record(raw, path, p);
   if (!g) return undefined;
-  noUnknownKeys(g, ["service", "hosts", "canary", "policy"], path, p);
+  noUnknownKeys(g, ["service", "hosts", "vars", "canary", "policy"], path, p);
   const service = string(g.service, [...path, "service"], p);
-  const hosts = addressList(g.hosts, [...path, "hosts"], p, true);
-  const canary = g.canary === undefined ? [] : addressList(g.canary, [...path, "canary"], p, false);
-  canary.forEach((c, i) => {
-    if (!hosts.includes(c)) p.add([...path, "canary", i], `${c} is not one of this group's hosts`);
-  });
+  const members = parseHosts(g.hosts, [...path, "hosts"], p);
+  const vars = g.vars === undefined ? {} : parseVars(g.vars, [...path, "vars"], p);
+  const canary = g.canary === undefined ? [] : resolveCanary(g.canary, members, [...path, "canary"], p);
   let policy = DEFAULT_POLICY;
   if (g.policy !== undefined) {
     const pol = record(g.policy, [...path, "policy"], p);
@@ -143,8 +141,8 @@ function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupC
       policy = r.policy;
     }
   }
-  if (!service || hosts.length === 0) return undefined;
-  return { name, service, hosts, canary, policy };
+  if (!service || members.length === 0) return undefined;
+  return { name, service, hosts: members.map((h) => h.address), members, vars, canary, policy };
 }
 
 function parseSchedule(raw: unknown, path: Path, p: Problems, rawGroups: Record<string, unknown>): ScheduleConfig | undefined {
@@ -160,14 +158,7 @@ function parseSchedule(raw: unknown, path: Path, p: Problems, rawGroups: Record<
   }
   const group = string(s.group, [...path, "group"], p);
   if (group && !(group in rawGroups)) p.add([...path, "group"], `no group ${group}; groups: ${Object.keys(rawGroups).join(", ")}`);
-  const c = record(s.config, [...path, "config"], p);
-  let source: string | undefined;
-  let target: string | undefined;
-  if (c) {
-    noUnknownKeys(c, ["source", "path"], [...path, "config"], p);
-    source = absolutePath(c.source, [...path, "config", "source"], p);
-    target = absolutePath(c.path, [...path, "config", "path"], p);
-  }
+  const files = scheduleFiles(s.config, [...path, "config"], p);
   const policy: PolicyText = {};
   if (s.policy !== undefined) {
     const pol = record(s.policy, [...path, "policy"], p);
@@ -181,20 +172,25 @@ function parseSchedule(raw: unknown, path: Path, p: Problems, rawGroups: Record<
     }
   }
   const whenBusy = s.when_busy === undefined ? "skip" : oneOf(s.when_busy, ["skip", "wait"] as const, [...path, "when_busy"], p);
-  if (!name || !cron || !group || !source || !target || !whenBusy) return undefined;
-  return { name, cron, group, source, path: target, policy, whenBusy };
+  if (!name || !cron || !group || !files || !whenBusy) return undefined;
+  return { name, cron, group, files, policy, whenBusy };
 }
 
-function addressList(v: unknown, path: Path, p: Problems, required: boolean): string[] {
-  if (!Array.isArray(v) || (required && v.length === 0)) {
-    p.add(path, `must be a ${required ? "non-empty " : ""}list of agent addresses (HOST:PORT or unix:/PATH)`);
-    return [];
-  }
-  const out: string[] = [];
-  v.forEach((a, i) => {
-    if (typeof a !== "string" || !ADDRESS.test(a)) p.add([...path, i], `must be HOST:PORT or unix:/PATH, got ${JSON.stringify(a)}`);
-    else if (out.includes(a)) p.add([...path, i], `${a} is listed twice`);
-    else out.push(a);
+/** `config: {source, path}` (one file) or a list of `{source, path, template}`: the set each run pushes. */
+function scheduleFiles(raw: unknown, path: Path, p: Problems): ScheduleFile[] | undefined {
+  const entries = Array.isArray(raw) ? raw : [raw];
+  if (entries.length === 0) return p.add(path, "must be {source, path} or a non-empty list of {source, path, template}");
+  const files: ScheduleFile[] = [];
+  entries.forEach((e, i) => {
+    const at = Array.isArray(raw) ? [...path, i] : path;
+    const c = record(e, at, p);
+    if (!c) return;
+    noUnknownKeys(c, ["source", "path", "template"], at, p);
+    const source = absolutePath(c.source, [...at, "source"], p);
+    const target = absolutePath(c.path, [...at, "path"], p);
+    const template = c.template === undefined ? false : bool(c.template, [...at, "template"], p);
+    if (target && files.some((f) => f.path === target)) p.add([...at, "path"], `${target} is already in this set`);
+    else if (source && target && template !== undefined) files.push({ source, path: target, template });
   });
-  return out;
+  return files.length === entries.length ? files : undefined;
 }

@@ -24,6 +24,18 @@ export function restoreRequestIdFor(instanceId: string, parentId: number, host: 
   return `${requestIdFor(instanceId, parentId, host)}-rb`;
 }
 
+export interface PushFile {
+  path: string;
+  content: Buffer;
+  sha256: string;
+}
+
+export interface RestoreFile {
+  path: string;
+  /** "" = the file did not exist: remove it. */
+  sha256: string;
+}
+
 export class AgentActions {
   constructor(
     private readonly agents: AgentClientFactory,
@@ -34,15 +46,32 @@ export class AgentActions {
     return this.call(host, async (c) => fromReload(await c.reload({ ...req, generationTimeoutMs: 0, healthyForMs: 0 }, { deadlineMs: this.deadlines().reloadMs })));
   }
 
-  push(host: string, req: { requestId: string; service: string; path: string; content: Buffer; sha256: string; allowRestart: boolean }): Promise<StepResult & { installed: boolean }> {
+  /** Pushes a set (checked together, one reload); the controller restores on failure itself, as a recorded rollback entry. */
+  push(host: string, req: { requestId: string; service: string; files: PushFile[]; allowRestart: boolean }): Promise<StepResult & { installed: boolean }> {
+    const { files, ...rest } = req;
+    // A set of one goes in the one-file form every agent version understands.
+    const call = files.length === 1 ? { ...rest, ...files[0]! } : { ...rest, files };
     return this.call(host, async (c) => {
-      const res = await c.pushConfig(req, { deadlineMs: this.deadlines().reloadMs });
+      const res = await c.pushConfig({ ...call, restoreOnFailure: false }, { deadlineMs: this.deadlines().reloadMs });
       return { ...fromConfigChange(res), installed: res.change === ConfigChange.CONFIG_CHANGE_INSTALLED };
     }).then((r) => ({ installed: false, ...r }));
   }
 
-  restore(host: string, req: { requestId: string; service: string; path: string; sha256: string; allowRestart: boolean }): Promise<StepResult> {
-    return this.call(host, async (c) => fromConfigChange(await c.rollbackConfig(req, { deadlineMs: this.deadlines().reloadMs })));
+  /** Restores versions of a set (an empty hash: remove the file, it did not exist before). */
+  restore(host: string, req: { requestId: string; service: string; files: RestoreFile[]; allowRestart: boolean }): Promise<StepResult> {
+    const { files, ...rest } = req;
+    const call = files.length === 1 && files[0]!.sha256 ? { ...rest, ...files[0]! } : { ...rest, files };
+    return this.call(host, async (c) => fromConfigChange(await c.rollbackConfig(call, { deadlineMs: this.deadlines().reloadMs })));
+  }
+
+  /** The unified diff a push is about to apply, for the record (capped); never fails the host: why it is missing instead. */
+  async diff(host: string, service: string, files: PushFile[]): Promise<string> {
+    try {
+      const r = await this.agents(host).diffConfig({ service, files, maxDiffBytes: STEP_DIFF_BYTES }, { deadlineMs: this.deadlines().probeMs });
+      return capDiff(r.files.filter((f) => f.unifiedDiff).map((f) => f.unifiedDiff + (f.truncated ? `\n... (diff of ${f.path} truncated: +${f.addedLines} -${f.removedLines} lines in all)\n` : "")).join(""));
+    } catch (err) {
+      return `(no diff recorded: ${err instanceof Error ? err.message : String(err)})\n`;
+    }
   }
 
   /** "" when healthy, else why not. */
@@ -69,6 +98,15 @@ export class AgentActions {
       return failed("failed", `${host}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+/** A step's recorded diff, all files together. */
+export const STEP_DIFF_BYTES = 64 * 1024;
+
+function capDiff(text: string): string {
+  if (Buffer.byteLength(text) <= STEP_DIFF_BYTES) return text;
+  const cut = Buffer.from(text).subarray(0, STEP_DIFF_BYTES).toString("utf8");
+  return `${cut.slice(0, cut.lastIndexOf("\n") + 1)}... (recorded diff capped at ${STEP_DIFF_BYTES} bytes)\n`;
 }
 
 function failed(outcome: "failed" | "unreachable", reason: string): StepResult {
@@ -101,5 +139,6 @@ function fromConfigChange(res: ConfigChangeResponse): StepResult {
     probesRefused: reload?.probesRefused ?? 0,
     previousSha256: res.previousSha256,
     newSha256: res.newSha256,
+    files: res.files.map((f) => ({ path: f.path, previous: f.previousSha256, new: f.newSha256 })),
   };
 }

@@ -35,7 +35,7 @@ export function planResume(rec: RecordedRollout): ResumePlan {
 
   if (r.kind === "rollback") {
     // Re-derived from the entry itself, never from its parent's settings: a restore stays a restore.
-    const missing = rec.steps.filter((s) => s.status !== "done" && !s.targetSha256);
+    const missing = rec.steps.filter((s) => s.status !== "done" && !s.targetSha256 && s.files.length === 0);
     if (missing.length) return refused(`it restores ${missing.map((s) => s.host).join(", ")} but the history has no recorded version to restore (written by an older controller); restore by hand with fleet rollout`);
     if (!r.configPath) return refused("it has no recorded config path");
     const settings: RolloutSettings = { kind: "rollback", service: r.service, configPath: r.configPath, maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: r.allowRestart, policyText: RESTORE_POLICY };

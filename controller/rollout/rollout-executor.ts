@@ -17,6 +17,8 @@ export interface RolloutSettings {
   /** Config rollouts and rollbacks: destination path; config rollouts: the content's hash (content is in the history). */
   configPath?: string;
   configSha256?: string;
+  /** Config rollouts of sets: the paths (and which are templates); each host's versions are on its step. */
+  files?: { path: string; template: boolean }[];
   /** Config rollouts: when halted, also restore hosts already done. */
   rollbackAll?: boolean;
   maxFailures: number;
@@ -32,7 +34,10 @@ export interface RolloutSettings {
 export interface RolloutEvent {
   rolloutId: number;
   kind: "started" | "batch" | "host_started" | "host_finished" | "rollback_started" | "rollback" | "bake" | "pause" | "halted" | "abort_requested" | "finished";
+  /** The agent address ("" for rollout-wide events). */
   host: string;
+  /** The host's inventory name, when the event is about a host. */
+  hostName?: string;
   batch: number;
   canary: boolean;
   outcome: string;

@@ -3,8 +3,8 @@
 // failed write stops the rollout instead of losing what it learned). A
 // rollback entry runs as a restore of the versions recorded on its steps.
 import type { Logger } from "../../common/logger.js";
-import type { HistoryStore, RolloutRecord, RolloutState, StepRecord, StepResult } from "../history/history-store.js";
-import { requestIdFor, restoreRequestIdFor, type AgentActions } from "./agent-actions.js";
+import { mergeStepFiles, type HistoryStore, type RolloutRecord, type RolloutState, type StepRecord, type StepResult } from "../history/history-store.js";
+import { requestIdFor, restoreRequestIdFor, type AgentActions, type PushFile, type RestoreFile } from "./agent-actions.js";
 import { HistoryJournal } from "./history-journal.js";
 import { shouldHalt } from "./plan-rollout.js";
 import type { RolloutEvent, RolloutSettings } from "./rollout-executor.js";
@@ -78,9 +78,11 @@ export class RolloutRun {
   emit(fields: EventFields): void {
     const at = this.deps.now();
     const event: RolloutEvent = { rolloutId: this.rollout.id, host: "", batch: -1, canary: false, outcome: "", ok: true, at, ...fields };
+    if (event.host && !event.hostName) event.hostName = this.steps.get(event.host)?.hostName || event.host;
     if (fields.kind !== "finished") {
       const text = event.message + (event.outcome ? ` [${event.outcome}]` : "");
-      this.journal.write(`event ${fields.kind}`, () => this.deps.history.addEvent(this.rollout.id, fields.kind, event.host, text, at));
+      // The history shows hosts by name; the step keeps the address.
+      this.journal.write(`event ${fields.kind}`, () => this.deps.history.addEvent(this.rollout.id, fields.kind, event.hostName || event.host, text, at));
     }
     for (const l of this.listeners) {
       try {
@@ -141,7 +143,7 @@ export class RolloutRun {
 
   private async runBatch(batch: Batch, todo: StepRecord[]): Promise<(StepResult & { host: string })[]> {
     const { settings } = this;
-    this.emit({ kind: "batch", batch: batch.index, canary: batch.canary, message: `${batch.canary ? "canary " : ""}batch ${batch.index}: ${todo.map((s) => s.host).join(", ")}` });
+    this.emit({ kind: "batch", batch: batch.index, canary: batch.canary, message: `${batch.canary ? "canary " : ""}batch ${batch.index}: ${todo.map((s) => s.hostName || s.host).join(", ")}` });
     const inDoubt = new Set(todo.filter((s) => s.status === "running").map((s) => s.host));
     this.markRunning(todo.map((s) => s.host));
     const what = settings.kind === "config" ? `pushing ${settings.configPath} to ${settings.service}` : `reloading ${settings.service}`;
@@ -164,34 +166,49 @@ export class RolloutRun {
     return accepting(await this.deps.actions.reload(host, { requestId: this.requestId(host), service: settings.service, allowRestart: settings.allowRestart }), settings);
   }
 
-  /** Pushes the rollout's file; a host whose reload fails after the install is restored at once (even when the history cannot be written). */
+  /**
+   * Pushes the host's file set (checked together, one reload); a host whose
+   * reload fails after the install gets its whole previous set back at once
+   * (even when the history cannot be written). What it installed becomes the
+   * host's desired state.
+   */
   private async pushHost(host: string): Promise<StepResult> {
     const { settings } = this;
-    const content = this.deps.history.getConfigVersion(settings.configSha256!);
-    if (!content) return { outcome: "failed", ok: false, reason: `config version ${settings.configSha256} is missing from the history; nothing pushed`, evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 };
-    const { installed, ...pushed } = await this.deps.actions.push(host, {
-      requestId: this.requestId(host),
-      service: settings.service,
-      path: settings.configPath!,
-      content,
-      sha256: settings.configSha256!,
-      allowRestart: settings.allowRestart,
-    });
-    const result = accepting(pushed, settings);
-    if (!result.ok && installed && result.previousSha256) await this.restoreHost(host, result.previousSha256, `its reload was ${result.outcome}`);
+    const files: PushFile[] = [];
+    for (const f of pushTargets(this.steps.get(host)!, settings)) {
+      const content = this.deps.history.getConfigVersion(f.target);
+      if (!content) return { ...NOTHING, outcome: "failed", reason: `config version ${f.target.slice(0, 12)} of ${f.path} is missing from the history; nothing pushed` };
+      files.push({ path: f.path, content, sha256: f.target });
+    }
+    const diff = await this.deps.actions.diff(host, settings.service, files);
+    const { installed, ...pushed } = await this.deps.actions.push(host, { requestId: this.requestId(host), service: settings.service, files, allowRestart: settings.allowRestart });
+    const result = accepting({ ...pushed, diff }, settings);
+    if (result.ok) this.recordDesired(host, (result.files ?? []).map((f) => ({ path: f.path, sha256: f.new })));
+    const previous = (result.files ?? []).filter((f) => f.previous !== f.new).map((f) => ({ path: f.path, sha256: f.previous }));
+    if (!result.ok && installed && previous.length) await this.restoreHost(host, previous, `its reload was ${result.outcome}`);
     return result;
   }
 
-  private async restoreHost(host: string, sha: string, why: string): Promise<void> {
-    this.emit({ kind: "rollback_started", host, message: `restoring ${sha.slice(0, 12)} of ${this.settings.configPath} (${why})` });
-    const r = await this.restores.restore(host, sha);
-    this.emit({ kind: "rollback", host, outcome: r.result.outcome, ok: r.result.ok, message: `restored ${sha.slice(0, 12)} (${why}) in ${r.entry}: ${r.result.reason}` });
+  private async restoreHost(host: string, files: RestoreFile[], why: string): Promise<void> {
+    const what = describeRestore(files);
+    this.emit({ kind: "rollback_started", host, message: `restoring ${what} (${why})` });
+    const r = await this.restores.restore(host, files, this.steps.get(host)?.hostName ?? "");
+    if (r.result.ok && !r.earlier) this.recordDesired(host, files);
+    this.emit({ kind: "rollback", host, outcome: r.result.outcome, ok: r.result.ok, message: `restored ${what} (${why}) in ${r.entry}: ${r.result.reason}` });
   }
 
-  /** --rollback-all after a halt: hosts that took the new file go back to their previous one. */
+  /** --rollback-all after a halt: hosts that took the new set go back to their previous one. */
   private async restoreDoneHosts(): Promise<void> {
-    const done = [...this.steps.values()].filter((s) => s.status === "done" && s.ok && s.previousSha256 && s.previousSha256 !== s.newSha256);
-    for (const s of done) await this.restoreHost(s.host, s.previousSha256, "--rollback-all after the halt");
+    for (const s of [...this.steps.values()].filter((x) => x.status === "done" && x.ok)) {
+      const changed = changedFiles(s, this.settings);
+      if (changed.length) await this.restoreHost(s.host, changed, "--rollback-all after the halt");
+    }
+  }
+
+  private recordDesired(host: string, files: RestoreFile[]): void {
+    if (files.length === 0) return;
+    const at = this.deps.now();
+    this.journal.write(`desired files of ${host}`, () => this.deps.history.setDesiredFiles(host, this.settings.service, files, this.rollout.id, at));
   }
 
   /** A rollback entry of its own: each host not done gets the version recorded on its step. */
@@ -202,14 +219,15 @@ export class RolloutRun {
     this.markRunning(todo.map((s) => s.host));
     await Promise.all(
       todo.map(async (s) => {
-        this.emit({ kind: "host_started", host: s.host, batch: 0, message: `restoring ${s.targetSha256.slice(0, 12)} of ${this.settings.configPath} (the same request id as the interrupted restore)` });
+        const files = restoreTargets(s, this.settings);
+        this.emit({ kind: "host_started", host: s.host, batch: 0, message: `restoring ${describeRestore(files)} (the same request id as the interrupted restore)` });
         const result = await this.deps.actions.restore(s.host, {
           requestId: restoreRequestIdFor(this.deps.history.instanceId, this.rollout.parentId ?? this.rollout.id, s.host),
           service: this.settings.service,
-          path: this.settings.configPath!,
-          sha256: s.targetSha256,
+          files,
           allowRestart: this.settings.allowRestart,
         });
+        if (result.ok) this.recordDesired(s.host, files);
         this.recordResult(s.host, result);
         this.emit({ kind: "host_finished", host: s.host, batch: 0, outcome: result.outcome, ok: result.ok, message: result.reason });
       }),
@@ -244,7 +262,8 @@ export class RolloutRun {
 
   private recordResult(host: string, result: StepResult) {
     const at = this.deps.now();
-    Object.assign(this.steps.get(host)!, { ...result, status: "done", finishedAt: at, previousSha256: result.previousSha256 ?? "", newSha256: result.newSha256 ?? "" });
+    const step = this.steps.get(host)!;
+    Object.assign(step, { ...result, status: "done", finishedAt: at, previousSha256: result.previousSha256 ?? "", newSha256: result.newSha256 ?? "", files: mergeStepFiles(step.files, result.files), diff: result.diff ?? "" });
     this.journal.write(`result of ${host}`, () => this.deps.history.finishSteps(this.rollout.id, [{ host, result }], at));
   }
 
@@ -328,33 +347,35 @@ class RestoreEntry {
     return this.id === undefined ? "its rollback entry" : `rollout ${this.id}`;
   }
 
-  async restore(host: string, sha: string): Promise<{ entry: string; result: StepResult }> {
+  /** Puts `files` back on `host` (one restore, one reload), recorded as a step of this run's rollback entry. */
+  async restore(host: string, files: RestoreFile[], hostName: string): Promise<{ entry: string; result: StepResult; earlier: boolean }> {
     const earlier = this.earlier.get(host);
-    if (earlier) return { entry: `rollout ${earlier.entryId}`, result: { ...earlier.result, outcome: earlier.result.outcome || "failed", reason: `already restored in rollout ${earlier.entryId}; not asked again` } };
+    if (earlier) return { entry: `rollout ${earlier.entryId}`, earlier: true, result: { ...earlier.result, files: undefined, outcome: earlier.result.outcome || "failed", reason: `already restored in rollout ${earlier.entryId}; not asked again` } };
     this.open();
     const { history, now } = this.deps;
+    // Recorded before the agent is asked: a resumed entry restores exactly these versions.
+    const step = { host, hostName, batch: 0, canary: false, targetSha256: files.length === 1 ? files[0]!.sha256 : "", files: files.map((f) => ({ path: f.path, target: f.sha256 })) };
     this.journal.write(`restore step ${host}`, () => {
-      history.addSteps(this.id!, [{ host, batch: 0, canary: false, targetSha256: sha }]);
+      history.addSteps(this.id!, [step]);
       history.markStepsRunning(this.id!, [host], now());
     });
     const result = await this.deps.actions.restore(host, {
       requestId: restoreRequestIdFor(history.instanceId, this.rollout.id, host),
       service: this.settings.service,
-      path: this.settings.configPath!,
-      sha256: sha,
+      files,
       allowRestart: this.settings.allowRestart,
     });
     this.results.set(host, result);
     const at = now();
     this.journal.write(`restore result ${host}`, () => history.finishSteps(this.id!, [{ host, result }], at));
-    return { entry: this.label, result };
+    return { entry: this.label, result, earlier: false };
   }
 
   /** The entry's own settings are recorded with it: a resume restores, it never pushes. */
   private open() {
     if (this.opened) return;
     this.opened = true;
-    const restoreSettings: RolloutSettings = { kind: "rollback", service: this.settings.service, configPath: this.settings.configPath, maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: this.settings.allowRestart, policyText: "restore each host's previous version" };
+    const restoreSettings: RolloutSettings = { kind: "rollback", service: this.settings.service, configPath: this.settings.configPath, files: this.settings.files, maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: this.settings.allowRestart, policyText: "restore each host's previous version" };
     const at = this.deps.now();
     this.journal.write("rollback entry", () => {
       this.id = this.deps.history.createRollout(
@@ -420,4 +441,30 @@ function accepting<R extends StepResult>(result: R, settings: RolloutSettings): 
 function unverifiedNote(steps: StepRecord[]): string {
   const n = steps.filter((s) => s.outcome === "unverified").length;
   return n ? `; ${n} unverified (accepted without generation evidence)` : "";
+}
+
+const NOTHING: StepResult = { outcome: "failed", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 };
+
+/** What a config step pushes: its recorded set, or (rollouts recorded before sets) the rollout's one file. */
+function pushTargets(step: StepRecord, settings: RolloutSettings): { path: string; target: string }[] {
+  if (step.files.length) return step.files;
+  return [{ path: settings.configPath!, target: settings.configSha256! }];
+}
+
+/** What a rollback step puts back: its recorded set, or its one recorded version. */
+function restoreTargets(step: StepRecord, settings: RolloutSettings): RestoreFile[] {
+  if (step.files.length) return step.files.map((f) => ({ path: f.path, sha256: f.target }));
+  return [{ path: settings.configPath!, sha256: step.targetSha256 }];
+}
+
+/** The files a done step changed, with the version each had before. */
+function changedFiles(step: StepRecord, settings: RolloutSettings): RestoreFile[] {
+  const reported = step.files.filter((f) => f.previous !== undefined && f.new !== undefined);
+  if (reported.length) return reported.filter((f) => f.previous !== f.new).map((f) => ({ path: f.path, sha256: f.previous! }));
+  return step.previousSha256 && step.previousSha256 !== step.newSha256 ? [{ path: settings.configPath!, sha256: step.previousSha256 }] : [];
+}
+
+function describeRestore(files: RestoreFile[]): string {
+  if (files.length === 1 && files[0]!.sha256) return `${files[0]!.sha256.slice(0, 12)} of ${files[0]!.path}`;
+  return files.map((f) => `${f.path} to ${f.sha256 ? f.sha256.slice(0, 12) : "absent (it did not exist)"}`).join(", ");
 }

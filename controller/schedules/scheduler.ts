@@ -10,6 +10,7 @@ import type { Logger } from "../../common/logger.js";
 import type { RolloutStarter, ScheduleStore } from "../controller-api.js";
 import type { ScheduleRun } from "../history/history-store.js";
 import type { ScheduleConfig } from "../inventory/inventory.js";
+import type { SetFile } from "../rollout/render-config-set.js";
 
 export interface ScheduleView {
   name: string;
@@ -66,8 +67,8 @@ export class Scheduler {
         name: config.name,
         cron: config.cron,
         group: config.group,
-        source: config.source,
-        path: config.path,
+        source: config.files.map((f) => f.source).join(", "),
+        path: config.files.map((f) => f.path).join(", "),
         paused: state.paused,
         running: this.running.has(config.name),
         nextRun: state.paused ? null : task.getNextRun()?.getTime() ?? null,
@@ -88,8 +89,12 @@ export class Scheduler {
     if (!this.stopped) void task.start();
   }
 
-  /** One run; also what `fleet schedule run NAME` calls. Resolves when the run has been decided and started. */
-  async run(name: string, trigger: "cron" | "manual"): Promise<ScheduleRun> {
+  /**
+   * One run; also what `fleet schedule run NAME [--force]` calls. Resolves when
+   * the run has been decided and started. `force`: every host of the group,
+   * even when the source is unchanged and nothing drifted.
+   */
+  async run(name: string, trigger: "cron" | "manual", force = false): Promise<ScheduleRun> {
     const { config } = this.entry(name);
     const record = (run: Omit<ScheduleRun, "name" | "at">): ScheduleRun => {
       const full = { name, at: Date.now(), ...run };
@@ -100,41 +105,55 @@ export class Scheduler {
     };
     if (this.running.has(name)) return record({ outcome: "skipped", rolloutId: null, reason: `the previous run of ${name} is still running; a schedule never overlaps itself` });
 
-    const started = this.start(config, trigger, record);
+    const started = this.start(config, force ? `${trigger}, forced` : trigger, force, record);
     this.running.set(name, started.decided);
     void started.finished.finally(() => this.running.delete(name));
     return started.decided;
   }
 
-  private start(config: ScheduleConfig, trigger: string, record: Recorder) {
+  private start(config: ScheduleConfig, trigger: string, force: boolean, record: Recorder) {
     let finish!: () => void;
     const finished = new Promise<void>((r) => (finish = r));
     // A run that fails to be decided (the history cannot be written) must not hold the schedule forever.
-    const decided = this.decide(config, trigger, record, () => finish()).catch((err: unknown) => {
+    const decided = this.decide(config, trigger, force, record, () => finish()).catch((err: unknown) => {
       finish();
       throw err;
     });
     return { decided, finished };
   }
 
-  private async decide(config: ScheduleConfig, trigger: string, record: Recorder, finish: () => void): Promise<ScheduleRun> {
-    let content: Buffer;
-    try {
-      content = await readFile(config.source);
-    } catch (err) {
-      finish();
-      return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${config.source}: ${(err as Error).message}` });
+  /**
+   * Reads the sources; a set unchanged since the last successful run goes
+   * only to the hosts whose live files drifted from what fleet installed
+   * (none: nothing to do), unless forced.
+   */
+  private async decide(config: ScheduleConfig, trigger: string, force: boolean, record: Recorder, finish: () => void): Promise<ScheduleRun> {
+    const files: SetFile[] = [];
+    for (const f of config.files) {
+      try {
+        files.push({ path: f.path, content: await readFile(f.source), template: f.template });
+      } catch (err) {
+        finish();
+        return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${f.source}: ${(err as Error).message}` });
+      }
     }
-    const sha = createHash("sha256").update(content).digest("hex");
-    if (sha === this.store.scheduleState(config.name).lastSuccessSourceSha256) {
+    const sha = sourceDigest(files);
+    const sources = config.files.map((f) => f.source).join(", ");
+    if (force || sha !== this.store.scheduleState(config.name).lastSuccessSourceSha256) return this.startWhenFree(config, trigger, files, sha, { hosts: [], why: "" }, record, finish);
+    const drifted = await this.starter.driftedHosts(config.group, config.files.map((f) => f.path)).catch((err: Error) => {
+      this.logger.warn("schedule could not check drift", { schedule: config.name, error: err.message });
+      return [];
+    });
+    if (drifted.length === 0) {
       finish();
-      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${config.source} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do` });
+      return record({ outcome: "unchanged", rolloutId: null, reason: `source ${sources} (sha256 ${sha.slice(0, 12)}) is unchanged since the last successful run; nothing to do (no host drifted)` });
     }
-    return this.startWhenFree(config, trigger, content, sha, record, finish);
+    const why = `drift on ${drifted.map((d) => `${d.name} (${d.paths.join(", ")})`).join(", ")}`;
+    return this.startWhenFree(config, trigger, files, sha, { hosts: drifted.map((d) => d.address), why }, record, finish);
   }
 
   /** Starts the rollout; a busy group skips, or with when_busy: wait polls for up to an hour. */
-  private async startWhenFree(config: ScheduleConfig, trigger: string, content: Buffer, sha: string, record: Recorder, finish: () => void): Promise<ScheduleRun> {
+  private async startWhenFree(config: ScheduleConfig, trigger: string, files: SetFile[], sha: string, only: { hosts: string[]; why: string }, record: Recorder, finish: () => void): Promise<ScheduleRun> {
     const waitUntil = Date.now() + MAX_WAIT_MS;
     for (;;) {
       try {
@@ -142,13 +161,12 @@ export class Scheduler {
           {
             group: config.group,
             policy: config.policy,
-            hosts: [],
-            reason: `schedule ${config.name} (${trigger})`,
+            hosts: only.hosts,
+            reason: `schedule ${config.name} (${trigger})${only.why ? `: ${only.why}` : ""}`,
             caller: { user: `schedule:${config.name}`, host: "controller" },
             peer: "controller",
             allowRestart: false,
-            path: config.path,
-            content,
+            files,
             rollbackAll: false,
             schedule: config.name,
           },
@@ -160,7 +178,8 @@ export class Scheduler {
           })
           .catch((err) => this.logger.error("scheduled rollout failed", { schedule: config.name, error: err }))
           .finally(finish);
-        return record({ outcome: "started", rolloutId: r.rollout.id, reason: `rollout ${r.rollout.id} of ${config.source} to ${config.group}` });
+        const to = only.hosts.length ? `${config.group} hosts that drifted (${only.why})` : config.group;
+        return record({ outcome: "started", rolloutId: r.rollout.id, reason: `rollout ${r.rollout.id} of ${config.files.map((f) => f.source).join(", ")} to ${to}` });
       } catch (err) {
         const busy = err instanceof FleetError && err.kind === "failed_precondition";
         if (!busy || config.whenBusy === "skip" || Date.now() > waitUntil || this.stopped) {
@@ -176,4 +195,11 @@ export class Scheduler {
     this.stopped = true;
     for (const { task } of this.tasks.values()) void task.destroy();
   }
+}
+
+/** What "unchanged since the last successful run" compares: a single plain file's own hash (as before sets), else every path, kind and content. */
+function sourceDigest(files: SetFile[]): string {
+  const hash = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+  if (files.length === 1 && !files[0]!.template) return hash(files[0]!.content);
+  return hash(files.map((f) => `${f.path} ${f.template ? "template" : "file"} ${hash(f.content)}`).join("\n"));
 }

@@ -14,11 +14,15 @@ import type { Logger } from "../../common/logger.js";
 import {
   ControllerServiceService,
   type ControllerServiceServer,
+  type ConfigRolloutRequest,
+  type Plan,
   type ReloadRolloutRequest,
   type ShowResponse,
   type RolloutEvent as EventMsg,
 } from "../../proto/gen/fleet/controller/v1/controller.js";
-import type { ControllerApi, RolloutDetail } from "../controller-api.js";
+import type { ControllerApi, PlannedConfig, PlannedReload, RolloutDetail } from "../controller-api.js";
+import { describeSet } from "../rollout/plan-config.js";
+import type { SetFile } from "../rollout/render-config-set.js";
 import type { ScheduleRun } from "../history/history-store.js";
 import type { ControllerSettings, TlsFiles } from "../inventory/inventory.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
@@ -157,8 +161,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
 
   return {
     reload: (call) => stream("Reload", call, (listener, grant) => startRollout(api, call, listener, grant, undefined)),
-    rollout: (call) =>
-      stream("Rollout", call, (listener, grant) => startRollout(api, call, listener, grant, { path: call.request.path, content: Buffer.from(call.request.content), rollbackAll: call.request.rollbackAll })),
+    rollout: (call) => stream("Rollout", call, (listener, grant) => startRollout(api, call, listener, grant, configFromRequest(call.request))),
     resume: (call) => stream("Resume", call, (listener) => api.resume(call.request.rolloutId, listener).done),
     watch: (call) =>
       stream("Watch", call, (listener) => {
@@ -170,7 +173,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
           });
           if ("ended" in w) {
             const r = w.ended;
-            call.write({ rolloutId: id, kind: "finished", host: "", batch: -1, canary: false, outcome: r.state, ok: r.state === "succeeded", message: r.summary, atMs: Date.now(), plan: undefined, rollout: rolloutToProto(r) });
+            call.write({ rolloutId: id, kind: "finished", host: "", address: "", batch: -1, canary: false, outcome: r.state, ok: r.state === "succeeded", message: r.summary, atMs: Date.now(), plan: undefined, rollout: rolloutToProto(r) });
             return resolve();
           }
           call.on("cancelled", () => w.unsubscribe());
@@ -189,7 +192,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
     show: authorized("Show", async (req: { rolloutId: number }) => detailToProto(api.showRollout(req.rolloutId), deliveries)),
     groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group) })),
     listSchedules: authorized("ListSchedules", async () => listSchedules(api)),
-    scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string }) => scheduleAction(api, req)),
+    scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string; force: boolean }) => scheduleAction(api, req)),
   };
 }
 
@@ -199,7 +202,7 @@ function startRollout(
   call: ServerWritableStream<ReloadRolloutRequest, EventMsg>,
   listener: (e: RolloutEvent) => void,
   grant: Grant,
-  config: { path: string; content: Buffer; rollbackAll: boolean } | undefined,
+  config: { files: SetFile[]; rollbackAll: boolean } | undefined,
 ) {
   const req = call.request;
   const args = {
@@ -208,18 +211,20 @@ function startRollout(
       Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause, accept_unverified: req.policy?.acceptUnverified ? "true" : "" }).filter(([, v]) => v),
     ),
     hosts: req.hosts,
+    select: req.select,
     allowRestart: req.allowRestart,
   };
   const planned = config ? api.planConfig({ ...args, ...config }) : api.plan(args);
-  const plan = {
-    group: planned.group.name,
-    service: planned.group.service,
-    batches: planned.plan.batches,
-    maxFailures: planned.plan.maxFailures,
-    policy: planned.settings.policyText + (config ? `; push ${config.path} (${config.content.length} bytes)` : ""),
-  };
+  const plan = planToProto(planned, config ? `; push ${describeSet(config.files)}` : "");
   const announce = (rolloutId: number, message: string, rollout?: Parameters<typeof rolloutToProto>[0]) =>
-    call.write({ rolloutId, kind: "plan", host: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined });
+    call.write({ rolloutId, kind: "plan", host: "", address: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined });
+  if (req.dryRun && config) {
+    // A config dry run shows what each host would get: its agent diffs the set against its live files.
+    return api.previewConfig(planned as PlannedConfig).then((diffs) => {
+      plan.diffs = diffs;
+      announce(0, "dry run: nothing changed");
+    });
+  }
   if (req.dryRun) {
     announce(0, "dry run: nothing changed");
     return undefined;
@@ -228,6 +233,27 @@ function startRollout(
   const started = config ? api.startConfigRollout({ ...full, ...config }, listener) : api.startReload(full, listener);
   announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
   return started.done;
+}
+
+/** The one-file form (path, content) or the set (files); templates are rendered by the controller per host. */
+function configFromRequest(req: ConfigRolloutRequest): { files: SetFile[]; rollbackAll: boolean } {
+  const files = req.files.map((f) => ({ path: f.path, content: Buffer.from(f.content), template: f.template }));
+  if (req.path || req.content.length) files.unshift({ path: req.path, content: Buffer.from(req.content), template: false });
+  return { files, rollbackAll: req.rollbackAll };
+}
+
+/** The plan as the CLI shows it: hosts by name (with their addresses), and every host left out with why. */
+function planToProto(planned: PlannedReload, what: string): Plan {
+  const name = (a: string) => planned.names.get(a) ?? a;
+  return {
+    group: planned.group.name,
+    service: planned.group.service,
+    batches: planned.plan.batches.map((b) => ({ index: b.index, canary: b.canary, hosts: b.hosts.map(name), addresses: b.hosts })),
+    maxFailures: planned.plan.maxFailures,
+    policy: planned.settings.policyText + what,
+    excluded: planned.excluded.map((x) => `${x.name}: ${x.why}`),
+    diffs: [],
+  };
 }
 
 function listSchedules(api: ControllerApi) {
@@ -246,10 +272,11 @@ function listSchedules(api: ControllerApi) {
   };
 }
 
-async function scheduleAction(api: ControllerApi, req: { name: string; action: string }) {
+async function scheduleAction(api: ControllerApi, req: { name: string; action: string; force: boolean }) {
+  if (req.force && req.action !== "run") throw invalidArgument("--force only applies to schedule run");
   switch (req.action) {
     case "run": {
-      const run = await api.schedules.run(req.name, "manual");
+      const run = await api.schedules.run(req.name, "manual", req.force);
       return { message: `${req.name}: ${run.outcome}: ${run.reason}`, run: scheduleRunToProto(run) };
     }
     case "pause":

@@ -33,7 +33,10 @@ export function rolloutToProto(r: RolloutRecord): RolloutSummary {
 
 export function stepToProto(s: StepRecord): Step {
   return {
-    host: s.host,
+    host: s.hostName || s.host,
+    address: s.host,
+    files: s.files.map((f) => ({ path: f.path, targetSha256: f.target, previousSha256: f.previous ?? "", newSha256: f.new ?? "" })),
+    diff: s.diff,
     batch: s.batch,
     canary: s.canary,
     status: s.status,
@@ -56,7 +59,8 @@ export function eventToProto(e: RolloutEvent): EventMsg {
   return {
     rolloutId: e.rolloutId,
     kind: e.kind,
-    host: e.host,
+    host: e.hostName || e.host,
+    address: e.host,
     batch: e.batch,
     canary: e.canary,
     outcome: e.outcome,
@@ -69,7 +73,7 @@ export function eventToProto(e: RolloutEvent): EventMsg {
 }
 
 export function storedEventToProto(e: EventRecord): EventMsg {
-  return { rolloutId: e.rolloutId, kind: e.kind, host: e.host, batch: -1, canary: false, outcome: "", ok: true, message: e.message, atMs: e.at, plan: undefined, rollout: undefined };
+  return { rolloutId: e.rolloutId, kind: e.kind, host: e.host, address: "", batch: -1, canary: false, outcome: "", ok: true, message: e.message, atMs: e.at, plan: undefined, rollout: undefined };
 }
 
 export function deliveryToProto(d: DeliveryAttempt): WebhookDelivery {

@@ -36,7 +36,7 @@ ${body}
 export function stepsTable(rolloutId: number, steps: StepRecord[], withEvidence: boolean): SafeHtml {
   return html`<table class="steps"><thead><tr><th>batch</th><th>host</th><th>status</th><th>probes sent/failed/refused</th><th>started</th><th>took</th>${withEvidence ? html`<th>config</th>` : ""}<th>reason</th></tr></thead><tbody>
 ${steps.map(
-  (s) => html`<tr data-rollout="${rolloutId}" data-host="${s.host}"><td>${s.batch}${s.canary ? " canary" : ""}</td><td>${s.host}</td><td class="status ${stepClass(s)}">${s.outcome || s.status}</td>
+  (s) => html`<tr data-rollout="${rolloutId}" data-host="${s.host}"><td>${s.batch}${s.canary ? " canary" : ""}</td><td>${s.hostName || s.host}</td><td class="status ${stepClass(s)}">${s.outcome || s.status}</td>
 <td>${s.probesSent}/${s.probesFailed}/${s.probesRefused}</td><td>${time(s.startedAt)}</td><td>${took(s.startedAt, s.finishedAt)}</td>${withEvidence ? html`<td>${s.newSha256 ? `${s.previousSha256.slice(0, 12) || "(none)"} → ${s.newSha256.slice(0, 12)}` : ""}</td>` : ""}
 <td class="reason">${s.ok ? "" : s.reason}${withEvidence && s.evidence ? evidenceBlock(s) : ""}</td></tr>\n`,
 )}</tbody></table>`;
@@ -125,7 +125,7 @@ ${r.configPath ? html`<tr><th>config</th><td>${r.configPath} ${r.configSha256 ? 
 </table>
 <h2>Plan</h2><ol start="0" class="plan">${batches.map((b) => {
       const hosts = d.steps.filter((s) => s.batch === b);
-      return html`<li>${hosts.some((s) => s.canary) ? "canary: " : ""}${hosts.map((s) => s.host).join(", ")}</li>`;
+      return html`<li>${hosts.some((s) => s.canary) ? "canary: " : ""}${hosts.map((s) => s.hostName || s.host).join(", ")}</li>`;
     })}</ol>
 <h2>Hosts</h2><div id="live-part">${stepsTable(r.id, d.steps, true)}</div>
 ${d.linked.map((l) => html`<h2>Linked <a href="/rollouts/${l.rollout.id}">rollout ${l.rollout.id}</a> (${l.rollout.kind}): ${l.rollout.state}</h2>${stepsTable(l.rollout.id, l.steps, true)}`)}

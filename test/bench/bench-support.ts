@@ -15,7 +15,7 @@ export function benchController(group: string, service: string, hosts: string[],
     {
       controller: { listen: "unix:/nonexistent", db, operators: { read: [], operate: [] } },
       agents: { access: { mode: "insecure" }, deadlineMs: INVENTORY_DEFAULTS.deadlineMs, reloadDeadlineMs: 60_000 },
-      groups: new Map([[group, { name: group, service, hosts, canary: [], policy: DEFAULT_POLICY }]]),
+      groups: new Map([[group, { name: group, service, hosts, members: hosts.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }]]),
       schedules: [],
       credentials: { agents: { mode: "insecure" } },
     },

@@ -51,6 +51,15 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ["status of healthy hosts", ["status", "web"], 0],
   ["status with an unreachable agent", ["status", "down"], 3],
   ["a rollout whose only host is unreachable", ["reload", "down", "--yes"], 1],
+  ["rollout --file without :REMOTE and without --path", ["rollout", "web", "--file", "/etc/hostname"], 2, /expected LOCAL:REMOTE/],
+  ["rollout --path with two --file", ["rollout", "web", "--file", "/etc/hostname", "--file", "/etc/hostname", "--path", "/etc/x.conf"], 2, /--path REMOTE goes with exactly one --file/],
+  ["rollout with an unreadable --template", ["rollout", "web", "--template", "/nonexistent/t.liquid:/etc/x.conf", "--yes"], 2, /cannot read --template/],
+  ["a malformed --select", ["reload", "web", "--select", "zone", "--yes"], 2, /--select: "zone" is not KEY=VALUE/],
+  ["--select matching no host", ["reload", "web", "--select", "zone=a", "--yes"], 2, /matches none of group web's hosts:\n.*has no label zone/],
+  ["--hosts matching no host", ["reload", "web", "--hosts", "nosuch*", "--yes"], 2, /--hosts nosuch\* matches none/],
+  ["schedule pause --force", ["schedule", "pause", "x", "--force"], 2, /unknown option '--force'/],
+  ["drift without drift", ["drift", "web"], 0],
+  ["drift with an unreachable agent", ["drift", "down"], 3, /cannot tell drift/],
 ];
 
 test("exit codes of the real binary, table-driven", async () => {

@@ -36,7 +36,7 @@ test("a malformed inventory reports every mistake with file, line and field", ()
     "line 7: groups.web-tier.policy.batch: must be N, N% or a list like 1,5,20% (each entry at least 1), got \"0\"",
     "line 7: groups.web-tier.policy.bake: must be a duration like 500ms, 30s, 2m or 1h30m, got \"soon\"",
     "line 8: groups.db.service: must be a non-empty string, got nothing",
-    "line 9: groups.db.hosts: must be a non-empty list of agent addresses (HOST:PORT or unix:/PATH)",
+    "line 9: groups.db.hosts: must be a non-empty list of agent addresses (HOST:PORT or unix:/PATH), or a mapping of host names to an address or to { address, vars, labels }",
   ]);
   assert.match(err.message, /^fleet\.yaml: 9 problems:/);
 });

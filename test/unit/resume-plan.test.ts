@@ -8,7 +8,7 @@ const rollout = (r: Partial<RolloutRecord>): RolloutRecord => ({
   policy: JSON.stringify({ kind: "reload", service: "web", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }), allowRestart: false, createdAt: 0, finishedAt: 0, summary: "", hostsTotal: 0, hostsOk: 0, hostsFailed: 0, hostsSkipped: 0, hostsUnverified: 0, ...r,
 });
 const step = (host: string, s: Partial<StepRecord> = {}): StepRecord => ({
-  rolloutId: 1, host, batch: 0, canary: false, position: 0, status: "pending", outcome: "", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0, startedAt: null, finishedAt: null, previousSha256: "", newSha256: "", targetSha256: "", ...s,
+  rolloutId: 1, host, batch: 0, canary: false, position: 0, status: "pending", outcome: "", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0, startedAt: null, finishedAt: null, previousSha256: "", newSha256: "", targetSha256: "", hostName: "", files: [], diff: "", ...s,
 });
 const config = { kind: "config" as const, configPath: "/etc/a", configSha256: "new", policy: JSON.stringify({ kind: "config", service: "web", configPath: "/etc/a", configSha256: "new", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }) };
 
@@ -38,4 +38,15 @@ test("a rollback entry resumes as a restore whatever its stored policy says; a c
   const after = planResume({ rollout: rollout(config), steps: [step("a", { status: "running" }), step("b")], linked: linked("succeeded"), configKept: true });
   assert.ok(after.ok);
   assert.deepEqual(after.settled.map((s) => [s.host, s.result.ok]), [["a", false]]);
+});
+
+test("a rollback entry of a file set resumes as a restore of the recorded set (a removal included), never a push", () => {
+  const entry = rollout({ id: 2, kind: "rollback", parentId: 1, configPath: "/etc/a, /etc/b", policy: JSON.stringify({ kind: "rollback" }) });
+  const steps = [step("h1", { rolloutId: 2, status: "running", files: [{ path: "/etc/a", target: "aaa" }, { path: "/etc/b", target: "" }] })];
+  const p = planResume({ rollout: entry, steps, linked: [], configKept: true });
+  assert.ok(p.ok);
+  assert.equal(p.settings.kind, "rollback");
+  assert.deepEqual(p.inDoubt, ["h1"]);
+  const none = planResume({ rollout: entry, steps: [step("h1", { rolloutId: 2 })], linked: [], configKept: true });
+  assert.equal(none.ok, false, "a restore step with neither a version nor a set cannot be resumed");
 });

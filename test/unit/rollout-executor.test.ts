@@ -22,7 +22,7 @@ function inventory(reloadDeadlineMs = 20_000, groups: Record<string, string[]> =
   return {
     controller: { listen: "unix:/nonexistent", db: "/nonexistent", operators: { read: [], operate: [] } },
     agents: { access: { mode: "insecure" }, deadlineMs: 1000, reloadDeadlineMs },
-    groups: new Map(Object.entries(groups).map(([name, hosts]) => [name, { name, service: "web", hosts, canary: [], policy: DEFAULT_POLICY }])),
+    groups: new Map(Object.entries(groups).map(([name, hosts]) => [name, { name, service: "web", hosts, members: hosts.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }])),
     schedules: [],
     credentials: { agents: { mode: "insecure" } },
   };
@@ -36,7 +36,7 @@ function setup(groups?: Record<string, string[]>) {
 }
 
 const reload = (policy: ReloadRequest["policy"], group = "web"): ReloadRequest => ({ group, policy, hosts: [], reason: "unit", caller: { user: "u", host: "h" }, peer: "test", allowRestart: false });
-const push = (content: string, policy: ReloadRequest["policy"]): ConfigRolloutRequest => ({ ...reload(policy), path: "/etc/web.conf", content: Buffer.from(content), rollbackAll: false });
+const push = (content: string, policy: ReloadRequest["policy"]): ConfigRolloutRequest => ({ ...reload(policy), files: [{ path: "/etc/web.conf", content: Buffer.from(content), template: false }], rollbackAll: false });
 
 test("halt rules: a canary failure halts at once; otherwise failures beyond max_failures halt after their batch", async () => {
   const a = setup();

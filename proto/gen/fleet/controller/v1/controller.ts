@@ -58,7 +58,14 @@ export interface ListSchedulesResponse {
 export interface ScheduleActionRequest {
   name: string;
   action: string;
-  caller: Caller | undefined;
+  caller:
+    | Caller
+    | undefined;
+  /**
+   * run: push to every host of the group even when the source is unchanged
+   * and no host drifted.
+   */
+  force: boolean;
 }
 
 export interface ScheduleActionResponse {
@@ -87,12 +94,24 @@ export interface ReloadRolloutRequest {
   policy:
     | PolicyOverrides
     | undefined;
-  /** Restrict to these hosts of the group (exact addresses or globs with *). */
+  /** Restrict to these hosts of the group (names or addresses, globs with * and ?). */
   hosts: string[];
   dryRun: boolean;
   reason: string;
   caller: Caller | undefined;
   allowRestart: boolean;
+  /** Restrict by label: "zone=a,role!=edge" (every term must hold). */
+  select: string;
+}
+
+/**
+ * One file of a config set: where it goes, its bytes, and whether the
+ * controller renders it per host as a Liquid template.
+ */
+export interface ConfigFile {
+  path: string;
+  content: Buffer;
+  template: boolean;
 }
 
 export interface ConfigRolloutRequest {
@@ -103,17 +122,53 @@ export interface ConfigRolloutRequest {
   reason: string;
   caller: Caller | undefined;
   allowRestart: boolean;
-  /** Destination path on every host; must be declared by the group's service. */
+  /**
+   * The one-file form: destination path on every host (declared by the
+   * group's service) and its content. Empty when `files` is used.
+   */
   path: string;
   content: Buffer;
   /** Also restore hosts already done when the rollout halts. */
   rollbackAll: boolean;
+  /** The set pushed together (checked together, one reload per host). */
+  files: ConfigFile[];
+  select: string;
+  /**
+   * Accepted for symmetry with schedule runs: a rollout already pushes to
+   * every selected host; an agent whose files already match does nothing.
+   */
+  force: boolean;
 }
 
 export interface PlannedBatch {
   index: number;
   canary: boolean;
+  /** Host names (a host listed by address is named by it). */
   hosts: string[];
+  /** Their agent addresses, in the same order. */
+  addresses: string[];
+}
+
+/** What a config rollout would change on one host (dry runs and the prompt). */
+export interface HostDiff {
+  host: string;
+  address: string;
+  /** Why no diff could be had (the agent unreachable, a path not declared). */
+  error: string;
+  files: FileDiff[];
+}
+
+export interface FileDiff {
+  path: string;
+  liveExists: boolean;
+  liveSha256: string;
+  newSha256: string;
+  /** live -> proposed; empty when unchanged. */
+  unifiedDiff: string;
+  truncated: boolean;
+  addedLines: number;
+  removedLines: number;
+  binary: boolean;
 }
 
 export interface Plan {
@@ -122,6 +177,10 @@ export interface Plan {
   batches: PlannedBatch[];
   maxFailures: number;
   policy: string;
+  /** Hosts of the group left out by --hosts/--select, each with why ("web3: label zone is b, not a"). */
+  excluded: string[];
+  /** Config dry runs: what each selected host would get. */
+  diffs: HostDiff[];
 }
 
 export interface RolloutEvent {
@@ -137,7 +196,11 @@ export interface RolloutEvent {
   message: string;
   atMs: number;
   plan: Plan | undefined;
-  rollout: RolloutSummary | undefined;
+  rollout:
+    | RolloutSummary
+    | undefined;
+  /** The agent address of `host` (which is the host's inventory name). */
+  address: string;
 }
 
 export interface WatchRequest {
@@ -221,6 +284,20 @@ export interface Step {
   newSha256: string;
   /** How strong the evidence is, e.g. "workers observed" or "none (unverified)". */
   evidence: string;
+  /** `host` is the inventory name; this is its agent address. */
+  address: string;
+  /** Config sets: per path the version pushed or restored and the hashes before and after. */
+  files: StepFile[];
+  /** The unified diff the push applied (capped), when known. */
+  diff: string;
+}
+
+export interface StepFile {
+  path: string;
+  /** The version pushed (config) or put back (rollback); empty = the file did not exist. */
+  targetSha256: string;
+  previousSha256: string;
+  newSha256: string;
 }
 
 export interface ShowResponse {
@@ -264,6 +341,20 @@ export interface HostStatus {
   hostname: string;
   /** What a reload of the service can prove on this host. */
   evidence: string;
+  /** The host's inventory name (its address for a host listed by address). */
+  name: string;
+  /** Per declared config file: its live hash against the one fleet last installed. */
+  files: FileDrift[];
+}
+
+export interface FileDrift {
+  path: string;
+  exists: boolean;
+  liveSha256: string;
+  /** What fleet last installed or restored here; empty when fleet never did. */
+  desiredSha256: string;
+  /** live differs from desired (only when desired is known). */
+  drifted: boolean;
 }
 
 export interface GroupStatusResponse {
@@ -756,7 +847,7 @@ export const ListSchedulesResponse: MessageFns<ListSchedulesResponse> = {
 };
 
 function createBaseScheduleActionRequest(): ScheduleActionRequest {
-  return { name: "", action: "", caller: undefined };
+  return { name: "", action: "", caller: undefined, force: false };
 }
 
 export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
@@ -769,6 +860,9 @@ export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(26).fork()).join();
+    }
+    if (message.force !== false) {
+      writer.uint32(32).bool(message.force);
     }
     return writer;
   },
@@ -810,6 +904,14 @@ export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
             message.caller = Caller.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -827,6 +929,7 @@ export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       action: isSet(object.action) ? globalThis.String(object.action) : "",
       caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -841,6 +944,9 @@ export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
     if (message.caller !== undefined) {
       obj.caller = Caller.toJSON(message.caller);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -854,6 +960,7 @@ export const ScheduleActionRequest: MessageFns<ScheduleActionRequest> = {
     message.caller = (object.caller !== undefined && object.caller !== null)
       ? Caller.fromPartial(object.caller)
       : undefined;
+    message.force = object.force ?? false;
     return message;
   },
 };
@@ -1186,7 +1293,16 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
 };
 
 function createBaseReloadRolloutRequest(): ReloadRolloutRequest {
-  return { group: "", policy: undefined, hosts: [], dryRun: false, reason: "", caller: undefined, allowRestart: false };
+  return {
+    group: "",
+    policy: undefined,
+    hosts: [],
+    dryRun: false,
+    reason: "",
+    caller: undefined,
+    allowRestart: false,
+    select: "",
+  };
 }
 
 export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
@@ -1211,6 +1327,9 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
     }
     if (message.allowRestart !== false) {
       writer.uint32(56).bool(message.allowRestart);
+    }
+    if (message.select !== "") {
+      writer.uint32(66).string(message.select);
     }
     return writer;
   },
@@ -1284,6 +1403,14 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
             message.allowRestart = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.select = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1313,6 +1440,7 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
         : isSet(object.allow_restart)
         ? globalThis.Boolean(object.allow_restart)
         : false,
+      select: isSet(object.select) ? globalThis.String(object.select) : "",
     };
   },
 
@@ -1339,6 +1467,9 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
     if (message.allowRestart !== false) {
       obj.allowRestart = message.allowRestart;
     }
+    if (message.select !== "") {
+      obj.select = message.select;
+    }
     return obj;
   },
 
@@ -1358,6 +1489,108 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
       ? Caller.fromPartial(object.caller)
       : undefined;
     message.allowRestart = object.allowRestart ?? false;
+    message.select = object.select ?? "";
+    return message;
+  },
+};
+
+function createBaseConfigFile(): ConfigFile {
+  return { path: "", content: Buffer.alloc(0), template: false };
+}
+
+export const ConfigFile: MessageFns<ConfigFile> = {
+  encode(message: ConfigFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(18).bytes(message.content);
+    }
+    if (message.template !== false) {
+      writer.uint32(24).bool(message.template);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.template = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigFile {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      template: isSet(object.template) ? globalThis.Boolean(object.template) : false,
+    };
+  },
+
+  toJSON(message: ConfigFile): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.template !== false) {
+      obj.template = message.template;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigFile>): ConfigFile {
+    return ConfigFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigFile>): ConfigFile {
+    const message = createBaseConfigFile();
+    message.path = object.path ?? "";
+    message.content = object.content ?? Buffer.alloc(0);
+    message.template = object.template ?? false;
     return message;
   },
 };
@@ -1374,6 +1607,9 @@ function createBaseConfigRolloutRequest(): ConfigRolloutRequest {
     path: "",
     content: Buffer.alloc(0),
     rollbackAll: false,
+    files: [],
+    select: "",
+    force: false,
   };
 }
 
@@ -1408,6 +1644,15 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     }
     if (message.rollbackAll !== false) {
       writer.uint32(80).bool(message.rollbackAll);
+    }
+    for (const v of message.files) {
+      ConfigFile.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.select !== "") {
+      writer.uint32(98).string(message.select);
+    }
+    if (message.force !== false) {
+      writer.uint32(104).bool(message.force);
     }
     return writer;
   },
@@ -1505,6 +1750,30 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
             message.rollbackAll = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.files.push(ConfigFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.select = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1541,6 +1810,9 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
         : isSet(object.rollback_all)
         ? globalThis.Boolean(object.rollback_all)
         : false,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => ConfigFile.fromJSON(e)) : [],
+      select: isSet(object.select) ? globalThis.String(object.select) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -1576,6 +1848,15 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     if (message.rollbackAll !== false) {
       obj.rollbackAll = message.rollbackAll;
     }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => ConfigFile.toJSON(e));
+    }
+    if (message.select !== "") {
+      obj.select = message.select;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -1598,12 +1879,15 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     message.path = object.path ?? "";
     message.content = object.content ?? Buffer.alloc(0);
     message.rollbackAll = object.rollbackAll ?? false;
+    message.files = object.files?.map((e) => ConfigFile.fromPartial(e)) || [];
+    message.select = object.select ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };
 
 function createBasePlannedBatch(): PlannedBatch {
-  return { index: 0, canary: false, hosts: [] };
+  return { index: 0, canary: false, hosts: [], addresses: [] };
 }
 
 export const PlannedBatch: MessageFns<PlannedBatch> = {
@@ -1616,6 +1900,9 @@ export const PlannedBatch: MessageFns<PlannedBatch> = {
     }
     for (const v of message.hosts) {
       writer.uint32(26).string(v!);
+    }
+    for (const v of message.addresses) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -1657,6 +1944,14 @@ export const PlannedBatch: MessageFns<PlannedBatch> = {
             message.hosts.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.addresses.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1674,6 +1969,9 @@ export const PlannedBatch: MessageFns<PlannedBatch> = {
       index: isSet(object.index) ? globalThis.Number(object.index) : 0,
       canary: isSet(object.canary) ? globalThis.Boolean(object.canary) : false,
       hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1688,6 +1986,9 @@ export const PlannedBatch: MessageFns<PlannedBatch> = {
     if (message.hosts?.length) {
       obj.hosts = message.hosts;
     }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses;
+    }
     return obj;
   },
 
@@ -1699,12 +2000,361 @@ export const PlannedBatch: MessageFns<PlannedBatch> = {
     message.index = object.index ?? 0;
     message.canary = object.canary ?? false;
     message.hosts = object.hosts?.map((e) => e) || [];
+    message.addresses = object.addresses?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseHostDiff(): HostDiff {
+  return { host: "", address: "", error: "", files: [] };
+}
+
+export const HostDiff: MessageFns<HostDiff> = {
+  encode(message: HostDiff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    for (const v of message.files) {
+      FileDiff.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostDiff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostDiff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.files.push(FileDiff.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostDiff {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileDiff.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HostDiff): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileDiff.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HostDiff>): HostDiff {
+    return HostDiff.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HostDiff>): HostDiff {
+    const message = createBaseHostDiff();
+    message.host = object.host ?? "";
+    message.address = object.address ?? "";
+    message.error = object.error ?? "";
+    message.files = object.files?.map((e) => FileDiff.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFileDiff(): FileDiff {
+  return {
+    path: "",
+    liveExists: false,
+    liveSha256: "",
+    newSha256: "",
+    unifiedDiff: "",
+    truncated: false,
+    addedLines: 0,
+    removedLines: 0,
+    binary: false,
+  };
+}
+
+export const FileDiff: MessageFns<FileDiff> = {
+  encode(message: FileDiff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.liveExists !== false) {
+      writer.uint32(16).bool(message.liveExists);
+    }
+    if (message.liveSha256 !== "") {
+      writer.uint32(26).string(message.liveSha256);
+    }
+    if (message.newSha256 !== "") {
+      writer.uint32(34).string(message.newSha256);
+    }
+    if (message.unifiedDiff !== "") {
+      writer.uint32(42).string(message.unifiedDiff);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(48).bool(message.truncated);
+    }
+    if (message.addedLines !== 0) {
+      writer.uint32(56).uint32(message.addedLines);
+    }
+    if (message.removedLines !== 0) {
+      writer.uint32(64).uint32(message.removedLines);
+    }
+    if (message.binary !== false) {
+      writer.uint32(72).bool(message.binary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileDiff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileDiff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.liveExists = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.liveSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newSha256 = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.unifiedDiff = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.addedLines = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.removedLines = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.binary = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileDiff {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      liveExists: isSet(object.liveExists)
+        ? globalThis.Boolean(object.liveExists)
+        : isSet(object.live_exists)
+        ? globalThis.Boolean(object.live_exists)
+        : false,
+      liveSha256: isSet(object.liveSha256)
+        ? globalThis.String(object.liveSha256)
+        : isSet(object.live_sha256)
+        ? globalThis.String(object.live_sha256)
+        : "",
+      newSha256: isSet(object.newSha256)
+        ? globalThis.String(object.newSha256)
+        : isSet(object.new_sha256)
+        ? globalThis.String(object.new_sha256)
+        : "",
+      unifiedDiff: isSet(object.unifiedDiff)
+        ? globalThis.String(object.unifiedDiff)
+        : isSet(object.unified_diff)
+        ? globalThis.String(object.unified_diff)
+        : "",
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      addedLines: isSet(object.addedLines)
+        ? globalThis.Number(object.addedLines)
+        : isSet(object.added_lines)
+        ? globalThis.Number(object.added_lines)
+        : 0,
+      removedLines: isSet(object.removedLines)
+        ? globalThis.Number(object.removedLines)
+        : isSet(object.removed_lines)
+        ? globalThis.Number(object.removed_lines)
+        : 0,
+      binary: isSet(object.binary) ? globalThis.Boolean(object.binary) : false,
+    };
+  },
+
+  toJSON(message: FileDiff): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.liveExists !== false) {
+      obj.liveExists = message.liveExists;
+    }
+    if (message.liveSha256 !== "") {
+      obj.liveSha256 = message.liveSha256;
+    }
+    if (message.newSha256 !== "") {
+      obj.newSha256 = message.newSha256;
+    }
+    if (message.unifiedDiff !== "") {
+      obj.unifiedDiff = message.unifiedDiff;
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    if (message.addedLines !== 0) {
+      obj.addedLines = Math.round(message.addedLines);
+    }
+    if (message.removedLines !== 0) {
+      obj.removedLines = Math.round(message.removedLines);
+    }
+    if (message.binary !== false) {
+      obj.binary = message.binary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileDiff>): FileDiff {
+    return FileDiff.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileDiff>): FileDiff {
+    const message = createBaseFileDiff();
+    message.path = object.path ?? "";
+    message.liveExists = object.liveExists ?? false;
+    message.liveSha256 = object.liveSha256 ?? "";
+    message.newSha256 = object.newSha256 ?? "";
+    message.unifiedDiff = object.unifiedDiff ?? "";
+    message.truncated = object.truncated ?? false;
+    message.addedLines = object.addedLines ?? 0;
+    message.removedLines = object.removedLines ?? 0;
+    message.binary = object.binary ?? false;
     return message;
   },
 };
 
 function createBasePlan(): Plan {
-  return { group: "", service: "", batches: [], maxFailures: 0, policy: "" };
+  return { group: "", service: "", batches: [], maxFailures: 0, policy: "", excluded: [], diffs: [] };
 }
 
 export const Plan: MessageFns<Plan> = {
@@ -1723,6 +2373,12 @@ export const Plan: MessageFns<Plan> = {
     }
     if (message.policy !== "") {
       writer.uint32(42).string(message.policy);
+    }
+    for (const v of message.excluded) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.diffs) {
+      HostDiff.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1780,6 +2436,22 @@ export const Plan: MessageFns<Plan> = {
             message.policy = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.excluded.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.diffs.push(HostDiff.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1805,6 +2477,8 @@ export const Plan: MessageFns<Plan> = {
         ? globalThis.Number(object.max_failures)
         : 0,
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      excluded: globalThis.Array.isArray(object?.excluded) ? object.excluded.map((e: any) => globalThis.String(e)) : [],
+      diffs: globalThis.Array.isArray(object?.diffs) ? object.diffs.map((e: any) => HostDiff.fromJSON(e)) : [],
     };
   },
 
@@ -1825,6 +2499,12 @@ export const Plan: MessageFns<Plan> = {
     if (message.policy !== "") {
       obj.policy = message.policy;
     }
+    if (message.excluded?.length) {
+      obj.excluded = message.excluded;
+    }
+    if (message.diffs?.length) {
+      obj.diffs = message.diffs.map((e) => HostDiff.toJSON(e));
+    }
     return obj;
   },
 
@@ -1838,6 +2518,8 @@ export const Plan: MessageFns<Plan> = {
     message.batches = object.batches?.map((e) => PlannedBatch.fromPartial(e)) || [];
     message.maxFailures = object.maxFailures ?? 0;
     message.policy = object.policy ?? "";
+    message.excluded = object.excluded?.map((e) => e) || [];
+    message.diffs = object.diffs?.map((e) => HostDiff.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1855,6 +2537,7 @@ function createBaseRolloutEvent(): RolloutEvent {
     atMs: 0,
     plan: undefined,
     rollout: undefined,
+    address: "",
   };
 }
 
@@ -1892,6 +2575,9 @@ export const RolloutEvent: MessageFns<RolloutEvent> = {
     }
     if (message.rollout !== undefined) {
       RolloutSummary.encode(message.rollout, writer.uint32(90).fork()).join();
+    }
+    if (message.address !== "") {
+      writer.uint32(98).string(message.address);
     }
     return writer;
   },
@@ -1997,6 +2683,14 @@ export const RolloutEvent: MessageFns<RolloutEvent> = {
             message.rollout = RolloutSummary.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2030,6 +2724,7 @@ export const RolloutEvent: MessageFns<RolloutEvent> = {
         : 0,
       plan: isSet(object.plan) ? Plan.fromJSON(object.plan) : undefined,
       rollout: isSet(object.rollout) ? RolloutSummary.fromJSON(object.rollout) : undefined,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
     };
   },
 
@@ -2068,6 +2763,9 @@ export const RolloutEvent: MessageFns<RolloutEvent> = {
     if (message.rollout !== undefined) {
       obj.rollout = RolloutSummary.toJSON(message.rollout);
     }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
     return obj;
   },
 
@@ -2089,6 +2787,7 @@ export const RolloutEvent: MessageFns<RolloutEvent> = {
     message.rollout = (object.rollout !== undefined && object.rollout !== null)
       ? RolloutSummary.fromPartial(object.rollout)
       : undefined;
+    message.address = object.address ?? "";
     return message;
   },
 };
@@ -3161,6 +3860,9 @@ function createBaseStep(): Step {
     previousSha256: "",
     newSha256: "",
     evidence: "",
+    address: "",
+    files: [],
+    diff: "",
   };
 }
 
@@ -3213,6 +3915,15 @@ export const Step: MessageFns<Step> = {
     }
     if (message.evidence !== "") {
       writer.uint32(130).string(message.evidence);
+    }
+    if (message.address !== "") {
+      writer.uint32(138).string(message.address);
+    }
+    for (const v of message.files) {
+      StepFile.encode(v!, writer.uint32(146).fork()).join();
+    }
+    if (message.diff !== "") {
+      writer.uint32(154).string(message.diff);
     }
     return writer;
   },
@@ -3358,6 +4069,30 @@ export const Step: MessageFns<Step> = {
             message.evidence = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.files.push(StepFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.diff = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3420,6 +4155,11 @@ export const Step: MessageFns<Step> = {
         ? globalThis.String(object.new_sha256)
         : "",
       evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      files: globalThis.Array.isArray(object?.files)
+        ? object.files.map((e: any) => StepFile.fromJSON(e))
+        : [],
+      diff: isSet(object.diff) ? globalThis.String(object.diff) : "",
     };
   },
 
@@ -3473,6 +4213,15 @@ export const Step: MessageFns<Step> = {
     if (message.evidence !== "") {
       obj.evidence = message.evidence;
     }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => StepFile.toJSON(e));
+    }
+    if (message.diff !== "") {
+      obj.diff = message.diff;
+    }
     return obj;
   },
 
@@ -3497,6 +4246,138 @@ export const Step: MessageFns<Step> = {
     message.previousSha256 = object.previousSha256 ?? "";
     message.newSha256 = object.newSha256 ?? "";
     message.evidence = object.evidence ?? "";
+    message.address = object.address ?? "";
+    message.files = object.files?.map((e) => StepFile.fromPartial(e)) || [];
+    message.diff = object.diff ?? "";
+    return message;
+  },
+};
+
+function createBaseStepFile(): StepFile {
+  return { path: "", targetSha256: "", previousSha256: "", newSha256: "" };
+}
+
+export const StepFile: MessageFns<StepFile> = {
+  encode(message: StepFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.targetSha256 !== "") {
+      writer.uint32(18).string(message.targetSha256);
+    }
+    if (message.previousSha256 !== "") {
+      writer.uint32(26).string(message.previousSha256);
+    }
+    if (message.newSha256 !== "") {
+      writer.uint32(34).string(message.newSha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StepFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStepFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetSha256 = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.previousSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newSha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StepFile {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      targetSha256: isSet(object.targetSha256)
+        ? globalThis.String(object.targetSha256)
+        : isSet(object.target_sha256)
+        ? globalThis.String(object.target_sha256)
+        : "",
+      previousSha256: isSet(object.previousSha256)
+        ? globalThis.String(object.previousSha256)
+        : isSet(object.previous_sha256)
+        ? globalThis.String(object.previous_sha256)
+        : "",
+      newSha256: isSet(object.newSha256)
+        ? globalThis.String(object.newSha256)
+        : isSet(object.new_sha256)
+        ? globalThis.String(object.new_sha256)
+        : "",
+    };
+  },
+
+  toJSON(message: StepFile): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.targetSha256 !== "") {
+      obj.targetSha256 = message.targetSha256;
+    }
+    if (message.previousSha256 !== "") {
+      obj.previousSha256 = message.previousSha256;
+    }
+    if (message.newSha256 !== "") {
+      obj.newSha256 = message.newSha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StepFile>): StepFile {
+    return StepFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StepFile>): StepFile {
+    const message = createBaseStepFile();
+    message.path = object.path ?? "";
+    message.targetSha256 = object.targetSha256 ?? "";
+    message.previousSha256 = object.previousSha256 ?? "";
+    message.newSha256 = object.newSha256 ?? "";
     return message;
   },
 };
@@ -3943,6 +4824,8 @@ function createBaseHostStatus(): HostStatus {
     service: "",
     hostname: "",
     evidence: "",
+    name: "",
+    files: [],
   };
 }
 
@@ -3980,6 +4863,12 @@ export const HostStatus: MessageFns<HostStatus> = {
     }
     if (message.evidence !== "") {
       writer.uint32(90).string(message.evidence);
+    }
+    if (message.name !== "") {
+      writer.uint32(98).string(message.name);
+    }
+    for (const v of message.files) {
+      FileDrift.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -4085,6 +4974,22 @@ export const HostStatus: MessageFns<HostStatus> = {
             message.evidence = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.files.push(FileDrift.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4118,6 +5023,8 @@ export const HostStatus: MessageFns<HostStatus> = {
       service: isSet(object.service) ? globalThis.String(object.service) : "",
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
       evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileDrift.fromJSON(e)) : [],
     };
   },
 
@@ -4156,6 +5063,12 @@ export const HostStatus: MessageFns<HostStatus> = {
     if (message.evidence !== "") {
       obj.evidence = message.evidence;
     }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => FileDrift.toJSON(e));
+    }
     return obj;
   },
 
@@ -4175,6 +5088,149 @@ export const HostStatus: MessageFns<HostStatus> = {
     message.service = object.service ?? "";
     message.hostname = object.hostname ?? "";
     message.evidence = object.evidence ?? "";
+    message.name = object.name ?? "";
+    message.files = object.files?.map((e) => FileDrift.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFileDrift(): FileDrift {
+  return { path: "", exists: false, liveSha256: "", desiredSha256: "", drifted: false };
+}
+
+export const FileDrift: MessageFns<FileDrift> = {
+  encode(message: FileDrift, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.exists !== false) {
+      writer.uint32(16).bool(message.exists);
+    }
+    if (message.liveSha256 !== "") {
+      writer.uint32(26).string(message.liveSha256);
+    }
+    if (message.desiredSha256 !== "") {
+      writer.uint32(34).string(message.desiredSha256);
+    }
+    if (message.drifted !== false) {
+      writer.uint32(40).bool(message.drifted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileDrift {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileDrift();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.exists = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.liveSha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.desiredSha256 = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.drifted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileDrift {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false,
+      liveSha256: isSet(object.liveSha256)
+        ? globalThis.String(object.liveSha256)
+        : isSet(object.live_sha256)
+        ? globalThis.String(object.live_sha256)
+        : "",
+      desiredSha256: isSet(object.desiredSha256)
+        ? globalThis.String(object.desiredSha256)
+        : isSet(object.desired_sha256)
+        ? globalThis.String(object.desired_sha256)
+        : "",
+      drifted: isSet(object.drifted) ? globalThis.Boolean(object.drifted) : false,
+    };
+  },
+
+  toJSON(message: FileDrift): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.exists !== false) {
+      obj.exists = message.exists;
+    }
+    if (message.liveSha256 !== "") {
+      obj.liveSha256 = message.liveSha256;
+    }
+    if (message.desiredSha256 !== "") {
+      obj.desiredSha256 = message.desiredSha256;
+    }
+    if (message.drifted !== false) {
+      obj.drifted = message.drifted;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileDrift>): FileDrift {
+    return FileDrift.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileDrift>): FileDrift {
+    const message = createBaseFileDrift();
+    message.path = object.path ?? "";
+    message.exists = object.exists ?? false;
+    message.liveSha256 = object.liveSha256 ?? "";
+    message.desiredSha256 = object.desiredSha256 ?? "";
+    message.drifted = object.drifted ?? false;
     return message;
   },
 };
