@@ -1,7 +1,8 @@
 // The one way the CLI and the controller talk to an agent: promises, a
 // deadline on every call, and transport failures turned into AgentCallError.
 import { readFileSync } from "node:fs";
-import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { AgentCallError } from "./agent-call-error.js";
 import {
   AgentServiceClient,
   type ConfigChangeResponse,
@@ -13,6 +14,8 @@ import {
   type ReloadResponse,
   type StatusResponse,
 } from "../proto/gen/fleet/agent/v1/agent.js";
+
+export { AgentCallError };
 
 export interface AgentClient {
   readonly address: string;
@@ -37,23 +40,6 @@ export interface AgentClientOptions {
   reloadDeadlineMs?: number;
   token?: string;
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
-}
-
-/** A failed call to an agent; `unreachable` when the agent could not be reached or did not answer in time. */
-export class AgentCallError extends Error {
-  readonly code: status;
-  readonly unreachable: boolean;
-  constructor(
-    readonly address: string,
-    readonly rpc: string,
-    cause: ServiceError,
-  ) {
-    const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
-    super(`${rpc} on ${address}: ${unreachable ? "unreachable: " : ""}${cause.details || cause.message}`, { cause });
-    this.name = "AgentCallError";
-    this.code = cause.code;
-    this.unreachable = unreachable;
-  }
 }
 
 export function readTokenFile(file: string): string {
