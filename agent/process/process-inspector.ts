@@ -1,7 +1,7 @@
 // What the reload needs to know about processes, behind one small interface so
 // the reload phases can run against a fake as well as against /proc.
 import { readFile, readlink, stat } from "node:fs/promises";
-import { childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
+import { childPids, childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
 export interface ProcessFacts {
   pid: number;
@@ -27,7 +27,10 @@ export interface ProcessInspector {
   /** Every fact about one process, zombies included; undefined when there is no such process. */
   inspect(pid: number): Promise<ProcessFacts | undefined>;
   list(): Promise<ProcInfo[]>;
+  /** Live children (zombies left out). */
   children(pid: number): Promise<number[]>;
+  /** Children as the kernel lists them, zombies included: cheap, for polling. Undefined when the kernel cannot list them cheaply. */
+  childPids(pid: number): Promise<number[] | undefined>;
   socketInodes(pid: number): Promise<Set<number>>;
   listeningSocketInodes(pid: number): Promise<number[]>;
   /** Last modification of a file, wall-clock ms; undefined when it cannot be read. */
@@ -92,6 +95,7 @@ export const procFsInspector: ProcessInspector = {
   inspect: inspectProc,
   list: listProcs,
   children: childrenOf,
+  childPids,
   socketInodes,
   listeningSocketInodes,
   modifiedAtMs: (path) => stat(path).then((s) => s.mtimeMs, () => undefined),
