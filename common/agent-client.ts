@@ -25,8 +25,6 @@ export interface AgentClient {
   probe(service: string, options?: CallOptions): Promise<ProbeResponse>;
   pushConfig(request: PushConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
   rollbackConfig(request: RollbackConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
-  /** Starts connecting now, without waiting (a call would connect anyway). */
-  connect?(): void;
   close(): void;
 }
 
@@ -54,8 +52,10 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     : credentials.createInsecure();
   const channelOptions: Record<string, string | number> = {
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
-    // Channels are kept and reused (the controller's agent pool): pings keep an idle connection
-    // open through NAT and firewalls, no more often than a gRPC server accepts by default (5 min).
+    // Channels are kept and reused (the controller's agent pool): while calls run, pings keep the
+    // connection checked through NAT and firewalls, no more often than a gRPC server accepts by
+    // default (5 min). Nothing connects ahead of a call: the agent closes connections that carry
+    // no call within its handshake_timeout.
     "grpc.keepalive_time_ms": 300_000,
     "grpc.keepalive_timeout_ms": 20_000,
     "grpc.client_idle_timeout_ms": 3_600_000,
@@ -86,7 +86,6 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     probe: (service, o = {}) => call("Probe", client.probe, { service }, o.deadlineMs ?? quick, o.signal),
     pushConfig: (request, o = {}) => call("PushConfig", client.pushConfig, request, o.deadlineMs ?? slow, o.signal),
     rollbackConfig: (request, o = {}) => call("RollbackConfig", client.rollbackConfig, request, o.deadlineMs ?? slow, o.signal),
-    connect: () => void client.getChannel().getConnectivityState(true),
     close: () => client.close(),
   };
 }

@@ -45,17 +45,6 @@ export class AgentActions {
     return this.call(host, async (c) => fromConfigChange(await c.rollbackConfig(req, { deadlineMs: this.deadlines().reloadMs })));
   }
 
-  /** Starts connecting to these hosts' agents (the next batch) so their calls find a channel ready. Never throws. */
-  warm(hosts: string[]): void {
-    for (const host of hosts) {
-      try {
-        this.agents(host).connect?.();
-      } catch {
-        // A credential that can no longer be used fails that host when it is called, with the reason.
-      }
-    }
-  }
-
   /** "" when healthy, else why not. */
   async probe(host: string, service: string): Promise<string> {
     try {

@@ -123,8 +123,6 @@ export class RolloutRun {
         if (this.stopReason) break;
       }
       first = false;
-      // The next batch's channels connect while this one runs.
-      this.deps.actions.warm(batches[batches.indexOf(batch) + 1]?.steps.map((s) => s.host) ?? []);
       // A batch's history writes are committed together (see HistoryJournal.group).
       const results = await this.journal.group(() => this.runBatch(batch, todo));
       const failed = results.filter((r) => !r.ok);
