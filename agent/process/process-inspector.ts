@@ -1,5 +1,6 @@
 // What the reload needs to know about processes, behind one small interface so
 // the reload phases can run against a fake as well as against /proc.
+import { readFileSync } from "node:fs";
 import { readFile, readlink, stat } from "node:fs/promises";
 import { childPids, childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
@@ -63,13 +64,17 @@ export function startedAtMs(startTicks: number, uptimeSeconds: number, nowMs: nu
 
 async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
   try {
-    const [statText, statusText, cmdline, exe, uptime] = await Promise.all([
+    const [statText, statusText, cmdline, exe] = await Promise.all([
       readFile(`/proc/${pid}/stat`, "utf8"),
       readFile(`/proc/${pid}/status`, "utf8"),
       readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""),
       readlink(`/proc/${pid}/exe`).catch(() => ""),
-      readFile("/proc/uptime", "utf8"),
     ]);
+    // Uptime and now are read together, synchronously: an asynchronous read's result can wait on a
+    // busy event loop, and every millisecond it waits would move the computed start later (a
+    // live daemon's PID file would then look older than its process: "stale").
+    const uptime = readFileSync("/proc/uptime", "utf8");
+    const nowMs = Date.now();
     const st = parseStat(statText);
     const status = parseStatus(statusText);
     if (!st || !status) return undefined;
@@ -77,7 +82,7 @@ async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
       pid,
       ppid: st.ppid,
       startTime: st.startTime,
-      startedAtMs: startedAtMs(st.startTime, Number(uptime.split(" ")[0]), Date.now()),
+      startedAtMs: startedAtMs(st.startTime, Number(uptime.split(" ")[0]), nowMs),
       uid: status.uid,
       state: st.state,
       command: cmdline.split("\0").filter(Boolean).join(" ") || st.comm,
