@@ -21,8 +21,12 @@ import { probeLabel, runProbe, type ProbeOutcome } from "./probes/run-probe.js";
 import { performReload, type ReloadReport } from "./reload/perform-reload.js";
 import { evidenceCapability } from "./verify/generation-watcher.js";
 import { RequestLedger } from "./reload/request-ledger.js";
+import { StatusCache } from "./status-cache.js";
 
 export const AGENT_VERSION = "0.1.0";
+
+/** How long a service's Status report is reused (it runs the probes and reads /proc). */
+export const STATUS_TTL_MS = 500;
 
 export interface AgentDeps {
   runner: CommandRunner;
@@ -103,6 +107,7 @@ export class AgentCore {
   /** Aborted when shutdown's deadline passes: running commands are killed, waiting work does not start. */
   private readonly stopping = new AbortController();
   private readonly namespaces: MountNamespaces;
+  private readonly statusCache = new StatusCache<ServiceStatusReport>(STATUS_TTL_MS);
 
   constructor(
     private config: AgentConfig,
@@ -129,6 +134,7 @@ export class AgentCore {
       this.config = config;
       this.services = services;
       this.versions = versions;
+      this.statusCache.clear();
     };
   }
 
@@ -167,7 +173,8 @@ export class AgentCore {
 
   async status(service: string): Promise<ServiceStatusReport[]> {
     const names = service ? [this.declared(service).config.name] : [...this.services.keys()];
-    return Promise.all(names.map((n) => this.statusOf(this.services.get(n)!)));
+    const services = this.services;
+    return Promise.all(names.map((n) => this.statusCache.get(n, () => this.statusOf(services.get(n)!))));
   }
 
   private async statusOf({ config, driver }: Declared): Promise<ServiceStatusReport> {
@@ -309,7 +316,9 @@ export class AgentCore {
     }
     const started = () => {
       if (this.stopping.signal.aborted) throw new FleetError("unavailable", "the agent is shutting down; nothing was done");
-      return work();
+      // Status never answers from before a change that is running or just ended.
+      this.statusCache.invalidate(service);
+      return work().finally(() => this.statusCache.invalidate(service));
     };
     return this.track(label, this.serialized(service, started));
   }

@@ -8,7 +8,6 @@ import { AGENT_VERSION, AgentCore } from "./agent-core.js";
 import type { AgentConfig } from "./config/agent-config.js";
 import { readAgentConfig } from "./config/read-agent-config.js";
 import { restartNeeded } from "./config/restart-needed.js";
-import { AgentMetrics } from "./metrics/agent-metrics.js";
 import { processGroupRunner } from "./process/command-runner.js";
 import { SystemdClient } from "./process/systemd-client.js";
 import { startAgentServer, type RunningAgentServer } from "./server/agent-server.js";
@@ -103,10 +102,11 @@ async function main(): Promise<number> {
 
   const runner = processGroupRunner;
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
-  const metrics = new AgentMetrics();
+  // prom-client is loaded only when metrics are on (metrics.listen needs a restart to change).
+  const metrics = config.metrics ? new (await import("./metrics/agent-metrics.js")).AgentMetrics() : undefined;
   const server = await startAgentServer(core, config, logger, metrics);
-  metrics.countConnectionsWith(() => server.connections());
-  const metricsServer = config.metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger) : undefined;
+  metrics?.countConnectionsWith(() => server.connections());
+  const metricsServer = config.metrics && metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger) : undefined;
 
   reloadOnSighup("config", () => readAgentConfig(file), (next) => swapConfig(core, server, next, logger), logger);
 

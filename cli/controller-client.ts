@@ -1,26 +1,16 @@
 // The CLI's connection to the controller: resolves the address, gives every
 // call a deadline, and turns transport failures into ControllerCallError.
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import os from "node:os";
 import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { parse } from "yaml";
 import { ControllerServiceClient, type RolloutEvent } from "../proto/gen/fleet/controller/v1/controller.js";
+import { caller } from "./caller.js";
+import { ControllerCallError } from "./controller-call-error.js";
 import { UsageError } from "./exit-codes.js";
 
-export const DEFAULT_CONTROLLER = "unix:/run/fleet/controller.sock";
+export { caller, ControllerCallError };
 
-export class ControllerCallError extends Error {
-  readonly code: status;
-  readonly unreachable: boolean;
-  constructor(address: string, rpc: string, cause: ServiceError) {
-    const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
-    const denied = cause.code === status.PERMISSION_DENIED || cause.code === status.UNAUTHENTICATED;
-    super(`${unreachable ? `controller ${address} unreachable: ` : denied ? "permission denied: " : ""}${cause.details || cause.message}`, { cause });
-    this.name = "ControllerCallError";
-    this.code = cause.code;
-    this.unreachable = unreachable;
-  }
-}
+export const DEFAULT_CONTROLLER = "unix:/run/fleet/controller.sock";
 
 /**
  * --controller, then FLEET_CONTROLLER, then /etc/fleet/fleet.yaml (its listen;
@@ -71,10 +61,6 @@ function operatorCredentials() {
 function serverNameOverride(): Record<string, string> {
   const name = process.env.FLEET_TLS_SERVER_NAME;
   return name ? { "grpc.ssl_target_name_override": name } : {};
-}
-
-export function caller() {
-  return { user: os.userInfo().username, host: os.hostname() };
 }
 
 export class ControllerClient {

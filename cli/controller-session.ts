@@ -1,8 +1,10 @@
 // Runs a command's work with a controller client built from its own and the global flags, and
 // always closes the client. `role` is what the command needs (read: status, history, show,
 // schedules), which picks the read-only socket when that is all this user may open.
+// The client module (gRPC, the proto code, yaml) is imported only here, when a command runs: `fleet
+// --help` and usage errors never load it.
 import type { Command } from "commander";
-import { ControllerClient, resolveControllerAddress } from "./controller-client.js";
+import type { ControllerClient } from "./controller-client.js";
 import { UsageError, type ExitCode } from "./exit-codes.js";
 
 export interface GlobalFlags {
@@ -12,6 +14,7 @@ export interface GlobalFlags {
 
 export async function withController<F extends GlobalFlags>(own: F, cmd: Command, work: (client: ControllerClient, flags: F) => Promise<ExitCode>, role: "read" | "operate" = "operate"): Promise<ExitCode> {
   const flags = { ...cmd.optsWithGlobals(), ...own } as F;
+  const { ControllerClient, resolveControllerAddress } = await import("./controller-client.js");
   const client = new ControllerClient(resolveControllerAddress(flags.controller, role));
   try {
     return await work(client, flags);

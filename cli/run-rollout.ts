@@ -1,7 +1,7 @@
 // What reload and rollout share: build the request, show the plan and ask on a terminal, then
 // follow the rollout to its end.
 import type { Command } from "commander";
-import { caller } from "./controller-client.js";
+import { caller } from "./caller.js";
 import { withController, type GlobalFlags } from "./controller-session.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { canPrompt, confirm, FOLLOW_MS, followRollout } from "./follow-rollout.js";

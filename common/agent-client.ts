@@ -1,7 +1,8 @@
 // The one way the CLI and the controller talk to an agent: promises, a
 // deadline on every call, and transport failures turned into AgentCallError.
 import { readFileSync } from "node:fs";
-import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { AgentCallError } from "./agent-call-error.js";
 import {
   AgentServiceClient,
   type ConfigChangeResponse,
@@ -15,6 +16,8 @@ import {
   type ReloadResponse,
   type StatusResponse,
 } from "../proto/gen/fleet/agent/v1/agent.js";
+
+export { AgentCallError };
 
 export interface AgentClient {
   readonly address: string;
@@ -50,23 +53,6 @@ export interface AgentClientOptions {
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
 }
 
-/** A failed call to an agent; `unreachable` when the agent could not be reached or did not answer in time. */
-export class AgentCallError extends Error {
-  readonly code: status;
-  readonly unreachable: boolean;
-  constructor(
-    readonly address: string,
-    readonly rpc: string,
-    cause: ServiceError,
-  ) {
-    const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
-    super(`${rpc} on ${address}: ${unreachable ? "unreachable: " : ""}${cause.details || cause.message}`, { cause });
-    this.name = "AgentCallError";
-    this.code = cause.code;
-    this.unreachable = unreachable;
-  }
-}
-
 export function readTokenFile(file: string): string {
   return readFileSync(file, "utf8").trim();
 }
@@ -75,7 +61,16 @@ export function createAgentClient(address: string, options: AgentClientOptions =
   const creds: ChannelCredentials = options.tls
     ? credentials.createSsl(options.tls.ca, options.tls.key, options.tls.cert)
     : credentials.createInsecure();
-  const channelOptions: Record<string, string | number> = { "grpc.max_receive_message_length": 16 * 1024 * 1024 };
+  const channelOptions: Record<string, string | number> = {
+    "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    // Channels are kept and reused (the controller's agent pool): while calls run, pings keep the
+    // connection checked through NAT and firewalls, no more often than a gRPC server accepts by
+    // default (5 min). Nothing connects ahead of a call: the agent closes connections that carry
+    // no call within its handshake_timeout.
+    "grpc.keepalive_time_ms": 300_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.client_idle_timeout_ms": 3_600_000,
+  };
   if (options.tls?.serverName) channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
   const client = new AgentServiceClient(address, creds, channelOptions);
   const quick = options.deadlineMs ?? 5000;

@@ -22,6 +22,9 @@ export class ProbeLoop {
   private healthStart = Infinity;
   private running: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
+  /** A mark arrived while a round was in flight: the next round starts as soon as it ends. */
+  private wakePending = false;
+  private roundWaiters: (() => void)[] = [];
 
   constructor(
     private readonly probes: ProbeSpec[],
@@ -39,27 +42,47 @@ export class ProbeLoop {
       const startedAt = performance.now();
       const results = await Promise.all(this.probes.map((p) => runProbe(p, this.runner)));
       this.rounds.push({ startedAt, results });
+      for (const w of this.roundWaiters.splice(0)) w();
       if (this.stopped) break;
+      if (this.wakePending) {
+        this.wakePending = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.intervalMs);
-        this.wake = () => {
+        const done = () => {
           clearTimeout(t);
+          this.wake = undefined;
           resolve();
         };
+        const t = setTimeout(done, this.intervalMs);
+        this.wake = done;
       });
     }
+    for (const w of this.roundWaiters.splice(0)) w();
+  }
+
+  /** Starts a round now, or right after the one in flight. */
+  private startRoundSoon(): void {
+    if (this.wake) this.wake();
+    else this.wakePending = true;
+  }
+
+  /** Resolves when the next probe round completes (or the loop stops). */
+  nextRound(): Promise<void> {
+    if (this.stopped || !this.probes.length) return Promise.resolve();
+    return new Promise((resolve) => this.roundWaiters.push(resolve));
   }
 
   /** The reload is being sent: count from now on, and start a round at once. */
   markWindowStart(): void {
     this.windowStart = performance.now();
-    this.wake?.();
+    this.startRoundSoon();
   }
 
   /** The new generation serves: failures count from now on. */
   markHealthStart(at = performance.now()): void {
     this.healthStart = at;
-    this.wake?.();
+    this.startRoundSoon();
   }
 
   get counts(): ProbeCounts {
@@ -90,6 +113,7 @@ export class ProbeLoop {
   async stop(): Promise<ProbeCounts> {
     this.stopped = true;
     this.wake?.();
+    for (const w of this.roundWaiters.splice(0)) w();
     await this.running;
     return this.counts;
   }

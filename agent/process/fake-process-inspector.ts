@@ -43,6 +43,9 @@ export class FakeProcessInspector implements ProcessInspector {
   async children(pid: number) {
     return [...(this.childrenOf.get(pid) ?? [])];
   }
+  async childPids(pid: number) {
+    return [...(this.childrenOf.get(pid) ?? [])];
+  }
   async socketInodes(pid: number) {
     return new Set(this.sockets.get(pid) ?? []);
   }

@@ -48,11 +48,13 @@ export async function listProcs(): Promise<ProcInfo[]> {
 }
 
 /**
- * Child PIDs of a process. /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN)
- * is cheap; without it, every process in /proc is read.
+ * Child PIDs of a process as the kernel lists them, zombies included:
+ * /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN), a read per thread.
+ * Cheap enough to poll every few milliseconds. Undefined without the
+ * children files (then childrenOf reads every process); [] when the process is gone.
  */
-export async function childrenOf(pid: number): Promise<number[]> {
-  let tasks: string[] | undefined;
+export async function childPids(pid: number): Promise<number[] | undefined> {
+  let tasks: string[];
   try {
     tasks = await readdir(`/proc/${pid}/task`);
   } catch {
@@ -60,13 +62,25 @@ export async function childrenOf(pid: number): Promise<number[]> {
   }
   try {
     const lists = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, "utf8")));
-    const kids = lists.flatMap((l) => l.split(" ").filter(Boolean).map(Number));
-    // Zombies (exited, not yet reaped) are not a generation.
-    const live = await Promise.all(kids.map(async (k) => ((await readProc(k)) ? k : undefined)));
-    return live.filter((k): k is number => k !== undefined).sort((a, b) => a - b);
-  } catch {
-    return (await listProcs()).filter((p) => p.ppid === pid).map((p) => p.pid).sort((a, b) => a - b);
+    return lists.flatMap((l) => l.split(" ").filter(Boolean).map(Number));
+  } catch (err) {
+    // The process exited between the two reads, or the kernel has no children files.
+    return (err as NodeJS.ErrnoException).code === "ENOENT" && !(await exists(`/proc/${pid}`)) ? [] : undefined;
   }
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/**
+ * Child PIDs of a process, zombies left out. /proc/PID/task/TID/children
+ * (CONFIG_PROC_CHILDREN) is cheap; without it, every process in /proc is read.
+ */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const kids = await childPids(pid);
+  if (kids === undefined) return (await listProcs()).filter((p) => p.ppid === pid).map((p) => p.pid).sort((a, b) => a - b);
+  // Zombies (exited, not yet reaped) are not a generation.
+  const live = await Promise.all(kids.map(async (k) => ((await readProc(k)) ? k : undefined)));
+  return live.filter((k): k is number => k !== undefined).sort((a, b) => a - b);
 }
 
 /** Inodes of every socket the process holds open (its fd links only: cheap). */

@@ -1,8 +1,8 @@
 // What the reload needs to know about processes, behind one small interface so
 // the reload phases can run against a fake as well as against /proc.
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { open, readFile, readlink, stat } from "node:fs/promises";
-import { childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
+import { childPids, childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
 export interface ProcessFacts {
   pid: number;
@@ -34,7 +34,10 @@ export interface ProcessInspector {
   /** Every fact about one process, zombies included; undefined when there is no such process. */
   inspect(pid: number): Promise<ProcessFacts | undefined>;
   list(): Promise<ProcInfo[]>;
+  /** Live children (zombies left out). */
   children(pid: number): Promise<number[]>;
+  /** Children as the kernel lists them, zombies included: cheap, for polling. Undefined when the kernel cannot list them cheaply. */
+  childPids(pid: number): Promise<number[] | undefined>;
   socketInodes(pid: number): Promise<Set<number>>;
   listeningSocketInodes(pid: number): Promise<number[]>;
   /** A PID file, read safely: see readPidfile. */
@@ -106,15 +109,19 @@ export function startedAtMs(startTicks: number, uptimeSeconds: number, nowMs: nu
 
 async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
   try {
-    const [statText, statusText, cmdline, exe, exeStat, mntNs, uptime] = await Promise.all([
+    const [statText, statusText, cmdline, exe, exeStat, mntNs] = await Promise.all([
       readFile(`/proc/${pid}/stat`, "utf8"),
       readFile(`/proc/${pid}/status`, "utf8"),
       readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""),
       readlink(`/proc/${pid}/exe`).catch(() => ""),
       stat(`/proc/${pid}/exe`).catch(() => undefined),
       readlink(`/proc/${pid}/ns/mnt`).catch(() => undefined),
-      readFile("/proc/uptime", "utf8"),
     ]);
+    // Uptime and now are read together, synchronously: an asynchronous read's result can wait on a
+    // busy event loop, and every millisecond it waits would move the computed start later (a
+    // live daemon's PID file would then look older than its process: "stale").
+    const uptime = readFileSync("/proc/uptime", "utf8");
+    const nowMs = Date.now();
     const st = parseStat(statText);
     const status = parseStatus(statusText);
     if (!st || !status) return undefined;
@@ -123,7 +130,7 @@ async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
       tgid: status.tgid,
       ppid: st.ppid,
       startTime: st.startTime,
-      startedAtMs: startedAtMs(st.startTime, Number(uptime.split(" ")[0]), Date.now()),
+      startedAtMs: startedAtMs(st.startTime, Number(uptime.split(" ")[0]), nowMs),
       uid: status.uid,
       state: st.state,
       command: cmdline.split("\0").filter(Boolean).join(" ") || st.comm,
@@ -143,6 +150,7 @@ export const procFsInspector: ProcessInspector = {
   inspect: inspectProc,
   list: listProcs,
   children: childrenOf,
+  childPids,
   socketInodes,
   listeningSocketInodes,
   readPidfile,

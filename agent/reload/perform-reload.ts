@@ -95,6 +95,12 @@ interface RunContext {
 
 type Stop = { outcome: "not_running" | "refused" | "failed" | "rejected"; reason: string };
 
+/**
+ * Cadence of the slower looks while waiting: reject markers, the main process's
+ * identity, and the health window's markers. The generation evidence itself is
+ * polled at its watcher's own cadence (a few ms for /proc), and the health
+ * window ends the moment its last required probe round completes.
+ */
 const POLL_MS = 20;
 /**
  * After generation_timeout without a new generation, how long to keep looking
@@ -297,19 +303,17 @@ async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> 
   const watcher = ctx.watcher!;
   const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
   let observed = false;
+  let nextSlowLook = 0;
   for (;;) {
     observed = await pollWatcher(ctx);
-    await lookForRejection(ctx);
-    if (observed || ctx.ev.rejectMarker || watcher.source === "none") break;
-    if (ctx.main) {
-      const p = await ctx.inspector.inspect(ctx.main.pid);
-      if (!p || p.startTime !== ctx.main.startTime || p.state === "Z") {
-        ctx.mainMoved = true;
-        break;
-      }
+    if (observed || watcher.source === "none" || now() >= nextSlowLook) {
+      await lookForRejection(ctx);
+      if (observed || ctx.ev.rejectMarker || watcher.source === "none") break;
+      if (await mainMoved(ctx)) break;
+      nextSlowLook = now() + POLL_MS;
     }
     if (now() >= deadline || ctx.opts.signal?.aborted) break;
-    await sleep(POLL_MS);
+    await sleep(Math.min(watcher.pollEveryMs, Math.max(1, deadline - now())));
   }
   ctx.tGeneration = now();
   ctx.ev.durations.generationMs = Math.round(ctx.tGeneration - ctx.tSignal);
@@ -321,6 +325,14 @@ async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> 
   ctx.ev.generation.after = watcher.after;
   ctx.facts.generation = { ...ctx.facts.generation, source: watcher.source, observed, awaited: watcher.awaited, progress, readError: ctx.readError };
   ctx.facts.aborted = !observed && ctx.opts.signal?.aborted;
+}
+
+/** The main process exited, turned zombie or was replaced since the baseline. */
+async function mainMoved(ctx: RunContext): Promise<boolean> {
+  if (!ctx.main) return false;
+  const p = await ctx.inspector.inspect(ctx.main.pid);
+  ctx.mainMoved = !p || p.startTime !== ctx.main.startTime || p.state === "Z";
+  return ctx.mainMoved;
 }
 
 async function pollWatcher(ctx: RunContext): Promise<boolean> {
@@ -357,36 +369,41 @@ async function stayHealthy(ctx: RunContext, loop: ProbeLoop): Promise<void> {
     if (loop.counts.failed > 0) break;
     await lookForRejection(ctx);
     if (ev.rejectMarker) break;
-    if (now() >= ctx.tGeneration + healthyForMs && (!loop.hasProbes || loop.roundsSince(ctx.tGeneration) > 0)) break;
-    await sleep(POLL_MS);
+    const windowLeft = ctx.tGeneration + healthyForMs - now();
+    if (windowLeft <= 0 && (!loop.hasProbes || loop.roundsSince(ctx.tGeneration) > 0)) break;
+    // Wake when a probe round completes, when the window ends, or to look at the markers again.
+    const pause = sleep(windowLeft > 0 ? Math.max(1, Math.min(POLL_MS, windowLeft)) : POLL_MS);
+    await (loop.hasProbes ? Promise.race([loop.nextRound(), pause]) : pause);
   }
   ev.durations.healthyMs = Math.round(now() - ctx.tGeneration);
 }
 
-/** 8. Identity after: find the main process again (a restart shows as a new one). */
+/** 8. Identity after: find the main process again (a restart shows as a new one); the config files' state beside it. */
 async function identifyAfter(ctx: RunContext): Promise<void> {
+  ctx.facts.rejectMarker = ctx.ev.rejectMarker || undefined;
+  const [, configs] = await Promise.all([ctx.main ? findMainAgain(ctx) : undefined, configFileStates(ctx.svc.configs)]);
+  ctx.ev.configs = configs;
+}
+
+async function findMainAgain(ctx: RunContext): Promise<void> {
   const { ev } = ctx;
-  ctx.facts.rejectMarker = ev.rejectMarker || undefined;
-  if (ctx.main) {
-    let again = await ctx.driver.locate().catch(() => undefined);
-    const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
-    const settle = now() + Math.min(2000, Math.max(0, deadline - now()));
-    // A supervisor may take a moment to bring a replacement up.
-    while (again?.state !== "running" && now() < settle) {
-      await sleep(50);
-      again = await ctx.driver.locate().catch(() => undefined);
-    }
-    if (again?.state === "running") {
-      ev.mainAfter = again.main;
-      ctx.facts.mainAfter = again.main;
-      // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).
-      const listeners = new Set(ev.listenBefore);
-      const [workers, held] = await Promise.all([ctx.inspector.children(again.main.pid), ctx.inspector.socketInodes(again.main.pid)]);
-      ev.workersAfter = workers;
-      ev.listenAfter = [...held].filter((i) => listeners.has(i)).sort((a, b) => a - b);
-    } else {
-      ctx.facts.mainAfter = "gone";
-    }
+  let again = await ctx.driver.locate().catch(() => undefined);
+  const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
+  const settle = now() + Math.min(2000, Math.max(0, deadline - now()));
+  // A supervisor may take a moment to bring a replacement up.
+  while (again?.state !== "running" && now() < settle) {
+    await sleep(50);
+    again = await ctx.driver.locate().catch(() => undefined);
   }
-  ev.configs = await configFileStates(ctx.svc.configs);
+  if (again?.state !== "running") {
+    ctx.facts.mainAfter = "gone";
+    return;
+  }
+  ev.mainAfter = again.main;
+  ctx.facts.mainAfter = again.main;
+  // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).
+  const listeners = new Set(ev.listenBefore);
+  const [workers, held] = await Promise.all([ctx.inspector.children(again.main.pid), ctx.inspector.socketInodes(again.main.pid)]);
+  ev.workersAfter = workers;
+  ev.listenAfter = [...held].filter((i) => listeners.has(i)).sort((a, b) => a - b);
 }

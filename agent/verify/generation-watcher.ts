@@ -21,7 +21,12 @@ export interface GenerationWatcher {
   begin(): Promise<void>;
   /** True once a new generation has been seen. */
   poll(): Promise<boolean>;
+  /** How often poll() may be called: a few ms for /proc reads, longer where a poll costs the service a request or a subprocess. */
+  readonly pollEveryMs: number;
 }
+
+/** Polling cadences: /proc entries and a log file are cheap to read; an HTTP request or a journalctl run is not. */
+export const POLL_MS = { proc: 2, log: 5, costly: 20 } as const;
 
 export interface WatcherDeps {
   inspector: ProcessInspector;
@@ -79,12 +84,31 @@ export function evidenceCapability(spec: GenerationSpec, workers: number | undef
   }
 }
 
+/**
+ * New workers under the same main process, and the old ones no longer
+ * listening on the baseline's sockets. Until a new child appears, a poll reads
+ * only the kernel's children list; then only the old workers' fd links.
+ */
 function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspector): GenerationWatcher {
   const before = new Set(base.workersBefore);
   const listeners = new Set(base.listenBefore);
   let after = base.workersBefore;
+  let fresh: number[] = [];
+  let old: number[] = [];
   let progress = "";
   let observed = false;
+  let pollEveryMs: number = POLL_MS.proc;
+  /** Reads the live children; true when new ones are among them. */
+  const readChildren = async () => {
+    after = await inspector.children(mainPid);
+    fresh = after.filter((pid) => !before.has(pid));
+    old = after.filter((pid) => before.has(pid));
+    return fresh.length > 0;
+  };
+  const stillListening = async () => {
+    const listening = await Promise.all(old.map(async (pid) => ([...(await inspector.socketInodes(pid))].some((i) => listeners.has(i)) ? pid : undefined)));
+    return listening.filter((pid): pid is number => pid !== undefined);
+  };
   return {
     source: "workers",
     before: base.workersBefore.join(","),
@@ -94,20 +118,31 @@ function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspe
     get progress() {
       return progress;
     },
+    get pollEveryMs() {
+      return pollEveryMs;
+    },
     awaited: "the old workers to stop listening",
     note: "new worker processes appeared under the same main process and the old ones stopped listening",
     begin: async () => undefined,
     async poll() {
       if (observed) return true;
-      after = await inspector.children(mainPid);
-      const fresh = after.filter((pid) => !before.has(pid));
-      if (fresh.length === 0) return false;
+      if (fresh.length === 0) {
+        const raw = await inspector.childPids(mainPid);
+        // Without the kernel's children lists every poll scans /proc: poll less often.
+        if (raw === undefined) pollEveryMs = POLL_MS.costly;
+        if (raw !== undefined && !raw.some((pid) => !before.has(pid))) return false;
+        if (!(await readChildren())) return false;
+      }
       // Old workers drain their connections but must no longer accept new ones.
-      const old = after.filter((pid) => before.has(pid));
-      const listening = await Promise.all(old.map(async (pid) => ([...(await inspector.socketInodes(pid))].some((i) => listeners.has(i)) ? pid : undefined)));
-      const still = listening.filter((pid): pid is number => pid !== undefined);
-      observed = still.length === 0;
-      progress = observed ? `new workers ${fresh.join(",")} are up and the old ones stopped listening` : `new workers ${fresh.join(",")} are up; old workers ${still.join(",")} still listen`;
+      const still = await stillListening();
+      if (still.length) {
+        progress = `new workers ${fresh.join(",")} are up; old workers ${still.join(",")} still listen`;
+        return false;
+      }
+      // The new workers must still be there when the old ones are done (a crashed generation is not one).
+      const seen = fresh;
+      observed = await readChildren();
+      progress = observed ? `new workers ${fresh.join(",")} are up and the old ones stopped listening` : `new workers ${seen.join(",")} appeared but exited before the old ones stopped listening`;
       return observed;
     },
   };
@@ -128,6 +163,7 @@ async function httpWatcher(s: Extract<GenerationSpec, { kind: "http" }>): Promis
     get progress() {
       return observed ? `the value changed from ${before} to ${after}` : "";
     },
+    pollEveryMs: POLL_MS.costly,
     awaited: `the value of ${s.json ? `"${s.json}" at ` : ""}${s.url} to change`,
     note: `value of ${s.json ? `"${s.json}" at ` : ""}${s.url} changed`,
     begin: async () => undefined,
@@ -153,6 +189,8 @@ function lineWatcher(source: "log" | "journal", tail: { begin(): Promise<void>; 
     get progress() {
       return after ? `the line appeared: ${after.trim()}` : "";
     },
+    // A log file is a stat and a read; the journal is a journalctl run.
+    pollEveryMs: source === "log" ? POLL_MS.log : POLL_MS.costly,
     awaited: what,
     note: `${what} was written after the signal`,
     begin: () => tail.begin(),
@@ -164,7 +202,7 @@ function lineWatcher(source: "log" | "journal", tail: { begin(): Promise<void>; 
 }
 
 function none(note: string): GenerationWatcher {
-  return { source: "none", before: "", after: "", note, awaited: "", progress: "", begin: async () => undefined, poll: async () => false };
+  return { source: "none", before: "", after: "", note, awaited: "", progress: "", pollEveryMs: POLL_MS.costly, begin: async () => undefined, poll: async () => false };
 }
 
 async function fetchGeneration(url: string, jsonField: string | undefined): Promise<{ value: string } | { error: string }> {

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import type { AbortResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
 import { action } from "../command-action.js";
-import { caller } from "../controller-client.js";
+import { caller } from "../caller.js";
 import { rolloutId, withController, type GlobalFlags } from "../controller-session.js";
 import { EXIT } from "../exit-codes.js";
 import { printJson } from "../output/json-output.js";

@@ -4,7 +4,6 @@ import { Command, Option } from "commander";
 import { durationOption } from "../duration-option.js";
 import { action } from "../command-action.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
-import { formatReload, reloadToJson } from "../output/reload-output.js";
 import type { AgentClient } from "../../common/agent-client.js";
 import { connectAgent, type AgentConnectionFlags } from "./agent-connection.js";
 
@@ -26,7 +25,7 @@ function withConnection(cmd: Command): Command {
 /** Runs `work` with a client for one agent, built from the command's and the global flags; always closes it. */
 async function withAgent<F extends CommonFlags>(address: string, own: F, cmd: Command, work: (client: AgentClient, flags: F) => Promise<ExitCode>): Promise<ExitCode> {
   const flags = { ...cmd.optsWithGlobals(), ...own } as F;
-  const client = connectAgent(address, flags);
+  const client = await connectAgent(address, flags);
   try {
     return await work(client, flags);
   } finally {
@@ -101,6 +100,7 @@ export function agentCommand(): Command {
           generationTimeoutMs: flags.generationTimeout ?? 0,
           healthyForMs: flags.healthyFor ?? 0,
         });
+        const { formatReload, reloadToJson } = await import("../output/reload-output.js");
         print(flags, reloadToJson(r), () => formatReload(r));
           return r.ok ? EXIT.ok : EXIT.failed;
         }),

@@ -1,6 +1,7 @@
-// Builds an AgentClient from the CLI's connection flags.
+// Builds an AgentClient from the CLI's connection flags. The client module (gRPC, the proto code)
+// is imported only when a command connects.
 import { readFileSync } from "node:fs";
-import { createAgentClient, type AgentClient } from "../../common/agent-client.js";
+import type { AgentClient } from "../../common/agent-client.js";
 import { UsageError } from "../exit-codes.js";
 
 export interface AgentConnectionFlags {
@@ -12,7 +13,7 @@ export interface AgentConnectionFlags {
   deadline?: number;
 }
 
-export function connectAgent(address: string, flags: AgentConnectionFlags): AgentClient {
+export async function connectAgent(address: string, flags: AgentConnectionFlags): Promise<AgentClient> {
   if (!/^(unix:\/.+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/.test(address)) {
     throw new UsageError(`ADDRESS must be HOST:PORT or unix:/PATH, got ${JSON.stringify(address)}`);
   }
@@ -30,5 +31,6 @@ export function connectAgent(address: string, flags: AgentConnectionFlags): Agen
     if (!flags.tlsCa || !flags.tlsCert || !flags.tlsKey) throw new UsageError("--tls-ca, --tls-cert and --tls-key go together");
     tls = { ca: read("--tls-ca", flags.tlsCa), cert: read("--tls-cert", flags.tlsCert), key: read("--tls-key", flags.tlsKey), serverName: flags.serverName };
   }
+  const { createAgentClient } = await import("../../common/agent-client.js");
   return createAgentClient(address, { token, tls, deadlineMs: flags.deadline, reloadDeadlineMs: flags.deadline ? Math.max(flags.deadline, 120_000) : undefined });
 }

@@ -1,6 +1,5 @@
 // `fleet certs init|issue`: the fleet CA and its certificates.
 import { Command } from "commander";
-import { initCa, issueCert } from "../certs/fleet-certs.js";
 import { action } from "../command-action.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 
@@ -13,6 +12,7 @@ export function certsCommand(): Command {
     .option("--days <n>", "validity", "3650")
     .action(
       action(async (o: { dir: string; days: string }) => {
+        const { initCa } = await import("../certs/fleet-certs.js");
         const r = await initCa(o.dir, "fleet CA", Number(o.days));
         console.log(`created ${r.cert} and ${r.key} (keep ca.key off the servers)`);
         return EXIT.ok;
@@ -34,6 +34,7 @@ export function certsCommand(): Command {
         const chosen = (["agent", "controller", "operator"] as const).filter((k) => o[k]);
         if (chosen.length !== 1) throw new UsageError("give exactly one of --agent HOST, --controller NAME or --operator NAME");
         const role = chosen[0]!;
+        const { issueCert } = await import("../certs/fleet-certs.js");
         const r = await issueCert(o.dir, role, o[role]!, Number(o.days));
         console.log(`issued ${r.cert} and ${r.key}`);
         return EXIT.ok;

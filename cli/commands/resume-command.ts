@@ -1,7 +1,7 @@
 // `fleet resume ID`: continue an interrupted or aborted rollout with the hosts not yet done.
 import { Command } from "commander";
 import { action } from "../command-action.js";
-import { caller } from "../controller-client.js";
+import { caller } from "../caller.js";
 import { rolloutId, withController, type GlobalFlags } from "../controller-session.js";
 import { FOLLOW_MS, followRollout } from "../follow-rollout.js";
 

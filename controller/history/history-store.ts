@@ -155,6 +155,8 @@ export interface ScheduleRun {
 }
 
 export interface HistoryStore {
+  /** Runs several writes as one: all are made, or (it throws) none is. Writes inside may themselves be multi-row. */
+  transaction<T>(work: () => T): T;
   /**
    * Creates the rollout and its pending steps and takes the group's lock and
    * every host's lock (agent address + service), atomically; LockBusyError

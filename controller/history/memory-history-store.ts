@@ -44,6 +44,48 @@ export class MemoryHistoryStore implements HistoryStore {
     return work();
   }
 
+  /** Like the SQLite transaction: a write that throws inside undoes every write made inside. */
+  transaction<T>(work: () => T): T {
+    const saved = this.snapshot();
+    try {
+      return work();
+    } catch (err) {
+      this.restore(saved);
+      throw err;
+    }
+  }
+
+  private snapshot() {
+    const copy = <K, V>(m: Map<K, V>) => new Map([...m].map(([k, v]) => [k, structuredClone(v)]));
+    return {
+      rollouts: copy(this.rollouts),
+      steps: copy(this.steps),
+      events: structuredClone(this.events),
+      groupLocks: copy(this.groupLocks),
+      hostLocks: copy(this.hostLocks),
+      versions: new Map(this.versions),
+      schedules: copy(this.schedules),
+      runs: structuredClone(this.runs),
+      nextId: this.nextId,
+    };
+  }
+
+  private restore(s: ReturnType<MemoryHistoryStore["snapshot"]>) {
+    const refill = <K, V>(m: Map<K, V>, from: Map<K, V>) => {
+      m.clear();
+      for (const [k, v] of from) m.set(k, v);
+    };
+    refill(this.rollouts, s.rollouts);
+    refill(this.steps, s.steps);
+    refill(this.groupLocks, s.groupLocks);
+    refill(this.hostLocks, s.hostLocks);
+    refill(this.versions, s.versions);
+    refill(this.schedules, s.schedules);
+    this.events.splice(0, this.events.length, ...s.events);
+    this.runs.splice(0, this.runs.length, ...s.runs);
+    this.nextId = s.nextId;
+  }
+
   createRollout(r: NewRollout, now: number): RolloutRecord {
     return this.write(() => {
       const id = this.nextId;

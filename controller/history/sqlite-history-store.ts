@@ -72,6 +72,10 @@ export class SqliteHistoryStore implements HistoryStore {
     }
   }
 
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
   createRollout(r: NewRollout, now: number): RolloutRecord {
     return this.db.transaction(() => {
       const id = Number(

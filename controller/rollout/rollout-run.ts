@@ -46,6 +46,7 @@ export class RolloutRun {
       onFault: (error) => this.stop({ kind: "storage", error }),
       firstRetryMs: deps.journalRetryMs?.first,
       maxRetryMs: deps.journalRetryMs?.max,
+      transaction: (work) => deps.history.transaction(work),
     });
     this.steps = new Map(deps.history.getSteps(rollout.id).map((s) => [s.host, s]));
     this.restores = new RestoreEntry(rollout, settings, deps, this.journal);
@@ -124,7 +125,8 @@ export class RolloutRun {
         if (this.stopReason) break;
       }
       first = false;
-      const results = await this.runBatch(batch, todo);
+      // A batch's history writes are committed together (see HistoryJournal.group).
+      const results = await this.journal.group(() => this.runBatch(batch, todo));
       const failed = results.filter((r) => !r.ok);
       failures += failed.length;
       const canaryFailed = batch.canary && failed.length > 0;
@@ -151,6 +153,8 @@ export class RolloutRun {
       const doubt = inDoubt.has(s.host) ? " (in doubt after an interruption: asking again with the same request id, so an agent that did it replays its result)" : "";
       this.emit({ kind: "host_started", host: s.host, batch: batch.index, canary: batch.canary, message: what + doubt });
     }
+    // Write-ahead: the steps are recorded running (in doubt after a crash) before any agent is asked.
+    this.journal.commitHeld();
     return Promise.all(
       todo.map(async (s) => {
         const result = settings.kind === "config" ? await this.pushHost(s.host) : await this.reloadHost(s.host);
@@ -359,6 +363,8 @@ class RestoreEntry {
       history.addSteps(this.id!, [step]);
       history.markStepsRunning(this.id!, [host], now());
     });
+    // Write-ahead: the entry and the version it restores are recorded before the agent is asked.
+    this.journal.commitHeld();
     const result = await this.deps.actions.restore(host, {
       requestId: restoreRequestIdFor(history.instanceId, this.rollout.id, host),
       service: this.settings.service,

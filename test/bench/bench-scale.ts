@@ -1,7 +1,9 @@
-// Fleet scale: 1,000 agents (in one farm process) reloaded in batches of 100 by
-// a controller in this process; its CPU per host-step, peak memory and history
-// write time. Also 100 and 10,000 hosts planned and recorded without agents.
-import { spawn } from "node:child_process";
+// Fleet scale: 10,000 agents (in several farm processes, each a few thousand
+// real agent servers) reloaded in batches of 500 by a controller in this
+// process; its CPU per host-step, peak memory, and the history's write time
+// and transactions per batch. Also 100 to 10,000 hosts planned and recorded
+// without agents.
+import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,37 +16,62 @@ import { TSX_LOADER } from "../helpers/web-service.js";
 import { benchController, rollingReload } from "./bench-support.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** Agent servers per farm process: each holds two descriptors per agent (listener, connection). */
+const PER_FARM = 2500;
 
-/** Wraps a store so the time spent in its writes is measured. */
-function timedStore(store: HistoryStore): { store: HistoryStore; writeMs: () => number } {
+const WRITES = new Set(["transaction", "createRollout", "markStepsRunning", "finishSteps", "skipPendingSteps", "finishRollout", "addEvent", "addSteps", "interruptRollout"]);
+
+/** Wraps a store so the time spent in its writes is measured: a transaction counts once, with the writes made inside it. */
+function timedStore(store: HistoryStore): { store: HistoryStore; writeMs: () => number; commits: () => number } {
   let ms = 0;
-  const writes = new Set(["createRollout", "markStepsRunning", "finishSteps", "skipPendingSteps", "finishRollout", "addEvent", "addSteps"]);
+  let commits = 0;
+  let depth = 0;
   const proxy = new Proxy(store, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== "function" || !writes.has(String(prop))) return typeof v === "function" ? v.bind(target) : v;
+      if (typeof v !== "function" || !WRITES.has(String(prop))) return typeof v === "function" ? v.bind(target) : v;
       return (...args: unknown[]) => {
+        if (depth > 0) return v.apply(target, args);
+        depth++;
         const s = performance.now();
         try {
           return v.apply(target, args);
         } finally {
+          depth--;
           ms += performance.now() - s;
+          commits++;
         }
       };
     },
   });
-  return { store: proxy, writeMs: () => ms };
+  return { store: proxy, writeMs: () => ms, commits: () => commits };
 }
 
-export async function benchScale(n = 1000, batch = 100) {
-  const farm = spawn(process.execPath, ["--import", TSX_LOADER, path.join(here, "agent-farm.ts"), String(n)], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  const addresses = await new Promise<string[]>((resolve, reject) => {
-    farm.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]!).addresses);
-    });
-    farm.on("exit", (code) => reject(new Error(`agent farm exited ${code}`)));
+/** Starts the farm processes; resolves with every agent's address. */
+async function startFarms(n: number, farms: ChildProcess[]): Promise<string[]> {
+  const sizes = Array.from({ length: Math.ceil(n / PER_FARM) }, (_, i) => Math.min(PER_FARM, n - i * PER_FARM));
+  const lists = await Promise.all(
+    sizes.map((k) => {
+      const farm = spawn(process.execPath, ["--import", TSX_LOADER, path.join(here, "agent-farm.ts"), String(k)], { stdio: ["ignore", "pipe", "inherit"] });
+      farms.push(farm);
+      let out = "";
+      return new Promise<string[]>((resolve, reject) => {
+        farm.stdout!.on("data", (d) => {
+          out += d;
+          if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]!).addresses);
+        });
+        farm.on("exit", (code) => reject(new Error(`agent farm exited ${code}`)));
+      });
+    }),
+  );
+  return lists.flat();
+}
+
+export async function benchScale(n = 10_000, batch = 500) {
+  const farms: ChildProcess[] = [];
+  const addresses = await startFarms(n, farms).catch((err) => {
+    for (const farm of farms) farm.kill("SIGTERM");
+    throw err;
   });
   const db = path.join(os.tmpdir(), `fleet-bench-scale-${process.pid}.db`);
   rmSync(db, { force: true });
@@ -54,11 +81,13 @@ export async function benchScale(n = 1000, batch = 100) {
     // Warm-up: connect every channel once, so the run measures steady-state work.
     await core.groupStatus("farm");
     /** One full rolling reload of every agent, measured. The first run includes JIT warm-up. */
+    const batches = Math.ceil(n / batch);
     const measure = async () => {
       let peakRss = process.memoryUsage().rss;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
       const cpu0 = process.cpuUsage();
       const w0 = timed.writeMs();
+      const c0 = timed.commits();
       const t0 = performance.now();
       const final = await rollingReload(core, "farm", batch, true);
       const wallMs = performance.now() - t0;
@@ -76,6 +105,8 @@ export async function benchScale(n = 1000, batch = 100) {
         controllerPeakRssMb: Math.round(peakRss / 1048576),
         historyWriteMs: Math.round(timed.writeMs() - w0),
         historyWriteMsPerHost: +((timed.writeMs() - w0) / n).toFixed(3),
+        historyWriteMsPerBatch: +((timed.writeMs() - w0) / batches).toFixed(1),
+        historyCommitsPerBatch: +((timed.commits() - c0) / batches).toFixed(1),
       };
     };
     const cold = await measure();
@@ -83,12 +114,12 @@ export async function benchScale(n = 1000, batch = 100) {
     return { reload: result, planAndRecord: [100, 1000, 10_000].map((k) => planAndRecord(k)) };
   } finally {
     await core.shutdown();
-    farm.kill("SIGTERM");
+    for (const farm of farms) farm.kill("SIGTERM");
     rmSync(db, { force: true });
   }
 }
 
-/** Planning and recording a rollout of k hosts (every step run and finished), without agents. */
+/** Planning and recording a rollout of k hosts (every step run and finished, with its events), without agents. */
 function planAndRecord(k: number) {
   const db = path.join(os.tmpdir(), `fleet-bench-plan-${process.pid}-${k}.db`);
   rmSync(db, { force: true });
@@ -99,9 +130,19 @@ function planAndRecord(k: number) {
   const planMs = performance.now() - t0;
   const r = store.createRollout({ kind: "reload", group: "g", service: "s", reason: "", requestedBy: "b", requestedFrom: "b", policy: "{}", allowRestart: false, steps: plan.batches.flatMap((b) => b.hosts.map((host) => ({ host, batch: b.index, canary: b.canary }))) }, Date.now());
   const result = { outcome: "reloaded" as const, ok: true, reason: "", evidence: "{}", probesSent: 1, probesFailed: 0, probesRefused: 0 };
+  // As the executor records a batch: its start (steps running, one event per host) in one
+  // transaction, its results (a result and an event per host) in another.
   for (const b of plan.batches) {
-    store.markStepsRunning(r.id, b.hosts, Date.now());
-    for (const host of b.hosts) store.finishSteps(r.id, [{ host, result }], Date.now());
+    store.transaction(() => {
+      store.markStepsRunning(r.id, b.hosts, Date.now());
+      for (const host of b.hosts) store.addEvent(r.id, "host_started", host, "reloading s", Date.now());
+    });
+    store.transaction(() => {
+      for (const host of b.hosts) {
+        store.finishSteps(r.id, [{ host, result }], Date.now());
+        store.addEvent(r.id, "host_finished", host, "ok [reloaded]", Date.now());
+      }
+    });
   }
   store.finishRollout(r.id, "succeeded", "", Date.now());
   const totalMs = performance.now() - t0;
