@@ -107,7 +107,7 @@ export class AgentCore {
   /** Aborted when shutdown's deadline passes: running commands are killed, waiting work does not start. */
   private readonly stopping = new AbortController();
   private readonly namespaces: MountNamespaces;
-  private readonly statusCache = new StatusCache<ServiceStatusReport>(STATUS_TTL_MS);
+  private readonly statusCache = new StatusCache<Omit<ServiceStatusReport, "configs">>(STATUS_TTL_MS);
 
   constructor(
     private config: AgentConfig,
@@ -174,14 +174,21 @@ export class AgentCore {
   async status(service: string): Promise<ServiceStatusReport[]> {
     const names = service ? [this.declared(service).config.name] : [...this.services.keys()];
     const services = this.services;
-    return Promise.all(names.map((n) => this.statusCache.get(n, () => this.statusOf(services.get(n)!))));
+    // Config hashes are read fresh on every call (small files; drift must show at once); the
+    // process and probe parts may be up to STATUS_TTL_MS old.
+    return Promise.all(
+      names.map(async (n) => {
+        const declared = services.get(n)!;
+        const [report, configs] = await Promise.all([this.statusCache.get(n, () => this.statusOf(declared)), configFileStates(declared.config.configs)]);
+        return { ...report, configs };
+      }),
+    );
   }
 
-  private async statusOf({ config, driver }: Declared): Promise<ServiceStatusReport> {
-    const [located, probes, configs] = await Promise.all([
+  private async statusOf({ config, driver }: Declared): Promise<Omit<ServiceStatusReport, "configs">> {
+    const [located, probes] = await Promise.all([
       driver.locate().catch((err: Error) => ({ state: "error" as const, reason: err.message })),
       this.runProbes(config),
-      configFileStates(config.configs),
     ]);
     const main = located?.state === "running" ? located.main : undefined;
     const [workerPids, listenSocketInodes] = main ? await Promise.all([childrenOf(main.pid), listeningSocketInodes(main.pid)]) : [[], []];
@@ -194,7 +201,6 @@ export class AgentCore {
       listenSocketInodes,
       healthy: probes.every((p) => p.ok),
       probes,
-      configs,
       error: located && located.state !== "running" ? located.reason : "",
       evidence: evidenceCapability(config.generation, main ? workerPids.length : undefined),
     };
