@@ -11,18 +11,23 @@ import type {
   HostStatusReport,
   Listener,
   PlannedReload,
+  PlannedResume,
   PlanRequest,
   ReloadRequest,
+  ResumeOptions,
   RolloutDetail,
   StartedRollout,
 } from "./controller-api.js";
+import { inspectHost } from "./agents/inspect-host.js";
+import type { PreflightReport } from "./rollout/preflight.js";
+import { planRemainder, type RemainderOverrides } from "./rollout/remainder-plan.js";
 import { LockBusyError, type HistoryStore, type RolloutRecord } from "./history/history-store.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { ControllerEvents } from "./observability/controller-events.js";
 import { planRollout } from "./rollout/plan-rollout.js";
 import { planResume } from "./rollout/resume-plan.js";
 import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
-import { applyPolicyText, describePolicy } from "./rollout/rollout-policy.js";
+import { applyPolicyText, DEFAULT_POLICY, describePolicy, type PolicyText } from "./rollout/rollout-policy.js";
 import { Scheduler } from "./schedules/scheduler.js";
 
 export type { ConfigRolloutRequest, HostStatusReport, PlannedReload, ReloadRequest } from "./controller-api.js";
@@ -132,6 +137,9 @@ export class ControllerCore implements ControllerApi {
     const hosts = req.hosts.length ? group.hosts.filter((h) => req.hosts.some((pattern) => globMatch(pattern, h))) : group.hosts;
     if (req.hosts.length && hosts.length === 0) throw invalidArgument(`--hosts ${req.hosts.join(",")} matches none of group ${group.name}'s hosts`);
     const plan = planRollout(hosts, group.canary, policy);
+    if (policy.approve && plan.canaryCount === 0 && plan.total > 0) {
+      throw invalidArgument(`approval (--approve, or the group's policy approve) waits after the canary batch, and this plan has none (--canary 0): give a canary, or leave approval off`);
+    }
     const settings: RolloutSettings = {
       kind: "reload",
       service: group.service,
@@ -140,6 +148,7 @@ export class ControllerCore implements ControllerApi {
       pauseMs: policy.pauseMs,
       allowRestart: req.allowRestart,
       acceptUnverified: policy.acceptUnverified,
+      approve: policy.approve,
       policyText: describePolicy(policy),
     };
     return { group, plan, settings };
@@ -189,25 +198,71 @@ export class ControllerCore implements ControllerApi {
       ),
     );
     this.logger.info("rollout started", { rollout: rollout.id, group: rollout.group, by: rollout.requestedBy, reason: req.reason });
-    return { rollout, done: this.executor.run(rollout, planned.settings, { listener: this.events.tee(rollout, listener) }) };
+    return { rollout, done: this.executor.run(rollout, planned.settings, { listener: this.events.tee(rollout, listener), allowPreflightFailures: req.allowPreflightFailures }) };
+  }
+
+  /** A dry run's preflight: the same questions and the same decision as a real run's, nothing touched. */
+  preflight(settings: RolloutSettings, steps: { host: string; canary: boolean }[], alreadyFailed: number, allowFailures: boolean): Promise<PreflightReport> {
+    const want = { service: settings.service, configPath: settings.kind === "config" ? settings.configPath : undefined };
+    const rule = { maxFailures: settings.maxFailures, allowFailures, canaries: steps.filter((s) => s.canary).map((s) => s.host), alreadyFailed };
+    return this.executor.preflight(steps.map((s) => s.host), want, rule);
+  }
+
+  /** The remaining plan a resume would run, with the operator's batch, bake and pause. */
+  planResume(id: number, options: ResumeOptions = {}): PlannedResume {
+    const { existing, remainder, steps } = this.prepareResume(id, options);
+    return { rollout: this.view(existing), settings: remainder.settings, batches: remainder.batches, steps, hostsLeft: remainder.hostsLeft };
   }
 
   /** Continues an interrupted or aborted rollout as what it was recorded as; refuses, saying why, what cannot be resumed. */
-  resume(id: number, listener: Listener): StartedRollout {
+  resume(id: number, listener: Listener, options: ResumeOptions = {}): StartedRollout {
     this.acceptingWork();
+    const { plan, remainder } = this.prepareResume(id, options);
+    const changes = remainder.note ? { policy: JSON.stringify(remainder.settings), batches: [...remainder.batchOf].map(([host, batch]) => ({ host, batch })), note: remainder.note } : undefined;
+    // Hosts skipped by an abort become pending again; finished ones stay finished.
+    const rollout = this.writing("nothing was resumed", () => this.history.resumeRollout(id, Date.now(), changes));
+    this.logger.info("rollout resumed", { rollout: id, kind: rollout.kind, in_doubt: plan.inDoubt, settled: plan.settled.map((s) => s.host), changes: remainder.note });
+    const run = { listener: this.events.tee(rollout, listener), settled: plan.settled, allowPreflightFailures: options.allowPreflightFailures };
+    return { rollout, done: this.executor.run(rollout, remainder.settings, run) };
+  }
+
+  private prepareResume(id: number, options: ResumeOptions) {
     const existing = this.rolloutOrThrow(id);
     if (existing.state === "running") throw failedPrecondition(this.whyRunning(existing));
+    const steps = this.history.getSteps(id);
     const plan = planResume({
       rollout: existing,
-      steps: this.history.getSteps(id),
+      steps,
       linked: this.history.linkedRollouts(id).map((l) => ({ rollout: l, steps: this.history.getSteps(l.id) })),
       configKept: existing.kind !== "config" || this.history.getConfigVersion(existing.configSha256) !== undefined,
     });
     if (!plan.ok) throw failedPrecondition(plan.why);
-    // Hosts skipped by an abort become pending again; finished ones stay finished.
-    const rollout = this.writing("nothing was resumed", () => this.history.resumeRollout(id, Date.now()));
-    this.logger.info("rollout resumed", { rollout: id, kind: rollout.kind, in_doubt: plan.inDoubt, settled: plan.settled.map((s) => s.host) });
-    return { rollout, done: this.executor.run(rollout, plan.settings, { listener: this.events.tee(rollout, listener), settled: plan.settled }) };
+    const overrides = resumeOverrides(options.policy ?? {});
+    if (existing.kind === "rollback" && Object.keys(options.policy ?? {}).length) throw invalidArgument(`rollout ${id} is a restore: it has no batches, bake or pause to change`);
+    // Hosts a resume settles from the record are not part of what remains.
+    const settled = new Set(plan.settled.map((s) => s.host));
+    const remainder = planRemainder(steps.map((s) => (settled.has(s.host) ? { ...s, status: "done" as const } : s)), plan.settings, overrides);
+    return { existing, plan, remainder, steps };
+  }
+
+  promote(id: number, by: string): { rollout: RolloutRecord; message: string } {
+    const r = this.rolloutOrThrow(id);
+    const message = this.executor.promote(id, by);
+    if (message) return { rollout: this.view(this.history.getRollout(id)!), message };
+    throw failedPrecondition(`rollout ${id} is ${r.state}, not waiting for approval${r.state === "interrupted" ? ` (fleet resume ${id} continues it and waits for approval again)` : ""}`);
+  }
+
+  /** A record as the CLI shows it: a running rollout paused at its approval gate says so. */
+  private view(r: RolloutRecord): RolloutRecord {
+    return this.executor.isWaitingForApproval(r.id) ? { ...r, waitingForApproval: true } : r;
+  }
+
+  activeRollouts(group: string): RolloutRecord[] {
+    return this.executor
+      .runningIds()
+      .map((id) => this.history.getRollout(id))
+      .filter((r): r is RolloutRecord => r !== undefined && (!group || r.group === group))
+      .map((r) => this.view(r));
   }
 
   abort(id: number, by: string): { rollout: RolloutRecord; message: string } {
@@ -233,12 +288,17 @@ export class ControllerCore implements ControllerApi {
     return unsubscribe ? { unsubscribe } : { ended: r };
   }
 
+  /** An unknown group is an error, unless the history has rollouts of it (a group since removed). */
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[] {
-    return this.history.listRollouts(filter);
+    const rows = this.history.listRollouts(filter);
+    if (filter.group && rows.length === 0 && !this.inventory.groups.has(filter.group) && filter.beforeId === undefined) {
+      throw notFound(`no group ${JSON.stringify(filter.group)} in the inventory and no rollouts of it in the history; groups: ${[...this.inventory.groups.keys()].join(", ") || "(none)"}`);
+    }
+    return rows.map((r) => this.view(r));
   }
 
   showRollout(id: number): RolloutDetail {
-    const detail = (x: RolloutRecord, linked: RolloutDetail[]): RolloutDetail => ({ rollout: x, steps: this.history.getSteps(x.id), events: this.history.getEvents(x.id), linked });
+    const detail = (x: RolloutRecord, linked: RolloutDetail[]): RolloutDetail => ({ rollout: this.view(x), steps: this.history.getSteps(x.id), events: this.history.getEvents(x.id), linked });
     const r = this.rolloutOrThrow(id);
     return detail(r, this.history.linkedRollouts(id).map((l) => detail(l, [])));
   }
@@ -255,25 +315,22 @@ export class ControllerCore implements ControllerApi {
   }
 
   private async hostStatus(g: GroupConfig, address: string): Promise<HostStatusReport> {
-    const base = { group: g.name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[], evidence: "" };
-    try {
-      const client = this.options.agents ? this.options.agents(address) : this.pool.client(address);
-      const s = await client.status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
-      const svc = s.services[0];
-      return {
-        ...base,
-        reachable: true,
-        error: svc?.error ?? "",
-        hostname: s.hostname,
-        running: svc?.running ?? false,
-        healthy: svc?.healthy ?? false,
-        mainPid: svc?.main?.pid ?? 0,
-        configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
-        evidence: svc?.evidence ?? "",
-      };
-    } catch (err) {
-      return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
-    }
+    const i = await inspectHost(() => (this.options.agents ? this.options.agents(address) : this.pool.client(address)), g.service, this.inventory.agents.deadlineMs);
+    const svc = i.status;
+    return {
+      group: g.name,
+      address,
+      service: g.service,
+      state: i.state,
+      reachable: i.state !== "unreachable",
+      error: i.problem,
+      hostname: i.hostname,
+      running: svc?.running ?? false,
+      healthy: svc?.healthy ?? false,
+      mainPid: svc?.main?.pid ?? 0,
+      configHashes: (svc?.configs ?? []).map((c) => `${c.path}=${c.exists ? c.sha256.slice(0, 12) : "missing"}`),
+      evidence: svc?.evidence ?? "",
+    };
   }
 
   private acceptingWork(): void {
@@ -317,6 +374,15 @@ export class ControllerCore implements ControllerApi {
 function requestedBy(req: ReloadRequest): string {
   const said = `${req.caller.user || "unknown"}@${req.caller.host || "unknown"}`;
   return req.identity ? `cert:${req.identity} (${said})` : said;
+}
+
+/** fleet resume changes only the batches, bake and pause of what remains. */
+function resumeOverrides(text: PolicyText): RemainderOverrides {
+  const other = Object.keys(text).filter((k) => !["batch", "bake", "pause"].includes(k));
+  if (other.length) throw invalidArgument(`fleet resume changes only --batch, --bake and --pause of the hosts that remain, not ${other.map((k) => `--${k.replace("_", "-")}`).join(", ")}`);
+  const { policy, problems } = applyPolicyText(DEFAULT_POLICY, text, (f) => `--${f}`);
+  if (problems.length) throw invalidArgument(problems.join("; "));
+  return { batch: text.batch !== undefined ? policy.batch : undefined, bakeMs: text.bake !== undefined ? policy.bakeMs : undefined, pauseMs: text.pause !== undefined ? policy.pauseMs : undefined };
 }
 
 /** Host filter: exact address, or a glob where * matches any run of characters. */

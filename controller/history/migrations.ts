@@ -136,4 +136,9 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX host_locks_by_rollout ON host_locks (rollout_id);
     `,
   },
+  {
+    // The preflight's report of a rollout's last run (JSON): which hosts failed it and whether it refused the rollout.
+    version: 6,
+    sql: `ALTER TABLE rollouts ADD COLUMN preflight TEXT NOT NULL DEFAULT '';`,
+  },
 ];

@@ -5,7 +5,7 @@ import { planResume } from "../../controller/rollout/resume-plan.js";
 
 const rollout = (r: Partial<RolloutRecord>): RolloutRecord => ({
   id: 1, kind: "reload", parentId: null, configPath: "", configSha256: "", schedule: "", group: "g", service: "web", state: "interrupted", reason: "", requestedBy: "u@h", requestedFrom: "x",
-  policy: JSON.stringify({ kind: "reload", service: "web", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }), allowRestart: false, createdAt: 0, finishedAt: 0, summary: "", hostsTotal: 0, hostsOk: 0, hostsFailed: 0, hostsSkipped: 0, hostsUnverified: 0, ...r,
+  policy: JSON.stringify({ kind: "reload", service: "web", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }), allowRestart: false, createdAt: 0, finishedAt: 0, summary: "", hostsTotal: 0, hostsOk: 0, hostsFailed: 0, hostsSkipped: 0, hostsUnverified: 0, preflight: "", ...r,
 });
 const step = (host: string, s: Partial<StepRecord> = {}): StepRecord => ({
   rolloutId: 1, host, batch: 0, canary: false, position: 0, status: "pending", outcome: "", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0, startedAt: null, finishedAt: null, previousSha256: "", newSha256: "", targetSha256: "", ...s,

@@ -80,6 +80,8 @@ export interface PolicyOverrides {
   pause: string;
   /** Count `unverified` reloads (no generation evidence) as success. */
   acceptUnverified: boolean;
+  /** Wait for `fleet promote` after the canary batch and its bake. */
+  approve: boolean;
 }
 
 export interface ReloadRolloutRequest {
@@ -93,6 +95,8 @@ export interface ReloadRolloutRequest {
   reason: string;
   caller: Caller | undefined;
   allowRestart: boolean;
+  /** Hosts failing the preflight are recorded as failed instead of refusing the rollout, if max_failures tolerates them. */
+  allowPreflightFailures: boolean;
 }
 
 export interface ConfigRolloutRequest {
@@ -108,6 +112,7 @@ export interface ConfigRolloutRequest {
   content: Buffer;
   /** Also restore hosts already done when the rollout halts. */
   rollbackAll: boolean;
+  allowPreflightFailures: boolean;
 }
 
 export interface PlannedBatch {
@@ -122,16 +127,24 @@ export interface Plan {
   batches: PlannedBatch[];
   maxFailures: number;
   policy: string;
+  /** Watch and resume: every host's step so far (a plan of a new rollout has none). */
+  steps: Step[];
 }
 
 export interface RolloutEvent {
   rolloutId: number;
-  /** plan, started, batch, host_started, host_finished, bake, pause, halted, abort_requested, finished. */
+  /**
+   * plan, preflight, preflight_failed, started, batch, host_started, host_finished, bake,
+   * waiting_for_approval, approved, pause, halted, abort_requested, finished.
+   */
   kind: string;
   host: string;
   batch: number;
   canary: boolean;
-  /** An agent outcome word, `unreachable`, or on `finished` the rollout state. */
+  /**
+   * An agent outcome word, `unreachable`, or on `finished` the rollout state. On `preflight`:
+   * passed, tolerated, or refused; on `preflight_failed`: unreachable, refused or not_running.
+   */
   outcome: string;
   ok: boolean;
   message: string;
@@ -154,9 +167,44 @@ export interface AbortResponse {
   message: string;
 }
 
-export interface ResumeRequest {
+export interface PromoteRequest {
   rolloutId: number;
   caller: Caller | undefined;
+}
+
+export interface PromoteResponse {
+  rollout: RolloutSummary | undefined;
+  message: string;
+}
+
+export interface ResumeRequest {
+  rolloutId: number;
+  caller:
+    | Caller
+    | undefined;
+  /** Only batch, bake and pause apply, to the hosts that remain; recorded with the rollout. */
+  policy: PolicyOverrides | undefined;
+  dryRun: boolean;
+  allowPreflightFailures: boolean;
+}
+
+/** One host that failed the preflight. */
+export interface PreflightHost {
+  host: string;
+  /** unreachable, refused (authentication, service or path not declared) or not_running. */
+  outcome: string;
+  problem: string;
+}
+
+/** What the controller asked every host before touching any. */
+export interface Preflight {
+  ran: boolean;
+  hostsChecked: number;
+  failed: PreflightHost[];
+  /** The rollout was refused (nothing touched) / went on with the failed hosts recorded as failed. */
+  refused: boolean;
+  tolerated: boolean;
+  summary: string;
 }
 
 export interface RolloutSummary {
@@ -164,7 +212,7 @@ export interface RolloutSummary {
   kind: string;
   group: string;
   service: string;
-  /** running, succeeded, failed, aborted, interrupted. */
+  /** running, waiting_for_approval (running, paused at the approval gate), succeeded, failed, aborted, interrupted. */
   state: string;
   reason: string;
   requestedBy: string;
@@ -184,6 +232,7 @@ export interface RolloutSummary {
   schedule: string;
   /** Steps whose reload was unverified (sent, but no generation evidence). */
   hostsUnverified: number;
+  preflight: Preflight | undefined;
 }
 
 export interface HistoryRequest {
@@ -264,10 +313,17 @@ export interface HostStatus {
   hostname: string;
   /** What a reload of the service can prove on this host. */
   evidence: string;
+  /**
+   * up (running and healthy), unhealthy, not_running, not_declared (the agent answers but
+   * does not declare the service), denied (the agent refused the controller's credentials), unreachable.
+   */
+  state: string;
 }
 
 export interface GroupStatusResponse {
   hosts: HostStatus[];
+  /** The rollouts running now in these groups (a rollout waiting for approval among them). */
+  rollouts: RolloutSummary[];
 }
 
 function createBaseListSchedulesRequest(): ListSchedulesRequest {
@@ -1029,7 +1085,7 @@ export const Caller: MessageFns<Caller> = {
 };
 
 function createBasePolicyOverrides(): PolicyOverrides {
-  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "", acceptUnverified: false };
+  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "", acceptUnverified: false, approve: false };
 }
 
 export const PolicyOverrides: MessageFns<PolicyOverrides> = {
@@ -1051,6 +1107,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     }
     if (message.acceptUnverified !== false) {
       writer.uint32(48).bool(message.acceptUnverified);
+    }
+    if (message.approve !== false) {
+      writer.uint32(56).bool(message.approve);
     }
     return writer;
   },
@@ -1116,6 +1175,14 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
             message.acceptUnverified = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.approve = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1144,6 +1211,7 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
         : isSet(object.accept_unverified)
         ? globalThis.Boolean(object.accept_unverified)
         : false,
+      approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
     };
   },
 
@@ -1167,6 +1235,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     if (message.acceptUnverified !== false) {
       obj.acceptUnverified = message.acceptUnverified;
     }
+    if (message.approve !== false) {
+      obj.approve = message.approve;
+    }
     return obj;
   },
 
@@ -1181,12 +1252,22 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     message.bake = object.bake ?? "";
     message.pause = object.pause ?? "";
     message.acceptUnverified = object.acceptUnverified ?? false;
+    message.approve = object.approve ?? false;
     return message;
   },
 };
 
 function createBaseReloadRolloutRequest(): ReloadRolloutRequest {
-  return { group: "", policy: undefined, hosts: [], dryRun: false, reason: "", caller: undefined, allowRestart: false };
+  return {
+    group: "",
+    policy: undefined,
+    hosts: [],
+    dryRun: false,
+    reason: "",
+    caller: undefined,
+    allowRestart: false,
+    allowPreflightFailures: false,
+  };
 }
 
 export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
@@ -1211,6 +1292,9 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
     }
     if (message.allowRestart !== false) {
       writer.uint32(56).bool(message.allowRestart);
+    }
+    if (message.allowPreflightFailures !== false) {
+      writer.uint32(64).bool(message.allowPreflightFailures);
     }
     return writer;
   },
@@ -1284,6 +1368,14 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
             message.allowRestart = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.allowPreflightFailures = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1313,6 +1405,11 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
         : isSet(object.allow_restart)
         ? globalThis.Boolean(object.allow_restart)
         : false,
+      allowPreflightFailures: isSet(object.allowPreflightFailures)
+        ? globalThis.Boolean(object.allowPreflightFailures)
+        : isSet(object.allow_preflight_failures)
+        ? globalThis.Boolean(object.allow_preflight_failures)
+        : false,
     };
   },
 
@@ -1339,6 +1436,9 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
     if (message.allowRestart !== false) {
       obj.allowRestart = message.allowRestart;
     }
+    if (message.allowPreflightFailures !== false) {
+      obj.allowPreflightFailures = message.allowPreflightFailures;
+    }
     return obj;
   },
 
@@ -1358,6 +1458,7 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
       ? Caller.fromPartial(object.caller)
       : undefined;
     message.allowRestart = object.allowRestart ?? false;
+    message.allowPreflightFailures = object.allowPreflightFailures ?? false;
     return message;
   },
 };
@@ -1374,6 +1475,7 @@ function createBaseConfigRolloutRequest(): ConfigRolloutRequest {
     path: "",
     content: Buffer.alloc(0),
     rollbackAll: false,
+    allowPreflightFailures: false,
   };
 }
 
@@ -1408,6 +1510,9 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     }
     if (message.rollbackAll !== false) {
       writer.uint32(80).bool(message.rollbackAll);
+    }
+    if (message.allowPreflightFailures !== false) {
+      writer.uint32(88).bool(message.allowPreflightFailures);
     }
     return writer;
   },
@@ -1505,6 +1610,14 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
             message.rollbackAll = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.allowPreflightFailures = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1541,6 +1654,11 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
         : isSet(object.rollback_all)
         ? globalThis.Boolean(object.rollback_all)
         : false,
+      allowPreflightFailures: isSet(object.allowPreflightFailures)
+        ? globalThis.Boolean(object.allowPreflightFailures)
+        : isSet(object.allow_preflight_failures)
+        ? globalThis.Boolean(object.allow_preflight_failures)
+        : false,
     };
   },
 
@@ -1576,6 +1694,9 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     if (message.rollbackAll !== false) {
       obj.rollbackAll = message.rollbackAll;
     }
+    if (message.allowPreflightFailures !== false) {
+      obj.allowPreflightFailures = message.allowPreflightFailures;
+    }
     return obj;
   },
 
@@ -1598,6 +1719,7 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     message.path = object.path ?? "";
     message.content = object.content ?? Buffer.alloc(0);
     message.rollbackAll = object.rollbackAll ?? false;
+    message.allowPreflightFailures = object.allowPreflightFailures ?? false;
     return message;
   },
 };
@@ -1704,7 +1826,7 @@ export const PlannedBatch: MessageFns<PlannedBatch> = {
 };
 
 function createBasePlan(): Plan {
-  return { group: "", service: "", batches: [], maxFailures: 0, policy: "" };
+  return { group: "", service: "", batches: [], maxFailures: 0, policy: "", steps: [] };
 }
 
 export const Plan: MessageFns<Plan> = {
@@ -1723,6 +1845,9 @@ export const Plan: MessageFns<Plan> = {
     }
     if (message.policy !== "") {
       writer.uint32(42).string(message.policy);
+    }
+    for (const v of message.steps) {
+      Step.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1780,6 +1905,14 @@ export const Plan: MessageFns<Plan> = {
             message.policy = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.steps.push(Step.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1805,6 +1938,7 @@ export const Plan: MessageFns<Plan> = {
         ? globalThis.Number(object.max_failures)
         : 0,
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => Step.fromJSON(e)) : [],
     };
   },
 
@@ -1825,6 +1959,9 @@ export const Plan: MessageFns<Plan> = {
     if (message.policy !== "") {
       obj.policy = message.policy;
     }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => Step.toJSON(e));
+    }
     return obj;
   },
 
@@ -1838,6 +1975,7 @@ export const Plan: MessageFns<Plan> = {
     message.batches = object.batches?.map((e) => PlannedBatch.fromPartial(e)) || [];
     message.maxFailures = object.maxFailures ?? 0;
     message.policy = object.policy ?? "";
+    message.steps = object.steps?.map((e) => Step.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2344,8 +2482,186 @@ export const AbortResponse: MessageFns<AbortResponse> = {
   },
 };
 
-function createBaseResumeRequest(): ResumeRequest {
+function createBasePromoteRequest(): PromoteRequest {
   return { rolloutId: 0, caller: undefined };
+}
+
+export const PromoteRequest: MessageFns<PromoteRequest> = {
+  encode(message: PromoteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rolloutId !== 0) {
+      writer.uint32(8).int64(message.rolloutId);
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rolloutId = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromoteRequest {
+    return {
+      rolloutId: isSet(object.rolloutId)
+        ? globalThis.Number(object.rolloutId)
+        : isSet(object.rollout_id)
+        ? globalThis.Number(object.rollout_id)
+        : 0,
+      caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+    };
+  },
+
+  toJSON(message: PromoteRequest): unknown {
+    const obj: any = {};
+    if (message.rolloutId !== 0) {
+      obj.rolloutId = Math.round(message.rolloutId);
+    }
+    if (message.caller !== undefined) {
+      obj.caller = Caller.toJSON(message.caller);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromoteRequest>): PromoteRequest {
+    return PromoteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromoteRequest>): PromoteRequest {
+    const message = createBasePromoteRequest();
+    message.rolloutId = object.rolloutId ?? 0;
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? Caller.fromPartial(object.caller)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePromoteResponse(): PromoteResponse {
+  return { rollout: undefined, message: "" };
+}
+
+export const PromoteResponse: MessageFns<PromoteResponse> = {
+  encode(message: PromoteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rollout !== undefined) {
+      RolloutSummary.encode(message.rollout, writer.uint32(10).fork()).join();
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rollout = RolloutSummary.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromoteResponse {
+    return {
+      rollout: isSet(object.rollout) ? RolloutSummary.fromJSON(object.rollout) : undefined,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: PromoteResponse): unknown {
+    const obj: any = {};
+    if (message.rollout !== undefined) {
+      obj.rollout = RolloutSummary.toJSON(message.rollout);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromoteResponse>): PromoteResponse {
+    return PromoteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromoteResponse>): PromoteResponse {
+    const message = createBasePromoteResponse();
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutSummary.fromPartial(object.rollout)
+      : undefined;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseResumeRequest(): ResumeRequest {
+  return { rolloutId: 0, caller: undefined, policy: undefined, dryRun: false, allowPreflightFailures: false };
 }
 
 export const ResumeRequest: MessageFns<ResumeRequest> = {
@@ -2355,6 +2671,15 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(18).fork()).join();
+    }
+    if (message.policy !== undefined) {
+      PolicyOverrides.encode(message.policy, writer.uint32(26).fork()).join();
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(32).bool(message.dryRun);
+    }
+    if (message.allowPreflightFailures !== false) {
+      writer.uint32(40).bool(message.allowPreflightFailures);
     }
     return writer;
   },
@@ -2388,6 +2713,30 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
             message.caller = Caller.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policy = PolicyOverrides.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allowPreflightFailures = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2408,6 +2757,17 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
         ? globalThis.Number(object.rollout_id)
         : 0,
       caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+      policy: isSet(object.policy) ? PolicyOverrides.fromJSON(object.policy) : undefined,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      allowPreflightFailures: isSet(object.allowPreflightFailures)
+        ? globalThis.Boolean(object.allowPreflightFailures)
+        : isSet(object.allow_preflight_failures)
+        ? globalThis.Boolean(object.allow_preflight_failures)
+        : false,
     };
   },
 
@@ -2418,6 +2778,15 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     }
     if (message.caller !== undefined) {
       obj.caller = Caller.toJSON(message.caller);
+    }
+    if (message.policy !== undefined) {
+      obj.policy = PolicyOverrides.toJSON(message.policy);
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.allowPreflightFailures !== false) {
+      obj.allowPreflightFailures = message.allowPreflightFailures;
     }
     return obj;
   },
@@ -2431,6 +2800,265 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     message.caller = (object.caller !== undefined && object.caller !== null)
       ? Caller.fromPartial(object.caller)
       : undefined;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? PolicyOverrides.fromPartial(object.policy)
+      : undefined;
+    message.dryRun = object.dryRun ?? false;
+    message.allowPreflightFailures = object.allowPreflightFailures ?? false;
+    return message;
+  },
+};
+
+function createBasePreflightHost(): PreflightHost {
+  return { host: "", outcome: "", problem: "" };
+}
+
+export const PreflightHost: MessageFns<PreflightHost> = {
+  encode(message: PreflightHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(18).string(message.outcome);
+    }
+    if (message.problem !== "") {
+      writer.uint32(26).string(message.problem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreflightHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreflightHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreflightHost {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+    };
+  },
+
+  toJSON(message: PreflightHost): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreflightHost>): PreflightHost {
+    return PreflightHost.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreflightHost>): PreflightHost {
+    const message = createBasePreflightHost();
+    message.host = object.host ?? "";
+    message.outcome = object.outcome ?? "";
+    message.problem = object.problem ?? "";
+    return message;
+  },
+};
+
+function createBasePreflight(): Preflight {
+  return { ran: false, hostsChecked: 0, failed: [], refused: false, tolerated: false, summary: "" };
+}
+
+export const Preflight: MessageFns<Preflight> = {
+  encode(message: Preflight, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ran !== false) {
+      writer.uint32(8).bool(message.ran);
+    }
+    if (message.hostsChecked !== 0) {
+      writer.uint32(16).int32(message.hostsChecked);
+    }
+    for (const v of message.failed) {
+      PreflightHost.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.refused !== false) {
+      writer.uint32(32).bool(message.refused);
+    }
+    if (message.tolerated !== false) {
+      writer.uint32(40).bool(message.tolerated);
+    }
+    if (message.summary !== "") {
+      writer.uint32(50).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Preflight {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreflight();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ran = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hostsChecked = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failed.push(PreflightHost.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.refused = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tolerated = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Preflight {
+    return {
+      ran: isSet(object.ran) ? globalThis.Boolean(object.ran) : false,
+      hostsChecked: isSet(object.hostsChecked)
+        ? globalThis.Number(object.hostsChecked)
+        : isSet(object.hosts_checked)
+        ? globalThis.Number(object.hosts_checked)
+        : 0,
+      failed: globalThis.Array.isArray(object?.failed) ? object.failed.map((e: any) => PreflightHost.fromJSON(e)) : [],
+      refused: isSet(object.refused) ? globalThis.Boolean(object.refused) : false,
+      tolerated: isSet(object.tolerated) ? globalThis.Boolean(object.tolerated) : false,
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: Preflight): unknown {
+    const obj: any = {};
+    if (message.ran !== false) {
+      obj.ran = message.ran;
+    }
+    if (message.hostsChecked !== 0) {
+      obj.hostsChecked = Math.round(message.hostsChecked);
+    }
+    if (message.failed?.length) {
+      obj.failed = message.failed.map((e) => PreflightHost.toJSON(e));
+    }
+    if (message.refused !== false) {
+      obj.refused = message.refused;
+    }
+    if (message.tolerated !== false) {
+      obj.tolerated = message.tolerated;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Preflight>): Preflight {
+    return Preflight.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Preflight>): Preflight {
+    const message = createBasePreflight();
+    message.ran = object.ran ?? false;
+    message.hostsChecked = object.hostsChecked ?? 0;
+    message.failed = object.failed?.map((e) => PreflightHost.fromPartial(e)) || [];
+    message.refused = object.refused ?? false;
+    message.tolerated = object.tolerated ?? false;
+    message.summary = object.summary ?? "";
     return message;
   },
 };
@@ -2458,6 +3086,7 @@ function createBaseRolloutSummary(): RolloutSummary {
     configSha256: "",
     schedule: "",
     hostsUnverified: 0,
+    preflight: undefined,
   };
 }
 
@@ -2525,6 +3154,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     }
     if (message.hostsUnverified !== 0) {
       writer.uint32(168).int32(message.hostsUnverified);
+    }
+    if (message.preflight !== undefined) {
+      Preflight.encode(message.preflight, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -2710,6 +3342,14 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
             message.hostsUnverified = reader.int32();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.preflight = Preflight.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2793,6 +3433,7 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
         : isSet(object.hosts_unverified)
         ? globalThis.Number(object.hosts_unverified)
         : 0,
+      preflight: isSet(object.preflight) ? Preflight.fromJSON(object.preflight) : undefined,
     };
   },
 
@@ -2861,6 +3502,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     if (message.hostsUnverified !== 0) {
       obj.hostsUnverified = Math.round(message.hostsUnverified);
     }
+    if (message.preflight !== undefined) {
+      obj.preflight = Preflight.toJSON(message.preflight);
+    }
     return obj;
   },
 
@@ -2890,6 +3534,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     message.configSha256 = object.configSha256 ?? "";
     message.schedule = object.schedule ?? "";
     message.hostsUnverified = object.hostsUnverified ?? 0;
+    message.preflight = (object.preflight !== undefined && object.preflight !== null)
+      ? Preflight.fromPartial(object.preflight)
+      : undefined;
     return message;
   },
 };
@@ -3943,6 +4590,7 @@ function createBaseHostStatus(): HostStatus {
     service: "",
     hostname: "",
     evidence: "",
+    state: "",
   };
 }
 
@@ -3980,6 +4628,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     }
     if (message.evidence !== "") {
       writer.uint32(90).string(message.evidence);
+    }
+    if (message.state !== "") {
+      writer.uint32(98).string(message.state);
     }
     return writer;
   },
@@ -4085,6 +4736,14 @@ export const HostStatus: MessageFns<HostStatus> = {
             message.evidence = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4118,6 +4777,7 @@ export const HostStatus: MessageFns<HostStatus> = {
       service: isSet(object.service) ? globalThis.String(object.service) : "",
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
       evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
     };
   },
 
@@ -4156,6 +4816,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     if (message.evidence !== "") {
       obj.evidence = message.evidence;
     }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
     return obj;
   },
 
@@ -4175,18 +4838,22 @@ export const HostStatus: MessageFns<HostStatus> = {
     message.service = object.service ?? "";
     message.hostname = object.hostname ?? "";
     message.evidence = object.evidence ?? "";
+    message.state = object.state ?? "";
     return message;
   },
 };
 
 function createBaseGroupStatusResponse(): GroupStatusResponse {
-  return { hosts: [] };
+  return { hosts: [], rollouts: [] };
 }
 
 export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   encode(message: GroupStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.hosts) {
       HostStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.rollouts) {
+      RolloutSummary.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -4212,6 +4879,14 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
             message.hosts.push(HostStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rollouts.push(RolloutSummary.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4227,6 +4902,9 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   fromJSON(object: any): GroupStatusResponse {
     return {
       hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => HostStatus.fromJSON(e)) : [],
+      rollouts: globalThis.Array.isArray(object?.rollouts)
+        ? object.rollouts.map((e: any) => RolloutSummary.fromJSON(e))
+        : [],
     };
   },
 
@@ -4234,6 +4912,9 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
     const obj: any = {};
     if (message.hosts?.length) {
       obj.hosts = message.hosts.map((e) => HostStatus.toJSON(e));
+    }
+    if (message.rollouts?.length) {
+      obj.rollouts = message.rollouts.map((e) => RolloutSummary.toJSON(e));
     }
     return obj;
   },
@@ -4244,6 +4925,7 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   fromPartial(object: DeepPartial<GroupStatusResponse>): GroupStatusResponse {
     const message = createBaseGroupStatusResponse();
     message.hosts = object.hosts?.map((e) => HostStatus.fromPartial(e)) || [];
+    message.rollouts = object.rollouts?.map((e) => RolloutSummary.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4289,7 +4971,17 @@ export const ControllerServiceService = {
     responseSerialize: (value: AbortResponse): Buffer => Buffer.from(AbortResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AbortResponse => AbortResponse.decode(value),
   },
-  /** Continues an interrupted or aborted rollout with the hosts not done. */
+  /** Lets a rollout waiting for approval (after its canary and bake) go on with the other hosts. */
+  promote: {
+    path: "/fleet.controller.v1.ControllerService/Promote" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PromoteRequest): Buffer => Buffer.from(PromoteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PromoteRequest => PromoteRequest.decode(value),
+    responseSerialize: (value: PromoteResponse): Buffer => Buffer.from(PromoteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PromoteResponse => PromoteResponse.decode(value),
+  },
+  /** Continues an interrupted or aborted rollout with the hosts not done; with dry_run only the remaining plan and its preflight. */
   resume: {
     path: "/fleet.controller.v1.ControllerService/Resume" as const,
     requestStream: false as const,
@@ -4358,7 +5050,9 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Follows a running rollout's events until it ends. */
   watch: handleServerStreamingCall<WatchRequest, RolloutEvent>;
   abort: handleUnaryCall<AbortRequest, AbortResponse>;
-  /** Continues an interrupted or aborted rollout with the hosts not done. */
+  /** Lets a rollout waiting for approval (after its canary and bake) go on with the other hosts. */
+  promote: handleUnaryCall<PromoteRequest, PromoteResponse>;
+  /** Continues an interrupted or aborted rollout with the hosts not done; with dry_run only the remaining plan and its preflight. */
   resume: handleServerStreamingCall<ResumeRequest, RolloutEvent>;
   history: handleUnaryCall<HistoryRequest, HistoryResponse>;
   show: handleUnaryCall<ShowRequest, ShowResponse>;
@@ -4401,7 +5095,23 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AbortResponse) => void,
   ): ClientUnaryCall;
-  /** Continues an interrupted or aborted rollout with the hosts not done. */
+  /** Lets a rollout waiting for approval (after its canary and bake) go on with the other hosts. */
+  promote(
+    request: PromoteRequest,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  /** Continues an interrupted or aborted rollout with the hosts not done; with dry_run only the remaining plan and its preflight. */
   resume(request: ResumeRequest, options?: Partial<CallOptions>): ClientReadableStream<RolloutEvent>;
   resume(
     request: ResumeRequest,
