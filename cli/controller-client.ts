@@ -5,6 +5,7 @@ import os from "node:os";
 import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { parse } from "yaml";
 import { ControllerServiceClient, type RolloutEvent } from "../proto/gen/fleet/controller/v1/controller.js";
+import { grpcMessage } from "../common/grpc-message.js";
 import { UsageError } from "./exit-codes.js";
 
 export const DEFAULT_CONTROLLER = "unix:/run/fleet/controller.sock";
@@ -15,7 +16,9 @@ export class ControllerCallError extends Error {
   constructor(address: string, rpc: string, cause: ServiceError) {
     const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
     const denied = cause.code === status.PERMISSION_DENIED || cause.code === status.UNAUTHENTICATED;
-    super(`${unreachable ? `controller ${address} unreachable: ` : denied ? "permission denied: " : ""}${cause.details || cause.message}`, { cause });
+    const text = grpcMessage(cause);
+    const socketDenied = unreachable && address.startsWith("unix:") && /EACCES|permission denied/i.test(text);
+    super(socketDenied ? socketPermissionHint(address.slice(5)) : `${unreachable ? `controller ${address} unreachable: ` : denied ? "permission denied: " : ""}${text}`, { cause });
     this.name = "ControllerCallError";
     this.code = cause.code;
     this.unreachable = unreachable;
@@ -42,6 +45,24 @@ export function resolveControllerAddress(flag: string | undefined, role: "read" 
     }
   }
   return DEFAULT_CONTROLLER;
+}
+
+/** The unix socket refused this user: say who may connect, from /etc/fleet/fleet.yaml when it is readable. */
+export function socketPermissionHint(socket: string, config = readControllerConfig()): string {
+  const head = `cannot connect to the controller socket ${socket}: permission denied for user ${os.userInfo().username}`;
+  if (!config) return `${head}; controller.socket_group in /etc/fleet/fleet.yaml names the group that may connect (without it, root only), controller.read_group the group of the read-only controller.read_socket`;
+  if (config.read_socket === `unix:${socket}`) return `${head}; members of group ${config.read_group ?? "(controller.read_group, not set)"} may connect to this read-only socket (controller.read_group)`;
+  const read = typeof config.read_socket === "string" ? `; for status, history and show, members of group ${config.read_group ?? "?"} may use ${config.read_socket} (controller.read_socket)` : "";
+  const group = typeof config.socket_group === "string" ? `members of group ${config.socket_group} may connect (controller.socket_group)` : "only root may connect (controller.socket_group is not set)";
+  return `${head}; ${group}${read}`;
+}
+
+function readControllerConfig(): { socket_group?: unknown; read_socket?: unknown; read_group?: unknown } | undefined {
+  try {
+    return (parse(readFileSync("/etc/fleet/fleet.yaml", "utf8")) as { controller?: object })?.controller ?? {};
+  } catch {
+    return undefined;
+  }
 }
 
 function canOpen(socket: string): boolean {
@@ -87,7 +108,7 @@ export class ControllerClient {
     this.client = address.startsWith("unix:") ? new ControllerServiceClient(address, credentials.createInsecure()) : new ControllerServiceClient(address, operatorCredentials(), serverNameOverride());
   }
 
-  unary<Req, Res>(rpc: "abort" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
+  unary<Req, Res>(rpc: "abort" | "promote" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
     return new Promise((resolve, reject) => {
       const method = this.client[rpc] as unknown as (r: Req, o: object, cb: (err: ServiceError | null, res: Res) => void) => void;
       method.call(this.client, request, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(new ControllerCallError(this.address, rpc, err)) : resolve(res)));

@@ -1,16 +1,16 @@
-// What reload and rollout share: build the request, show the plan and ask on a terminal, then
-// follow the rollout to its end.
+// What reload and rollout share: build the request, then plan, preflight, ask and follow.
 import type { Command } from "commander";
 import { caller } from "./controller-client.js";
 import { withController, type GlobalFlags } from "./controller-session.js";
-import { EXIT, type ExitCode } from "./exit-codes.js";
-import { canPrompt, confirm, FOLLOW_MS, followRollout } from "./follow-rollout.js";
+import type { ExitCode } from "./exit-codes.js";
+import { planThenRun } from "./follow-rollout.js";
 import { policyRequest, type PolicyFlags } from "./policy-options.js";
 
 export interface RolloutFlags extends GlobalFlags, PolicyFlags {
   hosts?: string;
   reason: string;
   allowRestart?: boolean;
+  allowPreflightFailures?: boolean;
   dryRun?: boolean;
   yes?: boolean;
 }
@@ -20,7 +20,8 @@ export function addRolloutOptions(cmd: Command): Command {
     .option("--hosts <list>", "only these hosts (comma-separated addresses, * globs)")
     .option("--reason <text>", "why, recorded in the history", "")
     .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
-    .option("--dry-run", "print the plan and change nothing")
+    .option("--allow-preflight-failures", "hosts failing the preflight are recorded as failed instead of refusing the rollout, if --max-failures tolerates that many")
+    .option("--dry-run", "print the plan and its preflight, and change nothing")
     .option("-y, --yes", "do not ask for confirmation on a terminal");
 }
 
@@ -30,21 +31,12 @@ export function runRollout(rpc: "reload" | "rollout", group: string, o: RolloutF
       group,
       policy: policyRequest(o),
       hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
-      dryRun: false,
       reason: o.reason,
       caller: caller(),
       allowRestart: o.allowRestart ?? false,
+      allowPreflightFailures: o.allowPreflightFailures ?? false,
       ...extra,
     };
-    if (o.dryRun || (canPrompt(flags) && !o.yes)) {
-      const code = await followRollout(client.stream(rpc, { ...request, dryRun: true }, 30_000), flags, new AbortController());
-      if (o.dryRun || code !== EXIT.ok) return code;
-      if (!(await confirm("Proceed with this rollout? [y/N] "))) {
-        process.stderr.write("fleet: nothing changed\n");
-        return EXIT.failed;
-      }
-    }
-    const abort = new AbortController();
-    return followRollout(client.stream(rpc, request, FOLLOW_MS, abort.signal), flags, abort);
+    return planThenRun(client, rpc, request, flags);
   });
 }

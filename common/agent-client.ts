@@ -13,6 +13,7 @@ import {
   type ReloadResponse,
   type StatusResponse,
 } from "../proto/gen/fleet/agent/v1/agent.js";
+import { grpcMessage } from "./grpc-message.js";
 
 export interface AgentClient {
   readonly address: string;
@@ -49,7 +50,7 @@ export class AgentCallError extends Error {
     cause: ServiceError,
   ) {
     const unreachable = cause.code === status.UNAVAILABLE || cause.code === status.DEADLINE_EXCEEDED;
-    super(`${rpc} on ${address}: ${unreachable ? "unreachable: " : ""}${cause.details || cause.message}`, { cause });
+    super(`${rpc} on ${address}: ${unreachable ? "unreachable: " : ""}${grpcMessage(cause)}`, { cause });
     this.name = "AgentCallError";
     this.code = cause.code;
     this.unreachable = unreachable;

@@ -2,7 +2,8 @@
 // report it: does it answer, does it accept our credentials, does it declare
 // the service (and which config paths), is the service running. Describe and
 // Status go out together, each with the deadline; nothing here throws.
-import { status as grpcStatus } from "@grpc/grpc-js";
+import { status as grpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { grpcMessage } from "../../common/grpc-message.js";
 import { AgentCallError, type AgentClient } from "../../common/agent-client.js";
 import type { DescribeResponse, ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
 
@@ -64,6 +65,8 @@ function isDenied(err: unknown): boolean {
   return err instanceof AgentCallError && (err.code === grpcStatus.UNAUTHENTICATED || err.code === grpcStatus.PERMISSION_DENIED);
 }
 
+/** The agent's or the transport's own words, without the call and address the caller already shows. */
 function message(err: unknown): string {
+  if (err instanceof AgentCallError && err.cause) return grpcMessage(err.cause as ServiceError);
   return err instanceof Error ? err.message : String(err);
 }

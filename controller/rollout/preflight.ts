@@ -60,15 +60,15 @@ export function hostVerdict(host: string, inspection: HostInspection, want: Pref
 export function decidePreflight(hostsChecked: number, failed: PreflightFailure[], rule: PreflightRule): PreflightReport {
   const base = { ran: true as const, hostsChecked, failed };
   const ready = `${hostsChecked - failed.length} of ${plural(hostsChecked, "host")} ready`;
-  if (failed.length === 0) return { ...base, refused: false, tolerated: false, summary: `preflight passed: ${ready}` };
+  if (failed.length === 0) return { ...base, refused: false, tolerated: false, summary: ready };
   const list = failed.map((f) => `${f.host}: ${f.outcome} (${f.problem})`).join("; ");
   const canary = failed.find((f) => rule.canaries.includes(f.host));
   const total = rule.alreadyFailed + failed.length;
-  const refuse = (why: string) => ({ ...base, refused: true, tolerated: false, summary: `preflight refused the rollout: ${ready}; ${why}; no host was touched — ${list}` });
+  const refuse = (why: string) => ({ ...base, refused: true, tolerated: false, summary: `${ready}; ${why}; no host was touched — ${list}` });
   if (canary) return refuse(`canary ${canary.host} failed it, and a canary must pass (choose other canaries or leave the host out with --hosts)`);
   if (total > rule.maxFailures) return refuse(`${plural(failed.length, "host")} failed it${rule.alreadyFailed ? ` (and ${rule.alreadyFailed} already failed)` : ""}, more than the allowed ${rule.maxFailures} (--max-failures)`);
   if (!rule.allowFailures) return refuse(`${plural(failed.length, "host")} failed it (--allow-preflight-failures goes on with ${failed.length === 1 ? "it" : "them"} recorded as failed, within --max-failures ${rule.maxFailures})`);
-  return { ...base, refused: false, tolerated: true, summary: `preflight: ${ready}; going on without ${plural(failed.length, "failed host")} (--allow-preflight-failures, within --max-failures ${rule.maxFailures}) — ${list}` };
+  return { ...base, refused: false, tolerated: true, summary: `${ready}; going on without ${plural(failed.length, "failed host")} (--allow-preflight-failures, within --max-failures ${rule.maxFailures}) — ${list}` };
 }
 
 /** Asks every host at once; resolves when each has answered or hit its deadline. */

@@ -138,7 +138,7 @@ export class RolloutRun {
     this.journal.write("preflight", () => this.deps.history.recordPreflight(this.rollout.id, this.preflightReport!));
     for (const f of report.failed) this.emit({ kind: "preflight_failed", host: f.host, outcome: f.outcome, ok: false, message: f.problem });
     this.emit({ kind: "preflight", ok: !report.refused, outcome: preflightOutcome(report), message: report.summary });
-    if (report.refused) return report.summary;
+    if (report.refused) return `refused by the preflight: ${report.summary}`;
     for (const f of report.failed) {
       const step = this.steps.get(f.host)!;
       this.recordResult(f.host, { outcome: f.outcome, ok: false, reason: `preflight: ${f.problem}`, evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 });
