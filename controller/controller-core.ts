@@ -3,6 +3,7 @@
 // draining, stopped — and one shutdown() for the daemon, the tests and the demo.
 import { failedPrecondition, FleetError, invalidArgument, notFound } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
+import { stateSentence } from "../common/plural.js";
 import { AgentPool } from "./agents/agent-pool.js";
 import type {
   ConfigPlanRequest,
@@ -249,7 +250,7 @@ export class ControllerCore implements ControllerApi {
     const r = this.rolloutOrThrow(id);
     const message = this.executor.promote(id, by);
     if (message) return { rollout: this.view(this.history.getRollout(id)!), message };
-    throw failedPrecondition(`rollout ${id} is ${r.state}, not waiting for approval${r.state === "interrupted" ? ` (fleet resume ${id} continues it and waits for approval again)` : ""}`);
+    throw failedPrecondition(`rollout ${id} ${stateSentence(r.state)}; it is not waiting for approval${r.state === "interrupted" ? ` (fleet resume ${id} continues it and waits for approval again)` : ""}`);
   }
 
   /** A record as the CLI shows it: a running rollout paused at its approval gate says so. */
@@ -270,7 +271,7 @@ export class ControllerCore implements ControllerApi {
     const message = this.executor.abort(id, by);
     if (message) return { rollout: this.history.getRollout(id)!, message };
     if (r.state === "running") throw failedPrecondition(this.whyRunning(r));
-    throw failedPrecondition(`rollout ${id} is ${r.state}, not running: nothing to abort${r.state === "interrupted" ? ` (it is already stopped; fleet resume ${id} finishes it)` : ""}`);
+    throw failedPrecondition(`rollout ${id} ${stateSentence(r.state)} and is not running: nothing to abort${r.state === "interrupted" ? ` (it is already stopped; fleet resume ${id} finishes it)` : ""}`);
   }
 
   /** A rollout recorded as running that this controller is not running: why, in words. */

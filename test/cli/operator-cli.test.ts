@@ -141,7 +141,7 @@ describe("the operator's CLI", () => {
       assert.deepEqual(await delta(before), [1, 1, 1, 1, 0]);
       const again = await cli(["promote", String(waiting.id)]);
       assert.equal(again.code, 1);
-      assert.match(again.stderr, /is succeeded, not waiting for approval/);
+      assert.match(again.stderr, /has succeeded; it is not waiting for approval/);
     } finally {
       off();
     }

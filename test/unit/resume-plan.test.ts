@@ -34,7 +34,7 @@ test("a rollback entry resumes as a restore whatever its stored policy says; a c
 
   const linked = (state: RolloutRecord["state"]) => [{ rollout: rollout({ id: 2, kind: "rollback", parentId: 1, state }), steps: [step("a", { status: state === "succeeded" ? "done" : "running", ok: true })] }];
   const waiting = planResume({ rollout: rollout(config), steps: [step("a", { status: "running" }), step("b")], linked: linked("interrupted"), configKept: true });
-  assert.equal(waiting.ok ? "" : waiting.why, "rollout 1 cannot be resumed: its restore, rollout 2, is interrupted: fleet resume 2 first (it puts the previous files back), then fleet resume 1");
+  assert.equal(waiting.ok ? "" : waiting.why, "rollout 1 cannot be resumed: its restore, rollout 2, was interrupted: fleet resume 2 first (it puts the previous files back), then fleet resume 1");
   const after = planResume({ rollout: rollout(config), steps: [step("a", { status: "running" }), step("b")], linked: linked("succeeded"), configKept: true });
   assert.ok(after.ok);
   assert.deepEqual(after.settled.map((s) => [s.host, s.result.ok]), [["a", false]]);
