@@ -1,6 +1,7 @@
 // --json output: fields the controller carries as JSON text (a rollout's policy, a step's
 // evidence) are printed as nested objects, never as JSON strings inside JSON.
-const NESTED: Record<string, string> = { policy: "policy", evidenceJson: "evidence" };
+// A step has both: `evidence` (how strong, in words) and the agent's evidence itself, nested as `agentEvidence`.
+const NESTED: Record<string, string> = { policy: "policy", evidenceJson: "agentEvidence" };
 
 export function toJsonValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toJsonValue);

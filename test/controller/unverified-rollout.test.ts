@@ -105,15 +105,15 @@ services:
       assert.equal(s.ok, true);
       assert.equal(s.evidence, "none (unverified)");
       assert.match(s.reason, /accepted: accept_unverified/);
-      assert.equal(JSON.parse(s.evidenceJson).generation.source, "none", "the agent's evidence is kept whole");
+      assert.equal(s.agentEvidence.generation.source, "none", "the agent's evidence is kept whole, nested");
     }
     const human = await runFleet(["show", id], env);
-    assert.match(human.stdout, /unverified .* evidence none \(unverified\)/);
+    assert.match(human.stdout, /unverified .* none \(unverified\)/);
     const history = (await runFleet(["history", "--group", "accepting", "--json"], env)).stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(history.find((h: { id: string }) => h.id === id).hostsUnverified, 3);
     const historyText = (await runFleet(["history", "--group", "accepting"], env)).stdout;
     assert.match(historyText, /UNVERIFIED/);
-    assert.match(historyText, new RegExp(`^${id}\\s+succeeded\\s+accepting\\s+3 3/0/0\\s+3\\s`, "m"));
+    assert.match(historyText, new RegExp(`^${id}\\s+succeeded\\s+accepting\\s+reload\\s+3\\s+3/0/0\\s+3\\s`, "m"));
   });
 
   test("--accept-unverified on the command line does the same for one rollout", async () => {
@@ -128,7 +128,7 @@ services:
   test("status shows what a reload of the service can prove", async () => {
     const r = await runFleet(["status", "plain"], env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.equal((r.stdout.match(/evidence: none: reloads are unverified/g) ?? []).length, 3, r.stdout);
+    assert.equal((r.stdout.match(/ none: reloads are unverified/g) ?? []).length, 3, r.stdout);
     const json = (await runFleet(["status", "plain", "--json"], env)).stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.match(json[0].evidence, /^none: reloads are unverified/);
   });
