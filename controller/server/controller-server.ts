@@ -8,6 +8,7 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
+import { plural } from "../../common/plural.js";
 import { shutdownGracefully } from "../../common/grpc-server.js";
 import { toServiceError, unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
@@ -212,7 +213,7 @@ function startRollout(
   grant: Grant,
   config: { path: string; content: Buffer; rollbackAll: boolean } | undefined,
 ) {
-  const req = call.request as ReloadRolloutRequest & { allowPreflightFailures: boolean };
+  const req = call.request;
   const args = { group: req.group, policy: policyText(req.policy), hosts: req.hosts, allowRestart: req.allowRestart };
   const planned = config ? api.planConfig({ ...args, ...config }) : api.plan(args);
   const policy = planned.settings.policyText + (config ? `; push ${config.path} (${config.content.length} bytes)` : "");
@@ -235,7 +236,7 @@ function resumeRollout(api: ControllerApi, call: ServerWritableStream<ResumeRequ
   const options = { policy: policyText(req.policy), allowPreflightFailures: req.allowPreflightFailures };
   const p = api.planResume(id, options);
   const plan = planToProto(p.rollout.group, p.rollout.service, p.batches, { maxFailures: p.settings.maxFailures, text: p.settings.policyText }, p.steps);
-  const what = `${p.hostsLeft} of ${p.steps.length} hosts remaining in ${p.batches.length === 1 ? "1 batch" : `${p.batches.length} batches`}`;
+  const what = `${p.hostsLeft} of ${plural(p.steps.length, "host")} remaining in ${plural(p.batches.length, "batch", "batches")}`;
   if (req.dryRun) {
     call.write(planEvent(id, `dry run: resume of rollout ${id}, ${what}; nothing changed`, plan, p.rollout));
     const left = p.steps.filter((s) => s.status !== "done");
