@@ -1,5 +1,6 @@
 // The agent's behaviour without the transport: declared services only,
 // idempotent reloads, one reload per service at a time.
+import { plural } from "../common/plural.js";
 import os from "node:os";
 import path from "node:path";
 import { failedPrecondition, FleetError, invalidArgument, permissionDenied, resourceExhausted } from "../common/errors.js";
@@ -318,7 +319,7 @@ export class AgentCore {
   /** Every change to a service: within the concurrency limit, one at a time per service, tracked for shutdown. */
   private admit<T>(label: string, service: string, work: () => Promise<T>): Promise<T> {
     if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
-      throw resourceExhausted(`${this.inFlight.size} changes already in progress (limits.max_concurrent_reloads); retry later`);
+      throw resourceExhausted(`${plural(this.inFlight.size, "change")} already in progress (limits.max_concurrent_reloads); retry later`);
     }
     const started = () => {
       if (this.stopping.signal.aborted) throw new FleetError("unavailable", "the agent is shutting down; nothing was done");

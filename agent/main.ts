@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
+import { plural } from "../common/plural.js";
 import { startMetricsServer } from "../common/metrics-server.js";
 import { AGENT_VERSION, AgentCore } from "./agent-core.js";
 import type { AgentConfig } from "./config/agent-config.js";
@@ -20,23 +21,37 @@ Usage: fleet-agent [--config /etc/fleet/agent.yaml] [--check-config]
   --check-config    validate the config, print every problem, and exit
   --log-level L     debug, info, warn or error (default info)
 
-Config file (YAML):
-  listen: 0.0.0.0:7601                # or unix:/run/fleet/agent.sock
-  socket_mode: "0600"                 # unix socket mode, set explicitly (umask plays no part)
-  socket_group: fleet                 # optional group owning the unix socket
-  tls: { cert: FILE, key: FILE, ca: FILE }     # mutual TLS (allow: { RPC: [client names] } per RPC;
-                                               #   DiffConfig without a list follows PushConfig's), or
-  auth: { token_file: /etc/fleet/agent.token }  # bearer token, or
+Config file (YAML), every field (defaults in parentheses):
+  listen: 0.0.0.0:7601                # HOST:PORT or unix:/PATH (0.0.0.0:7601)
+  socket_mode: "0600"                 # unix listen only: the socket's mode, set explicitly (0600)
+  socket_group: fleet                 # unix listen only: the group owning the socket
+  auth: { token_file: /etc/fleet/agent.token }  # bearer token (at least 16 characters), or
+  tls:                                # mutual TLS, or
+    cert: FILE
+    key: FILE
+    ca: FILE
+    allow: { Describe: ["*"], Status: ["*"], Probe: ["*"], Reload: [controller], PushConfig: [controller], RollbackConfig: [controller], DiffConfig: [controller] }
+                                      # per RPC, the client certificate names (CN) that may call it (any);
+                                      # DiffConfig without a list follows PushConfig's
   insecure: true                      # loopback demos only; warned at every start
-  limits: { max_connections: 512, max_connections_per_peer: 64, handshake_timeout: 10s,
-            max_config_bytes: 1048576 }   # the last: per pushed (or diffed) config file
+  limits:
+    max_message_bytes: 4194304        # largest gRPC message (needs a restart)
+    max_concurrent_reloads: 4         # reloads and config changes in flight at once
+    max_config_bytes: 1048576         # largest pushed (or diffed) config file, per file of a set
+    mutations_per_second: 20          # Reload, PushConfig, RollbackConfig calls per second
+    max_connections: 512
+    max_connections_per_peer: 64
+    handshake_timeout: 10s
+  state_dir: /var/lib/fleet-agent     # previous config versions, for restores; check-namespace/ (an empty mount point)
+  keep_versions: 5                    # versions kept per config path
   shutdown_timeout: 60s               # then in-flight work is interrupted and reported so
+  metrics: { listen: 127.0.0.1:9601 } # optional: Prometheus metrics at /metrics (loopback only)
   services:
     nginx:
       reload: { systemd: nginx.service }         # or { signal: HUP, pidfile: /run/nginx.pid }
                                                  # or { signal: USR2, process: "haproxy -W" }
                                                  # or { signal: HUP, unit: php-fpm.service }
-                                                 # or { command: [/usr/sbin/nginx, -s, reload], pidfile: ... }
+                                                 # or { command: [/usr/sbin/nginx, -s, reload], pidfile: ..., process: ..., unit: ... }
                                                  # or { supervisor: app, signal: HUP, config: FILE }
                                                  # or { docker: web, signal: HUP }
       check: [/usr/sbin/nginx, -t, -q, -c, "{path}"]   # {path}: the first declared config's live path
@@ -52,9 +67,9 @@ Config file (YAML):
       reject_markers: { log: /var/log/nginx/error.log, pattern: "\\\\[emerg\\\\]" }
                                 # or { journal: true, pattern: REGEX }: the unit's journal after the signal
       health:
-        - { http: "http://127.0.0.1/healthz", status: 200, body: "ok" }
-        - { tcp: "127.0.0.1:443" }
-        - { exec: [/usr/local/bin/check-app] }
+        - { http: "http://127.0.0.1/healthz", status: 200, body: "ok", timeout: 1s }
+        - { tcp: "127.0.0.1:443", timeout: 1s }
+        - { exec: [/usr/local/bin/check-app], timeout: 1s }
       configs:                  # every file PushConfig may write (one or a set per push)
         - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
         - { path: /etc/nginx/sites-enabled/app.conf }
@@ -63,9 +78,6 @@ Config file (YAML):
       healthy_for: 500ms        # probes must stay green this long afterwards
       probe_interval: 100ms
       command_timeout: 30s
-  state_dir: /var/lib/fleet-agent     # kept config versions; check-namespace/ (an empty mount point)
-  keep_versions: 5                    # versions kept per config file, for RollbackConfig
-  metrics: { listen: 127.0.0.1:9601 }   # optional: Prometheus metrics at /metrics (loopback only)
 
 Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number is refused.
 
@@ -95,7 +107,7 @@ async function main(): Promise<number> {
 
   const config = await readConfigOrExit("fleet-agent", () => readAgentConfig(file));
   if (typeof config === "number") return config;
-  if (values["check-config"]) return console.log(`${file}: ok (${config.services.size} services)`), 0;
+  if (values["check-config"]) return console.log(`${file}: ok (${plural(config.services.size, "service")})`), 0;
   if (config.auth.mode === "insecure") {
     logger.warn("running with insecure: true — no authentication; any client that can reach the port may reload services. Use tls or auth.token_file outside loopback demos.", { listen: config.listen });
   }

@@ -1,6 +1,7 @@
 // The CLI's connection to the controller: resolves the address, gives every
 // call a deadline, and turns transport failures into ControllerCallError.
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import os from "node:os";
 import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { parse } from "yaml";
 import { ControllerServiceClient, type RolloutEvent } from "../proto/gen/fleet/controller/v1/controller.js";
@@ -32,6 +33,24 @@ export function resolveControllerAddress(flag: string | undefined, role: "read" 
     }
   }
   return DEFAULT_CONTROLLER;
+}
+
+/** The unix socket refused this user: say who may connect, from /etc/fleet/fleet.yaml when it is readable. */
+export function socketPermissionHint(socket: string, config = readControllerConfig()): string {
+  const head = `cannot connect to the controller socket ${socket}: permission denied for user ${os.userInfo().username}`;
+  if (!config) return `${head}; controller.socket_group in /etc/fleet/fleet.yaml names the group that may connect (without it, root only), controller.read_group the group of the read-only controller.read_socket`;
+  if (config.read_socket === `unix:${socket}`) return `${head}; members of group ${config.read_group ?? "(controller.read_group, not set)"} may connect to this read-only socket (controller.read_group)`;
+  const read = typeof config.read_socket === "string" ? `; for status, history and show, members of group ${config.read_group ?? "?"} may use ${config.read_socket} (controller.read_socket)` : "";
+  const group = typeof config.socket_group === "string" ? `members of group ${config.socket_group} may connect (controller.socket_group)` : "only root may connect (controller.socket_group is not set)";
+  return `${head}; ${group}${read}`;
+}
+
+function readControllerConfig(): { socket_group?: unknown; read_socket?: unknown; read_group?: unknown } | undefined {
+  try {
+    return (parse(readFileSync("/etc/fleet/fleet.yaml", "utf8")) as { controller?: object })?.controller ?? {};
+  } catch {
+    return undefined;
+  }
 }
 
 function canOpen(socket: string): boolean {
@@ -73,10 +92,10 @@ export class ControllerClient {
     this.client = address.startsWith("unix:") ? new ControllerServiceClient(address, credentials.createInsecure()) : new ControllerServiceClient(address, operatorCredentials(), serverNameOverride());
   }
 
-  unary<Req, Res>(rpc: "abort" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
+  unary<Req, Res>(rpc: "abort" | "promote" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
     return new Promise((resolve, reject) => {
       const method = this.client[rpc] as unknown as (r: Req, o: object, cb: (err: ServiceError | null, res: Res) => void) => void;
-      method.call(this.client, request, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(new ControllerCallError(this.address, rpc, err)) : resolve(res)));
+      method.call(this.client, request, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(new ControllerCallError(this.address, rpc, err, socketPermissionHint)) : resolve(res)));
     });
   }
 
@@ -91,7 +110,7 @@ export class ControllerClient {
     } catch (err) {
       const e = err as ServiceError;
       if (e.code === status.CANCELLED && signal?.aborted) return;
-      throw new ControllerCallError(this.address, rpc, e);
+      throw new ControllerCallError(this.address, rpc, e, socketPermissionHint);
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }

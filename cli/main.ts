@@ -7,7 +7,9 @@ import { agentCommand } from "./commands/agent-command.js";
 import { certsCommand } from "./commands/certs-command.js";
 import { demoCommand } from "./commands/demo-command.js";
 import { driftCommand } from "./commands/drift-command.js";
+import { followCommand } from "./commands/follow-command.js";
 import { historyCommand } from "./commands/history-command.js";
+import { promoteCommand } from "./commands/promote-command.js";
 import { reloadCommand } from "./commands/reload-command.js";
 import { resumeCommand } from "./commands/resume-command.js";
 import { rolloutCommand } from "./commands/rollout-command.js";
@@ -26,12 +28,17 @@ Examples:
   fleet drift web-tier
   fleet history --group web-tier
   fleet show 42
-  fleet abort 42 && fleet resume 42
+  fleet reload web-tier --canary 1 --bake 5m --approve   # then: fleet promote ID
+  fleet follow 42
+  fleet abort 42 && fleet resume 42 --batch 2
   fleet agent describe 10.0.0.5:7601
   fleet agent reload 10.0.0.5:7601 nginx --json
   fleet agent status unix:/run/fleet/agent.sock
 
-Exit codes: 0 success, 1 reload/rollout failed, halted or aborted (fleet drift: drift found), 2 usage or config error, 3 controller or agent unreachable.`;
+Exit codes: 0 success; 1 reload/rollout failed, halted, aborted or refused by its preflight
+(fleet drift: drift found); 2 usage or config error (also an unknown group or rollout);
+3 controller or agent unreachable, including a rollout refused by its preflight because a host
+was unreachable (nothing was touched).`;
 
 export function buildProgram(): Command {
   const program = new Command("fleet")
@@ -40,7 +47,7 @@ export function buildProgram(): Command {
     .option("--controller <address>", "controller address: unix:/path or host:port (or FLEET_CONTROLLER)")
     .option("--json", "machine-readable output (NDJSON for streams)")
     .addHelpText("after", EXAMPLES);
-  for (const c of [reloadCommand(), rolloutCommand(), resumeCommand(), abortCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
+  for (const c of [reloadCommand(), rolloutCommand(), followCommand(), promoteCommand(), abortCommand(), resumeCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
     program.addCommand(c);
   }
   throwInsteadOfExit(program);

@@ -1,11 +1,9 @@
-// What reload and rollout share: build the request, show the plan and ask on a terminal, then
-// follow the rollout to its end.
+// What reload and rollout share: build the request, then plan, preflight, ask and follow.
 import type { Command } from "commander";
 import { caller } from "./caller.js";
 import { withController, type GlobalFlags } from "./controller-session.js";
-import { EXIT, type ExitCode } from "./exit-codes.js";
-import { canPrompt, confirm, FOLLOW_MS, followRollout } from "./follow-rollout.js";
-import { DiffCollector, formatDiffPrompt, formatDiffs } from "./output/diff-output.js";
+import type { ExitCode } from "./exit-codes.js";
+import { planThenRun } from "./follow-rollout.js";
 import { policyRequest, type PolicyFlags } from "./policy-options.js";
 
 export interface RolloutFlags extends GlobalFlags, PolicyFlags {
@@ -13,6 +11,7 @@ export interface RolloutFlags extends GlobalFlags, PolicyFlags {
   select?: string;
   reason: string;
   allowRestart?: boolean;
+  allowPreflightFailures?: boolean;
   dryRun?: boolean;
   yes?: boolean;
 }
@@ -23,7 +22,8 @@ export function addRolloutOptions(cmd: Command): Command {
     .option("--select <labels>", "only hosts whose labels match, e.g. zone=a,role!=edge (every term must hold)")
     .option("--reason <text>", "why, recorded in the history", "")
     .option("--allow-restart", "accept a restart (new main process) as success where the service allows it")
-    .option("--dry-run", "print the plan and change nothing")
+    .option("--allow-preflight-failures", "hosts failing the preflight are recorded as failed instead of refusing the rollout, if --max-failures tolerates that many")
+    .option("--dry-run", "print the plan and its preflight, and change nothing")
     .option("-y, --yes", "do not ask for confirmation on a terminal");
 }
 
@@ -34,24 +34,12 @@ export function runRollout(rpc: "reload" | "rollout", group: string, o: RolloutF
       policy: policyRequest(o),
       hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
       select: o.select ?? "",
-      dryRun: false,
       reason: o.reason,
       caller: caller(),
       allowRestart: o.allowRestart ?? false,
+      allowPreflightFailures: o.allowPreflightFailures ?? false,
       ...extra,
     };
-    if (o.dryRun || (canPrompt(flags) && !o.yes)) {
-      const preview = new DiffCollector();
-      const code = await followRollout(preview.tap(client.stream(rpc, { ...request, dryRun: true }, 30_000)), flags, new AbortController());
-      // Config rollouts: every host's diff on --dry-run; a summary and the first diff before the prompt.
-      if (!flags.json && preview.diffs.length) (o.dryRun ? formatDiffs(preview.diffs) : formatDiffPrompt(preview.diffs)).forEach((l) => console.log(l));
-      if (o.dryRun || code !== EXIT.ok) return code;
-      if (!(await confirm("Proceed with this rollout? [y/N] "))) {
-        process.stderr.write("fleet: nothing changed\n");
-        return EXIT.failed;
-      }
-    }
-    const abort = new AbortController();
-    return followRollout(client.stream(rpc, request, FOLLOW_MS, abort.signal), flags, abort);
+    return planThenRun(client, rpc, request, flags);
   });
 }

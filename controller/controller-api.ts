@@ -3,11 +3,13 @@
 // Neither reaches into the executor, the scheduler or the history.
 import type { EventRecord, HistoryStore, RolloutRecord, StepRecord } from "./history/history-store.js";
 import type { GroupConfig } from "./inventory/inventory.js";
-import type { RolloutPlan } from "./rollout/plan-rollout.js";
+import type { PlannedBatch, RolloutPlan } from "./rollout/plan-rollout.js";
+import type { PreflightReport } from "./rollout/preflight.js";
 import type { RolloutEvent, RolloutSettings } from "./rollout/rollout-executor.js";
 import type { PolicyText } from "./rollout/rollout-policy.js";
 import type { ScheduleView } from "./schedules/scheduler.js";
 import type { ScheduleRun } from "./history/history-store.js";
+import type { HostState } from "./agents/inspect-host.js";
 import type { RenderedFile, SetFile } from "./rollout/render-config-set.js";
 
 export interface ReloadRequest {
@@ -25,6 +27,8 @@ export interface ReloadRequest {
   /** The name the transport authenticated (a client certificate's), when it has one. */
   identity?: string;
   allowRestart: boolean;
+  /** Hosts failing the preflight are recorded as failed instead of refusing the rollout, within max_failures. */
+  allowPreflightFailures?: boolean;
 }
 
 export interface ConfigRolloutRequest extends ReloadRequest {
@@ -34,7 +38,7 @@ export interface ConfigRolloutRequest extends ReloadRequest {
   schedule?: string;
 }
 
-export type PlanRequest = Omit<ReloadRequest, "caller" | "peer" | "reason" | "identity">;
+export type PlanRequest = Omit<ReloadRequest, "caller" | "peer" | "reason" | "identity" | "allowPreflightFailures">;
 export type ConfigPlanRequest = Omit<ConfigRolloutRequest, "caller" | "peer" | "reason" | "identity">;
 
 export interface PlannedReload {
@@ -83,6 +87,21 @@ export interface FileDriftReport {
   drifted: boolean;
 }
 
+/** What `fleet resume` may change for the hosts that remain: batch, bake and pause. */
+export interface ResumeOptions {
+  policy?: PolicyText;
+  allowPreflightFailures?: boolean;
+}
+
+/** The remaining plan of a rollout a resume would continue. */
+export interface PlannedResume {
+  rollout: RolloutRecord;
+  settings: RolloutSettings;
+  batches: PlannedBatch[];
+  steps: StepRecord[];
+  hostsLeft: number;
+}
+
 export interface StartedRollout {
   rollout: RolloutRecord;
   done: Promise<RolloutRecord>;
@@ -104,6 +123,8 @@ export interface HostStatusReport {
   /** What a reload of this service can prove (its generation evidence), from the agent. */
   evidence: string;
   files: FileDriftReport[];
+  /** up, unhealthy, not_running, not_declared, denied or unreachable. */
+  state: HostState;
 }
 
 export interface RolloutDetail {
@@ -130,14 +151,22 @@ export interface ControllerApi {
   previewConfig(planned: PlannedConfig): Promise<HostDiffReport[]>;
   startReload(req: ReloadRequest, listener: Listener): StartedRollout;
   startConfigRollout(req: ConfigRolloutRequest, listener: Listener): StartedRollout;
-  resume(id: number, listener: Listener): StartedRollout;
+  /** A dry run's preflight: asks the planned hosts, touches nothing. */
+  preflight(settings: RolloutSettings, steps: { host: string; hostName?: string; canary: boolean }[], alreadyFailed: number, allowFailures: boolean): Promise<PreflightReport>;
+  /** The remaining plan of a rollout `resume` would continue (refuses as resume does). */
+  planResume(id: number, options?: ResumeOptions): PlannedResume;
+  resume(id: number, listener: Listener, options?: ResumeOptions): StartedRollout;
   /** Returns what will happen, in words. */
   abort(id: number, by: string): { rollout: RolloutRecord; message: string };
+  /** Lets a rollout waiting for approval go on. */
+  promote(id: number, by: string): { rollout: RolloutRecord; message: string };
   /** Follows a running rollout, or gives how a finished one ended. */
   watch(id: number, listener: Listener): { unsubscribe: () => void } | { ended: RolloutRecord };
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[];
   showRollout(id: number): RolloutDetail;
   groupStatus(group: string): Promise<HostStatusReport[]>;
+  /** The rollouts running now, of one group or all. */
+  activeRollouts(group: string): RolloutRecord[];
   readonly schedules: ScheduleControl;
 }
 

@@ -3,6 +3,7 @@
 // draining, stopped — and one shutdown() for the daemon, the tests and the demo.
 import { failedPrecondition, FleetError, invalidArgument, notFound } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
+import { stateSentence } from "../common/plural.js";
 import { AgentPool } from "./agents/agent-pool.js";
 import type {
   ConfigPlanRequest,
@@ -13,12 +14,17 @@ import type {
   Listener,
   PlannedConfig,
   PlannedReload,
+  PlannedResume,
   PlanRequest,
   ReloadRequest,
+  ResumeOptions,
   RolloutDetail,
   StartedRollout,
 } from "./controller-api.js";
+import { inspectHost } from "./agents/inspect-host.js";
 import { LockBusyError, type HistoryStore, type RolloutRecord, type StepFile } from "./history/history-store.js";
+import { preflightWant, type PreflightReport } from "./rollout/preflight.js";
+import { planRemainder, type RemainderOverrides } from "./rollout/remainder-plan.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { ControllerEvents } from "./observability/controller-events.js";
 import { compareDrift } from "./drift/compare-drift.js";
@@ -29,7 +35,7 @@ import { renderConfigSet } from "./rollout/render-config-set.js";
 import { planRollout } from "./rollout/plan-rollout.js";
 import { planResume } from "./rollout/resume-plan.js";
 import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
-import { applyPolicyText, describePolicy } from "./rollout/rollout-policy.js";
+import { applyPolicyText, DEFAULT_POLICY, describePolicy, type PolicyText } from "./rollout/rollout-policy.js";
 import { Scheduler } from "./schedules/scheduler.js";
 
 export type { ConfigRolloutRequest, HostStatusReport, PlannedReload, ReloadRequest } from "./controller-api.js";
@@ -138,6 +144,9 @@ export class ControllerCore implements ControllerApi {
     if (problems.length) throw invalidArgument(problems.join("; "));
     const selection = selectFromRequest(group, req);
     const plan = planRollout(selection.selected.map((h) => h.address), group.canary, policy);
+    if (policy.approve && plan.canaryCount === 0 && plan.total > 0) {
+      throw invalidArgument(`approval (--approve, or the group's policy approve) waits after the canary batch, and this plan has none (--canary 0): give a canary, or leave approval off`);
+    }
     const settings: RolloutSettings = {
       kind: "reload",
       service: group.service,
@@ -146,6 +155,7 @@ export class ControllerCore implements ControllerApi {
       pauseMs: policy.pauseMs,
       allowRestart: req.allowRestart,
       acceptUnverified: policy.acceptUnverified,
+      approve: policy.approve,
       policyText: describePolicy(policy),
     };
     const names = new Map(group.members.map((h) => [h.address, h.name]));
@@ -218,25 +228,71 @@ export class ControllerCore implements ControllerApi {
       ),
     );
     this.logger.info("rollout started", { rollout: rollout.id, group: rollout.group, by: rollout.requestedBy, reason: req.reason });
-    return { rollout, done: this.executor.run(rollout, planned.settings, { listener: this.events.tee(rollout, listener) }) };
+    return { rollout, done: this.executor.run(rollout, planned.settings, { listener: this.events.tee(rollout, listener), allowPreflightFailures: req.allowPreflightFailures }) };
+  }
+
+  /** A dry run's preflight: the same questions and the same decision as a real run's, nothing touched. */
+  preflight(settings: RolloutSettings, steps: { host: string; hostName?: string; canary: boolean }[], alreadyFailed: number, allowFailures: boolean): Promise<PreflightReport> {
+    const rule = { maxFailures: settings.maxFailures, allowFailures, canaries: steps.filter((s) => s.canary).map((s) => s.host), alreadyFailed };
+    const names = new Map(steps.map((s) => [s.host, s.hostName || s.host]));
+    return this.executor.preflight(steps.map((s) => s.host), preflightWant(settings), rule, (h) => names.get(h) ?? h);
+  }
+
+  /** The remaining plan a resume would run, with the operator's batch, bake and pause. */
+  planResume(id: number, options: ResumeOptions = {}): PlannedResume {
+    const { existing, remainder, steps } = this.prepareResume(id, options);
+    return { rollout: this.view(existing), settings: remainder.settings, batches: remainder.batches, steps, hostsLeft: remainder.hostsLeft };
   }
 
   /** Continues an interrupted or aborted rollout as what it was recorded as; refuses, saying why, what cannot be resumed. */
-  resume(id: number, listener: Listener): StartedRollout {
+  resume(id: number, listener: Listener, options: ResumeOptions = {}): StartedRollout {
     this.acceptingWork();
+    const { plan, remainder } = this.prepareResume(id, options);
+    const changes = remainder.note ? { policy: JSON.stringify(remainder.settings), batches: [...remainder.batchOf].map(([host, batch]) => ({ host, batch })), note: remainder.note } : undefined;
+    // Hosts skipped by an abort become pending again; finished ones stay finished.
+    const rollout = this.writing("nothing was resumed", () => this.history.resumeRollout(id, Date.now(), changes));
+    this.logger.info("rollout resumed", { rollout: id, kind: rollout.kind, in_doubt: plan.inDoubt, settled: plan.settled.map((s) => s.host), changes: remainder.note });
+    const run = { listener: this.events.tee(rollout, listener), settled: plan.settled, allowPreflightFailures: options.allowPreflightFailures };
+    return { rollout, done: this.executor.run(rollout, remainder.settings, run) };
+  }
+
+  private prepareResume(id: number, options: ResumeOptions) {
     const existing = this.rolloutOrThrow(id);
     if (existing.state === "running") throw failedPrecondition(this.whyRunning(existing));
+    const steps = this.history.getSteps(id);
     const plan = planResume({
       rollout: existing,
-      steps: this.history.getSteps(id),
+      steps,
       linked: this.history.linkedRollouts(id).map((l) => ({ rollout: l, steps: this.history.getSteps(l.id) })),
       configKept: existing.kind !== "config" || this.configKept(existing),
     });
     if (!plan.ok) throw failedPrecondition(plan.why);
-    // Hosts skipped by an abort become pending again; finished ones stay finished.
-    const rollout = this.writing("nothing was resumed", () => this.history.resumeRollout(id, Date.now()));
-    this.logger.info("rollout resumed", { rollout: id, kind: rollout.kind, in_doubt: plan.inDoubt, settled: plan.settled.map((s) => s.host) });
-    return { rollout, done: this.executor.run(rollout, plan.settings, { listener: this.events.tee(rollout, listener), settled: plan.settled }) };
+    const overrides = resumeOverrides(options.policy ?? {});
+    if (existing.kind === "rollback" && Object.keys(options.policy ?? {}).length) throw invalidArgument(`rollout ${id} is a restore: it has no batches, bake or pause to change`);
+    // Hosts a resume settles from the record are not part of what remains.
+    const settled = new Set(plan.settled.map((s) => s.host));
+    const remainder = planRemainder(steps.map((s) => (settled.has(s.host) ? { ...s, status: "done" as const } : s)), plan.settings, overrides);
+    return { existing, plan, remainder, steps };
+  }
+
+  promote(id: number, by: string): { rollout: RolloutRecord; message: string } {
+    const r = this.rolloutOrThrow(id);
+    const message = this.executor.promote(id, by);
+    if (message) return { rollout: this.view(this.history.getRollout(id)!), message };
+    throw failedPrecondition(`rollout ${id} ${stateSentence(r.state)}; it is not waiting for approval${r.state === "interrupted" ? ` (fleet resume ${id} continues it and waits for approval again)` : ""}`);
+  }
+
+  /** A record as the CLI shows it: a running rollout paused at its approval gate says so. */
+  private view(r: RolloutRecord): RolloutRecord {
+    return this.executor.isWaitingForApproval(r.id) ? { ...r, waitingForApproval: true } : r;
+  }
+
+  activeRollouts(group: string): RolloutRecord[] {
+    return this.executor
+      .runningIds()
+      .map((id) => this.history.getRollout(id))
+      .filter((r): r is RolloutRecord => r !== undefined && (!group || r.group === group))
+      .map((r) => this.view(r));
   }
 
   /** Every version a config rollout pushes is still in the history (a set's per-host targets, or an older rollout's one file). */
@@ -251,7 +307,7 @@ export class ControllerCore implements ControllerApi {
     const message = this.executor.abort(id, by);
     if (message) return { rollout: this.history.getRollout(id)!, message };
     if (r.state === "running") throw failedPrecondition(this.whyRunning(r));
-    throw failedPrecondition(`rollout ${id} is ${r.state}, not running: nothing to abort${r.state === "interrupted" ? ` (it is already stopped; fleet resume ${id} finishes it)` : ""}`);
+    throw failedPrecondition(`rollout ${id} ${stateSentence(r.state)} and is not running: nothing to abort${r.state === "interrupted" ? ` (it is already stopped; fleet resume ${id} finishes it)` : ""}`);
   }
 
   /** A rollout recorded as running that this controller is not running: why, in words. */
@@ -269,12 +325,17 @@ export class ControllerCore implements ControllerApi {
     return unsubscribe ? { unsubscribe } : { ended: r };
   }
 
+  /** An unknown group is an error, unless the history has rollouts of it (a group since removed). */
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[] {
-    return this.history.listRollouts(filter);
+    const rows = this.history.listRollouts(filter);
+    if (filter.group && rows.length === 0 && !this.inventory.groups.has(filter.group) && filter.beforeId === undefined) {
+      throw notFound(`no group ${JSON.stringify(filter.group)} in the inventory and no rollouts of it in the history; groups: ${[...this.inventory.groups.keys()].join(", ") || "(none)"}`);
+    }
+    return rows.map((r) => this.view(r));
   }
 
   showRollout(id: number): RolloutDetail {
-    const detail = (x: RolloutRecord, linked: RolloutDetail[]): RolloutDetail => ({ rollout: x, steps: this.history.getSteps(x.id), events: this.history.getEvents(x.id), linked });
+    const detail = (x: RolloutRecord, linked: RolloutDetail[]): RolloutDetail => ({ rollout: this.view(x), steps: this.history.getSteps(x.id), events: this.history.getEvents(x.id), linked });
     const r = this.rolloutOrThrow(id);
     return detail(r, this.history.linkedRollouts(id).map((l) => detail(l, [])));
   }
@@ -297,27 +358,27 @@ export class ControllerCore implements ControllerApi {
       .filter((h) => h.paths.length > 0);
   }
 
+  /** One host's state (inspectHost: reachable, credentials, service declared and running) and its files against what fleet installed. */
   private async hostStatus(g: GroupConfig, address: string, name: string): Promise<HostStatusReport> {
-    const base = { group: g.name, name, address, service: g.service, hostname: "", running: false, healthy: false, mainPid: 0, configHashes: [] as string[], evidence: "", files: [] };
-    try {
-      const s = await this.client(address).status(g.service, { deadlineMs: this.inventory.agents.deadlineMs });
-      const svc = s.services[0];
-      const files = compareDrift(svc?.configs ?? [], this.history.desiredFiles(address, g.service));
-      return {
-        ...base,
-        reachable: true,
-        error: svc?.error ?? "",
-        hostname: s.hostname,
-        running: svc?.running ?? false,
-        healthy: svc?.healthy ?? false,
-        mainPid: svc?.main?.pid ?? 0,
-        configHashes: files.map((f) => `${f.path}=${f.exists ? f.liveSha256.slice(0, 12) : "missing"}${f.drifted ? ` DRIFTED (fleet installed ${f.desiredSha256.slice(0, 12) || "nothing: removed"})` : ""}`),
-        evidence: svc?.evidence ?? "",
-        files,
-      };
-    } catch (err) {
-      return { ...base, reachable: false, error: err instanceof Error ? err.message : String(err) };
-    }
+    const i = await inspectHost(() => this.client(address), g.service, this.inventory.agents.deadlineMs);
+    const svc = i.status;
+    const files = svc ? compareDrift(svc.configs, this.history.desiredFiles(address, g.service)) : [];
+    return {
+      group: g.name,
+      name,
+      address,
+      service: g.service,
+      state: i.state,
+      reachable: i.state !== "unreachable",
+      error: i.problem,
+      hostname: i.hostname,
+      running: svc?.running ?? false,
+      healthy: svc?.healthy ?? false,
+      mainPid: svc?.main?.pid ?? 0,
+      configHashes: files.map((f) => `${f.path}=${f.exists ? f.liveSha256.slice(0, 12) : "missing"}${f.drifted ? ` DRIFTED (fleet installed ${f.desiredSha256.slice(0, 12) || "nothing: removed"})` : ""}`),
+      evidence: svc?.evidence ?? "",
+      files,
+    };
   }
 
   private acceptingWork(): void {
@@ -373,4 +434,13 @@ function selectFromRequest(group: GroupConfig, req: PlanRequest): HostSelection 
     throw invalidArgument(`${asked || "the selection"} matches none of group ${group.name}'s hosts:\n  ${selection.excluded.map((x) => `${x.host.name}: ${x.why}`).join("\n  ")}`);
   }
   return selection;
+}
+
+/** fleet resume changes only the batches, bake and pause of what remains. */
+function resumeOverrides(text: PolicyText): RemainderOverrides {
+  const other = Object.keys(text).filter((k) => !["batch", "bake", "pause"].includes(k));
+  if (other.length) throw invalidArgument(`fleet resume changes only --batch, --bake and --pause of the hosts that remain, not ${other.map((k) => `--${k.replace("_", "-")}`).join(", ")}`);
+  const { policy, problems } = applyPolicyText(DEFAULT_POLICY, text, (f) => `--${f}`);
+  if (problems.length) throw invalidArgument(problems.join("; "));
+  return { batch: text.batch !== undefined ? policy.batch : undefined, bakeMs: text.bake !== undefined ? policy.bakeMs : undefined, pauseMs: text.pause !== undefined ? policy.pauseMs : undefined };
 }

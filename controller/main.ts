@@ -1,6 +1,7 @@
 // fleet-controller: the daemon holding the inventory, the history and the
 // rollouts. Reloads its inventory on SIGHUP; on SIGTERM in-flight hosts finish
 // and running rollouts are left interrupted, resumable.
+import { plural } from "../common/plural.js";
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
@@ -33,8 +34,9 @@ Config file (YAML):
       service: nginx
       hosts: [web1.example.net:7601, web2.example.net:7601]
       canary: [web2.example.net:7601]
-      policy: { canary: 1, batch: "25%", max_failures: 0, bake: 30s, pause: 0s, accept_unverified: false }
+      policy: { canary: 1, batch: "25%", max_failures: 0, bake: 30s, pause: 0s, accept_unverified: false, approve: false }
       # accept_unverified: true counts "unverified" reloads (no generation evidence) as success
+      # approve: true waits after the canary batch and its bake until fleet promote ID (or fleet abort ID)
     edge:
       service: nginx
       vars: { weight: 1 }              # template variables ({{ vars.NAME }}); a host's own vars win
@@ -85,7 +87,7 @@ async function main(): Promise<number> {
   const file = values.config!;
   const inventory = await readConfigOrExit("fleet-controller", () => readInventory(file));
   if (typeof inventory === "number") return inventory;
-  if (values["check-config"]) return console.log(`${file}: ok (${inventory.groups.size} groups)`), 0;
+  if (values["check-config"]) return console.log(`${file}: ok (${plural(inventory.groups.size, "group")})`), 0;
 
   const { core, observability } = await startController(inventory, logger);
 

@@ -3,6 +3,7 @@
 // anything proved the reload at all. An outcome never claims more than its
 // evidence shows.
 import type { OutcomeWord } from "../../common/outcome-words.js";
+import { plural } from "../../common/plural.js";
 import type { GenerationSource } from "./generation-watcher.js";
 
 export type { OutcomeWord };
@@ -88,15 +89,15 @@ function generationOutcome(f: ReloadFacts): Classification | undefined {
 
 function healthOutcome(f: ReloadFacts): Classification | undefined {
   const p = f.probes;
-  if (p.refused > 0) return fail("unhealthy", `${p.refused} of ${p.sent} probes were refused during the reload window (${p.firstFailure})`);
-  if (p.failed > 0) return fail("unhealthy", `${p.failed} of ${p.sent} probes failed during the reload window (${p.firstFailure})`);
+  if (p.refused > 0) return fail("unhealthy", `${p.refused} of ${plural(p.sent, "probe")} ${p.refused === 1 ? "was" : "were"} refused during the reload window (${p.firstFailure})`);
+  if (p.failed > 0) return fail("unhealthy", `${p.failed} of ${plural(p.sent, "probe")} failed during the reload window (${p.firstFailure})`);
   if (p.declared && f.roundsAfterGeneration === 0) return fail("unhealthy", "no probe round completed after the reload");
   return undefined;
 }
 
 /** Unproven is not success: without a generation observed, the reload is unverified. */
 function proofOutcome(f: ReloadFacts): Classification {
-  const health = f.probes.declared ? `healthy for ${f.healthyForMs}ms, ${f.probes.sent} probes, none failed` : "no health probes declared";
+  const health = f.probes.declared ? `healthy for ${f.healthyForMs}ms, ${plural(f.probes.sent, "probe")}, ${f.probes.sent === 1 ? "not failed" : "none failed"}` : "no health probes declared";
   if (f.generation.source === "none") {
     return fail("unverified", `the reload was sent and the main process is unchanged (${health}), but nothing shows the service loaded the new config: declare generation evidence (workers, http, log or journal) to prove it`);
   }

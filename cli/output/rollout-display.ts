@@ -17,8 +17,10 @@ export function createRolloutDisplay(mode: "json" | "tty" | "lines", write: (s: 
       event(e) {
         const t = new Date(Number(e.atMs)).toISOString().slice(11, 23);
         if (e.kind === "plan") {
+          if (e.message.startsWith("following") || e.message.includes("resum")) write(`${t} ${e.message}\n`);
           write(`${t} ${e.rolloutId ? `rollout ${e.rolloutId}` : "plan"}: ${e.plan?.group} (${e.plan?.service}) — ${e.plan?.policy}\n`);
-          for (const b of e.plan?.batches ?? []) write(`${t}   batch ${b.index}${b.canary ? " (canary)" : ""}: ${b.hosts.join(", ")}\n`);
+          const done = new Map((e.plan?.steps ?? []).filter((s) => s.status === "done").map((s) => [s.host, s.outcome]));
+          for (const b of e.plan?.batches ?? []) write(`${t}   batch ${b.index}${b.canary ? " (canary)" : ""}: ${b.hosts.map((h) => (done.has(h) ? `${h} (${done.get(h)})` : h)).join(", ")}\n`);
           for (const x of excludedLines(e.plan)) write(`${t} ${x}\n`);
           return;
         }
@@ -55,12 +57,17 @@ export function createRolloutDisplay(mode: "json" | "tty" | "lines", write: (s: 
       if (e.kind === "plan") {
         plan = e.plan;
         id = Number(e.rolloutId);
-      } else if (e.kind === "host_started") hosts.set(e.host, { state: "running", text: "", started: Number(e.atMs) });
+        for (const s of plan?.steps ?? []) if (s.status === "done") hosts.set(s.host, { state: s.ok ? "ok" : "failed", text: s.outcome + (s.ok ? "" : ` — ${s.reason}`), started: 0 });
+        if (e.message.startsWith("following") || e.message.includes("resum")) notes.push(e.message);
+      } else if (e.kind === "preflight_failed") hosts.set(e.host, { state: "failed", text: `preflight: ${e.outcome} — ${e.message}`, started: 0 });
+      else if (e.kind === "host_started") hosts.set(e.host, { state: "running", text: "", started: Number(e.atMs) });
       else if (e.kind === "host_finished") hosts.set(e.host, { state: e.ok ? "ok" : "failed", text: `${e.outcome}${e.ok ? "" : ` — ${e.message}`}`, started: 0 });
       else if (e.kind === "finished") {
         for (const b of plan?.batches ?? []) for (const h of b.hosts) if (!hosts.has(h)) hosts.set(h, { state: "skipped", text: "skipped", started: 0 });
         notes.push(`${e.outcome}: ${e.message}`);
-      } else if (e.kind !== "started" && e.kind !== "batch") notes.push(`${e.kind}: ${e.message}`);
+      } else if (e.kind === "preflight") notes.push(`preflight ${e.outcome}: ${e.message}`);
+      else if (e.kind === "waiting_for_approval") notes.push(e.message);
+      else if (e.kind !== "started" && e.kind !== "batch") notes.push(`${e.kind.replaceAll("_", " ")}: ${e.message}`);
       draw();
     },
     end() {},

@@ -31,6 +31,10 @@ export interface RolloutRecord {
   hostsSkipped: number;
   /** Done steps whose reload was unverified (accepted or not). */
   hostsUnverified: number;
+  /** The last preflight's report as JSON (a PreflightReport), "" before one ran. */
+  preflight: string;
+  /** Not stored: set by the controller while the rollout waits at its approval gate. */
+  waitingForApproval?: boolean;
 }
 
 export interface StepRecord {
@@ -112,6 +116,16 @@ export interface NewRollout {
   steps: NewStep[];
 }
 
+/** What a resume changes for the hosts that remain, recorded with the rollout. */
+export interface ResumeChanges {
+  /** The rollout's settings as JSON (the `policy` column), with the new bake, pause or batches. */
+  policy: string;
+  /** New batch numbers of the steps not done. */
+  batches: { host: string; batch: number }[];
+  /** Said in the `resumed` event. */
+  note: string;
+}
+
 export interface StepResult {
   outcome: StepOutcome;
   ok: boolean;
@@ -163,8 +177,10 @@ export interface HistoryStore {
    * names the rollout holding one.
    */
   createRollout(r: NewRollout, now: number): RolloutRecord;
-  /** Takes the group's and the hosts' locks again for a resumed rollout. */
-  resumeRollout(id: number, now: number): RolloutRecord;
+  /** Takes the group's and the hosts' locks again for a resumed rollout, and records what the resume changes. */
+  resumeRollout(id: number, now: number, changes?: ResumeChanges): RolloutRecord;
+  /** Records the preflight's report (JSON) of the rollout's current run. */
+  recordPreflight(id: number, report: string): void;
   /** Appends steps to a rollout (a linked rollback entry grows as hosts are restored). */
   addSteps(rolloutId: number, steps: NewStep[]): void;
   markStepsRunning(rolloutId: number, hosts: string[], now: number): void;

@@ -11,6 +11,7 @@ import {
   type LockHolder,
   type NewRollout,
   type NewStep,
+  type ResumeChanges,
   type RolloutRecord,
   type RolloutState,
   type ScheduleRun,
@@ -109,6 +110,7 @@ export class MemoryHistoryStore implements HistoryStore {
         createdAt: now,
         finishedAt: null,
         summary: "",
+        preflight: "",
       });
       this.steps.set(id, []);
       this.appendSteps(id, r.steps);
@@ -133,7 +135,11 @@ export class MemoryHistoryStore implements HistoryStore {
     for (const locks of [this.groupLocks, this.hostLocks]) for (const [k, v] of locks) if (v.rolloutId === id) locks.delete(k);
   }
 
-  resumeRollout(id: number, now: number): RolloutRecord {
+  recordPreflight(id: number, report: string): void {
+    this.write(() => void (this.rollouts.get(id)!.preflight = report));
+  }
+
+  resumeRollout(id: number, now: number, changes?: ResumeChanges): RolloutRecord {
     return this.write(() => {
       const r = this.rollouts.get(id);
       if (!r) throw new Error(`no rollout ${id}`);
@@ -141,7 +147,11 @@ export class MemoryHistoryStore implements HistoryStore {
       r.state = "running";
       r.finishedAt = null;
       for (const s of this.stepsOf(id)) if (s.status === "skipped") s.status = "pending";
-      this.events.push({ id: this.events.length + 1, rolloutId: id, at: now, kind: "resumed", host: "", message: "resumed" });
+      if (changes) {
+        r.policy = changes.policy;
+        for (const b of changes.batches) for (const s of this.stepsOf(id)) if (s.host === b.host && s.status !== "done") s.batch = b.batch;
+      }
+      this.events.push({ id: this.events.length + 1, rolloutId: id, at: now, kind: "resumed", host: "", message: changes?.note || "resumed" });
       return this.getRollout(id)!;
     });
   }

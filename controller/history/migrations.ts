@@ -159,4 +159,9 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // The preflight's report of a rollout's last run (JSON): which hosts failed it and whether it refused the rollout.
+    version: 7,
+    sql: `ALTER TABLE rollouts ADD COLUMN preflight TEXT NOT NULL DEFAULT '';`,
+  },
 ];

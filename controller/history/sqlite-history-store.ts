@@ -15,6 +15,7 @@ import {
   type HistoryStore,
   type NewRollout,
   type NewStep,
+  type ResumeChanges,
   type RolloutRecord,
   type RolloutState,
   type ScheduleRun,
@@ -113,16 +114,24 @@ export class SqliteHistoryStore implements HistoryStore {
     this.stmt("DELETE FROM host_locks WHERE rollout_id = ?").run(rolloutId);
   }
 
-  resumeRollout(id: number, now: number): RolloutRecord {
+  resumeRollout(id: number, now: number, changes?: ResumeChanges): RolloutRecord {
     return this.db.transaction(() => {
       const r = this.getRollout(id);
       if (!r) throw new Error(`no rollout ${id}`);
       this.lock(r, this.getSteps(id).map((s) => s.host), now);
       this.stmt("UPDATE rollouts SET state = 'running', finished_at = NULL WHERE id = ?").run(id);
       this.stmt("UPDATE steps SET status = 'pending' WHERE rollout_id = ? AND status = 'skipped'").run(id);
-      this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'resumed', '', 'resumed')").run(id, now);
+      if (changes) {
+        this.stmt("UPDATE rollouts SET policy = ? WHERE id = ?").run(changes.policy, id);
+        for (const b of changes.batches) this.stmt("UPDATE steps SET batch = ? WHERE rollout_id = ? AND host = ? AND status != 'done'").run(b.batch, id, b.host);
+      }
+      this.stmt("INSERT INTO events (rollout_id, at, kind, host, message) VALUES (?, ?, 'resumed', '', ?)").run(id, now, changes?.note || "resumed");
       return this.getRollout(id)!;
     }).immediate();
+  }
+
+  recordPreflight(id: number, report: string): void {
+    this.stmt("UPDATE rollouts SET preflight = ? WHERE id = ?").run(report, id);
   }
 
   addSteps(rolloutId: number, steps: NewStep[]): void {
@@ -337,5 +346,6 @@ function toRollout(r: Row): RolloutRecord {
     hostsFailed: Number(r.hosts_failed),
     hostsSkipped: Number(r.hosts_skipped),
     hostsUnverified: Number(r.hosts_unverified),
+    preflight: String(r.preflight ?? ""),
   };
 }

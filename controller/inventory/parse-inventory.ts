@@ -4,7 +4,7 @@ import { validateDetailed } from "node-cron";
 import { Problems, absolutePath, bool, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
 import { parseWebhooks } from "../webhooks/webhook-config.js";
-import { applyPolicyText, DEFAULT_POLICY, type PolicyText } from "../rollout/rollout-policy.js";
+import { applyPolicyText, DEFAULT_POLICY, POLICY_KEYS, type PolicyText } from "../rollout/rollout-policy.js";
 import { ADDRESS, parseHosts, parseVars, resolveCanary } from "./parse-hosts.js";
 import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type ScheduleFile, type TlsPaths } from "./inventory.js";
 
@@ -131,7 +131,7 @@ function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupC
   if (g.policy !== undefined) {
     const pol = record(g.policy, [...path, "policy"], p);
     if (pol) {
-      noUnknownKeys(pol, ["canary", "batch", "max_failures", "bake", "pause", "accept_unverified"], [...path, "policy"], p);
+      noUnknownKeys(pol, POLICY_KEYS, [...path, "policy"], p);
       const text = Object.fromEntries(Object.entries(pol).map(([k, v]) => [k, String(v)])) as PolicyText;
       const r = applyPolicyText(DEFAULT_POLICY, text, () => "");
       // One field at a time, so each problem is attached to its own field path.
@@ -163,7 +163,7 @@ function parseSchedule(raw: unknown, path: Path, p: Problems, rawGroups: Record<
   if (s.policy !== undefined) {
     const pol = record(s.policy, [...path, "policy"], p);
     if (pol) {
-      noUnknownKeys(pol, ["canary", "batch", "max_failures", "bake", "pause", "accept_unverified"], [...path, "policy"], p);
+      noUnknownKeys(pol, POLICY_KEYS, [...path, "policy"], p);
       for (const [k, v] of Object.entries(pol)) {
         const key = k as keyof PolicyText;
         policy[key] = String(v);

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { AgentCallError, type AgentClient } from "../../common/agent-client.js";
 import { outcomeToWord } from "../../common/outcome-words.js";
 import { ConfigChange, type ConfigChangeResponse, type ReloadResponse } from "../../proto/gen/fleet/agent/v1/agent.js";
+import { inspectHost, type HostInspection } from "../agents/inspect-host.js";
 import type { StepResult } from "../history/history-store.js";
 
 /** Gives the client for an agent address; may throw (a credential that can no longer be used). */
@@ -72,6 +73,11 @@ export class AgentActions {
     } catch (err) {
       return `(no diff recorded: ${err instanceof Error ? err.message : String(err)})\n`;
     }
+  }
+
+  /** What the preflight and status need to know of a host; never throws. */
+  inspect(host: string, service: string): Promise<HostInspection> {
+    return inspectHost(() => this.agents(host), service, this.deadlines().probeMs);
   }
 
   /** "" when healthy, else why not. */

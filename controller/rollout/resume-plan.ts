@@ -1,6 +1,7 @@
 // What `fleet resume` does with a rollout, derived only from what the history
 // recorded about it: its kind, its own settings, its steps and its linked
 // rollback entries. Pure: no agent, no database.
+import { stateSentence } from "../../common/plural.js";
 import type { RolloutRecord, StepRecord, StepResult } from "../history/history-store.js";
 import type { RolloutSettings } from "./rollout-executor.js";
 
@@ -48,7 +49,7 @@ export function planResume(rec: RecordedRollout): ResumePlan {
 
   if (!rec.configKept) return refused(`the config it pushes (sha256 ${r.configSha256.slice(0, 12)}) is no longer in the history`);
   const unfinished = rec.linked.find((l) => l.rollout.kind === "rollback" && l.rollout.state !== "succeeded" && l.rollout.state !== "failed");
-  if (unfinished) return refused(`its restore, rollout ${unfinished.rollout.id}, is ${unfinished.rollout.state}: fleet resume ${unfinished.rollout.id} first (it puts the previous files back), then fleet resume ${r.id}`);
+  if (unfinished) return refused(`its restore, rollout ${unfinished.rollout.id}, ${stateSentence(unfinished.rollout.state)}: fleet resume ${unfinished.rollout.id} first (it puts the previous files back), then fleet resume ${r.id}`);
   return { ok: true, settings, settled: settledByRestores(rec), inDoubt };
 }
 

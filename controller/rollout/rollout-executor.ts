@@ -4,6 +4,8 @@
 import type { Logger } from "../../common/logger.js";
 import type { HistoryStore, RolloutRecord, StepResult } from "../history/history-store.js";
 import { AgentActions, type AgentClientFactory, type Deadlines } from "./agent-actions.js";
+import { failedPrecondition } from "../../common/errors.js";
+import { runPreflight, type PreflightReport, type PreflightRule, type PreflightWant } from "./preflight.js";
 import { RolloutRun } from "./rollout-run.js";
 
 export type { AgentClientFactory } from "./agent-actions.js";
@@ -27,13 +29,30 @@ export interface RolloutSettings {
   allowRestart: boolean;
   /** Count `unverified` reloads as success (absent in rollouts recorded before it existed). */
   acceptUnverified?: boolean;
+  /** Wait for `fleet promote` after the canary batch and its bake. */
+  approve?: boolean;
   /** The policy as given, for the record. */
   policyText: string;
 }
 
 export interface RolloutEvent {
   rolloutId: number;
-  kind: "started" | "batch" | "host_started" | "host_finished" | "rollback_started" | "rollback" | "bake" | "pause" | "halted" | "abort_requested" | "finished";
+  kind:
+    | "started"
+    | "preflight"
+    | "preflight_failed"
+    | "batch"
+    | "host_started"
+    | "host_finished"
+    | "rollback_started"
+    | "rollback"
+    | "bake"
+    | "waiting_for_approval"
+    | "approved"
+    | "pause"
+    | "halted"
+    | "abort_requested"
+    | "finished";
   /** The agent address ("" for rollout-wide events). */
   host: string;
   /** The host's inventory name, when the event is about a host. */
@@ -65,6 +84,8 @@ export interface RunOptions {
   listener?: (e: RolloutEvent) => void;
   /** Results a resume derived from recorded facts, recorded before anything runs. */
   settled?: { host: string; result: StepResult }[];
+  /** Hosts failing the preflight are recorded as failed instead of refusing, within max_failures. */
+  allowPreflightFailures?: boolean;
 }
 
 export class RolloutExecutor {
@@ -82,6 +103,7 @@ export class RolloutExecutor {
       settings,
       { history: this.deps.history, actions: this.actions, logger: this.deps.logger, now: this.deps.now ?? Date.now, bakeProbeEveryMs: this.deps.bakeProbeEveryMs ?? 1000, journalRetryMs: this.deps.journalRetryMs },
       options.settled,
+      options.allowPreflightFailures,
     );
     if (options.listener) run.listeners.add(options.listener);
     // Deferred a tick so the caller can announce the rollout before its first event.
@@ -94,6 +116,29 @@ export class RolloutExecutor {
 
   isRunning(id: number): boolean {
     return this.running.has(id);
+  }
+
+  /** Whether a running rollout waits at its approval gate. */
+  isWaitingForApproval(id: number): boolean {
+    return this.running.get(id)?.run.waitingForApproval ?? false;
+  }
+
+  /** The rollouts running now. */
+  runningIds(): number[] {
+    return [...this.running.keys()];
+  }
+
+  /** Asks the hosts what a rollout needs of them, touching nothing (a dry run's preflight). */
+  preflight(hosts: string[], want: PreflightWant, rule: PreflightRule, nameOf?: (host: string) => string): Promise<PreflightReport> {
+    return runPreflight(hosts, (h) => this.actions.inspect(h, want.service), want, rule, nameOf);
+  }
+
+  /** Lets a rollout waiting at its approval gate go on; undefined when it is not running here. Throws when it runs but does not wait. */
+  promote(id: number, by: string): string | undefined {
+    const r = this.running.get(id);
+    if (!r) return undefined;
+    if (!r.run.approve(by)) throw failedPrecondition(`rollout ${id} is not waiting for approval${r.run.stopped ? " (it is stopping)" : ""}; fleet promote applies after its canary batch and bake`);
+    return `rollout ${id} approved by ${by}; it goes on with the other hosts`;
   }
 
   subscribe(id: number, listener: (e: RolloutEvent) => void): (() => void) | undefined {

@@ -14,6 +14,8 @@ export interface RolloutPolicy {
   pauseMs: number;
   /** Count `unverified` reloads (delivered, no generation evidence) as success. */
   acceptUnverified: boolean;
+  /** Wait for `fleet promote` after the canary batch and its bake. */
+  approve: boolean;
 }
 
 export interface PolicyText {
@@ -23,7 +25,11 @@ export interface PolicyText {
   bake?: string;
   pause?: string;
   accept_unverified?: string;
+  approve?: string;
 }
+
+/** The policy keys of the inventory (a group's and a schedule's `policy`). */
+export const POLICY_KEYS = ["canary", "batch", "max_failures", "bake", "pause", "accept_unverified", "approve"] as const;
 
 export const DEFAULT_POLICY: RolloutPolicy = {
   canary: { kind: "count", n: 1 },
@@ -32,6 +38,7 @@ export const DEFAULT_POLICY: RolloutPolicy = {
   bakeMs: 0,
   pauseMs: 0,
   acceptUnverified: false,
+  approve: false,
 };
 
 export function parseCount(text: string): CountSpec | undefined {
@@ -83,14 +90,15 @@ export function applyPolicyText(base: RolloutPolicy, text: PolicyText, where: (f
     else if (d.ms > 24 * 3_600_000) problems.push(`${where(key)}: must be at most 24h, got ${JSON.stringify(text[key])}`);
     else policy[field] = d.ms;
   }
-  if (text.accept_unverified !== undefined) {
-    const v = String(text.accept_unverified);
-    if (v === "true" || v === "false") policy.acceptUnverified = v === "true";
-    else problems.push(`${where("accept_unverified")}: must be true or false, got ${JSON.stringify(text.accept_unverified)}`);
+  for (const [key, field] of [["accept_unverified", "acceptUnverified"], ["approve", "approve"]] as const) {
+    if (text[key] === undefined) continue;
+    const v = String(text[key]);
+    if (v === "true" || v === "false") policy[field] = v === "true";
+    else problems.push(`${where(key)}: must be true or false, got ${JSON.stringify(text[key])}`);
   }
   return { policy, problems };
 }
 
 export function describePolicy(p: RolloutPolicy): string {
-  return `canary ${formatCount(p.canary)}, batch ${p.batch.map(formatCount).join(",")}, max failures ${formatCount(p.maxFailures)}, bake ${p.bakeMs}ms, pause ${p.pauseMs}ms${p.acceptUnverified ? ", unverified reloads accepted" : ""}`;
+  return `canary ${formatCount(p.canary)}, batch ${p.batch.map(formatCount).join(",")}, max failures ${formatCount(p.maxFailures)}, bake ${p.bakeMs}ms, pause ${p.pauseMs}ms${p.acceptUnverified ? ", unverified reloads accepted" : ""}${p.approve ? ", approval after the canary" : ""}`;
 }

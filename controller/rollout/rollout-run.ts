@@ -2,11 +2,15 @@
 // every transition recorded as it happens (through a HistoryJournal, so a
 // failed write stops the rollout instead of losing what it learned). A
 // rollback entry runs as a restore of the versions recorded on its steps.
+import { formatDuration } from "../../common/duration.js";
 import type { Logger } from "../../common/logger.js";
+import { plural } from "../../common/plural.js";
 import { mergeStepFiles, type HistoryStore, type RolloutRecord, type RolloutState, type StepRecord, type StepResult } from "../history/history-store.js";
 import { requestIdFor, restoreRequestIdFor, type AgentActions, type PushFile, type RestoreFile } from "./agent-actions.js";
+import { ApprovalGate } from "./approval-gate.js";
 import { HistoryJournal } from "./history-journal.js";
 import { shouldHalt } from "./plan-rollout.js";
+import { preflightWant, runPreflight, type PreflightReport } from "./preflight.js";
 import type { RolloutEvent, RolloutSettings } from "./rollout-executor.js";
 
 export interface RunDeps {
@@ -33,12 +37,17 @@ export class RolloutRun {
   private shuttingDown = false;
   private readonly restores: RestoreEntry;
   private readonly log: Logger;
+  private readonly gate = new ApprovalGate();
+  /** `approve` and no host past the canary batch has been started yet (a resume that already passed the gate does not ask again). */
+  private approvalPending: boolean;
+  private preflightReport: string | undefined;
 
   constructor(
     private readonly rollout: RolloutRecord,
     private readonly settings: RolloutSettings,
     private readonly deps: RunDeps,
     settled: { host: string; result: StepResult }[] = [],
+    private readonly allowPreflightFailures = false,
   ) {
     this.log = deps.logger.child({ rollout: rollout.id, group: rollout.group });
     this.journal = new HistoryJournal({
@@ -50,6 +59,8 @@ export class RolloutRun {
     });
     this.steps = new Map(deps.history.getSteps(rollout.id).map((s) => [s.host, s]));
     this.restores = new RestoreEntry(rollout, settings, deps, this.journal);
+    const all = [...this.steps.values()];
+    this.approvalPending = settings.approve === true && settings.kind !== "rollback" && all.some((s) => s.canary) && all.every((s) => s.canary || s.status === "pending");
     for (const s of settled) this.recordResult(s.host, s.result);
   }
 
@@ -59,6 +70,15 @@ export class RolloutRun {
 
   get stopped(): StopReason | undefined {
     return this.stopReason;
+  }
+
+  get waitingForApproval(): boolean {
+    return this.gate.isWaiting;
+  }
+
+  /** fleet promote: false when the run is not waiting at its gate. */
+  approve(by: string): boolean {
+    return this.gate.approve(by);
   }
 
   /** Stops starting hosts: in-flight hosts finish. */
@@ -97,12 +117,53 @@ export class RolloutRun {
   async execute(): Promise<RolloutRecord> {
     const steps = [...this.steps.values()];
     const batches = groupByBatch(steps);
-    this.emit({ kind: "started", message: `${this.rollout.group}: ${steps.length} hosts in ${batches.length} batches (${this.settings.policyText})` });
-    this.log.info("rollout running", { kind: this.settings.kind, hosts: steps.length, batches: batches.length });
+    const todo = steps.filter((s) => s.status !== "done");
+    const todoBatches = batches.filter((b) => b.steps.some((s) => s.status !== "done")).length;
+    const hosts = todo.length === steps.length ? plural(steps.length, "host") : `${todo.length} of ${plural(steps.length, "host")} remaining`;
+    this.emit({ kind: "started", message: `${this.rollout.group}: ${hosts} in ${plural(todoBatches, "batch", "batches")} (${this.settings.policyText})` });
+    this.log.info("rollout running", { kind: this.settings.kind, hosts: todo.length, batches: todoBatches });
+    const refused = this.settings.kind === "rollback" ? "" : await this.preflight(todo);
+    if (refused) return this.finish("", refused);
     const halted = this.settings.kind === "rollback" ? await this.runRestores() : await this.runBatches(batches);
     if (halted && this.settings.kind === "config" && this.settings.rollbackAll && this.stopReason?.kind !== "storage") await this.restoreDoneHosts();
     this.restores.close();
     return this.finish(halted);
+  }
+
+  /** Asks every host not done before touching any; returns why the rollout is refused, or "". Tolerated failures are recorded as failed steps. */
+  private async preflight(todo: StepRecord[]): Promise<string> {
+    if (todo.length === 0) return "";
+    const want = preflightWant(this.settings);
+    const alreadyFailed = [...this.steps.values()].filter((s) => s.status === "done" && !s.ok).length;
+    const rule = { maxFailures: this.settings.maxFailures, allowFailures: this.allowPreflightFailures, canaries: todo.filter((s) => s.canary).map((s) => s.host), alreadyFailed };
+    const nameOf = (h: string) => this.steps.get(h)?.hostName || h;
+    const report = await runPreflight(todo.map((s) => s.host), (h) => this.deps.actions.inspect(h, want.service), want, rule, nameOf);
+    this.preflightReport = JSON.stringify(report);
+    this.journal.write("preflight", () => this.deps.history.recordPreflight(this.rollout.id, this.preflightReport!));
+    for (const f of report.failed) this.emit({ kind: "preflight_failed", host: f.host, outcome: f.outcome, ok: false, message: f.problem });
+    this.emit({ kind: "preflight", ok: !report.refused, outcome: preflightOutcome(report), message: report.summary });
+    if (report.refused) return `refused by the preflight: ${report.summary}`;
+    for (const f of report.failed) {
+      const step = this.steps.get(f.host)!;
+      this.recordResult(f.host, { outcome: f.outcome, ok: false, reason: `preflight: ${f.problem}`, evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0 });
+      this.emit({ kind: "host_finished", host: f.host, batch: step.batch, canary: step.canary, outcome: f.outcome, ok: false, message: `preflight: ${f.problem}` });
+    }
+    return "";
+  }
+
+  /** The approval gate; returns who approved, or "" when the rollout was stopped while waiting. */
+  private async awaitApproval(): Promise<string> {
+    const rest = [...this.steps.values()].filter((s) => s.status !== "done");
+    const batches = new Set(rest.map((s) => s.batch)).size;
+    const baked = this.settings.bakeMs > 0 ? ` and baked ${formatDuration(this.settings.bakeMs)}` : "";
+    const id = this.rollout.id;
+    this.emit({ kind: "waiting_for_approval", message: `waiting for approval: the canary batch passed${baked}; fleet promote ${id} goes on with ${plural(rest.length, "host")} in ${plural(batches, "batch", "batches")}, fleet abort ${id} leaves them untouched` });
+    this.log.info("rollout waiting for approval", { hosts: rest.length });
+    const by = await this.gate.wait(this.stopSignal.signal);
+    if (!by) return "";
+    this.approvalPending = false;
+    this.emit({ kind: "approved", message: `approved by ${by}; going on with ${plural(rest.length, "host")}` });
+    return by;
   }
 
   /** Returns why the rollout halted, or "". */
@@ -112,13 +173,14 @@ export class RolloutRun {
     // A resume first applies the halt rule to what is already recorded.
     const canaryRecorded = recorded.filter((s) => s.canary).length;
     if (shouldHalt(failures, this.settings.maxFailures, canaryRecorded > 0)) {
-      return canaryRecorded ? `canary failed (${canaryRecorded} recorded before this run); no other host was touched` : `${failures} recorded failures exceed the allowed ${this.settings.maxFailures}`;
+      return canaryRecorded ? `canary failed (${canaryRecorded} recorded before this run); no other host was touched` : `${plural(failures, "recorded failure")} exceed${failures === 1 ? "s" : ""} the allowed ${this.settings.maxFailures}`;
     }
     let first = true;
     for (const batch of batches) {
       const todo = batch.steps.filter((s) => s.status === "pending" || s.status === "running");
       if (todo.length === 0) continue;
       if (this.stopReason) break;
+      if (this.approvalPending && !batch.canary && !(await this.awaitApproval())) break;
       if (!first && this.settings.pauseMs > 0) {
         this.emit({ kind: "pause", batch: batch.index, message: `pausing ${this.settings.pauseMs}ms before batch ${batch.index}` });
         await sleep(this.settings.pauseMs, this.stopSignal.signal);
@@ -133,7 +195,7 @@ export class RolloutRun {
       if (shouldHalt(failures, this.settings.maxFailures, canaryFailed)) {
         // The first failure's own words, so the summary says what went wrong.
         const first = `${failed[0]?.host}: ${failed[0]?.outcome} — ${failed[0]?.reason}`;
-        return canaryFailed ? `canary failed (${failed.length} of ${todo.length}; ${first}); no other host was touched` : `${failures} failures exceed the allowed ${this.settings.maxFailures} (${first})`;
+        return canaryFailed ? `canary failed (${failed.length} of ${todo.length}; ${first}); no other host was touched` : `${plural(failures, "failure")} exceed${failures === 1 ? "s" : ""} the allowed ${this.settings.maxFailures} (${first})`;
       }
       if (batch.canary && this.settings.bakeMs > 0 && !this.stopReason) {
         const bad = await this.bake(batch.steps.map((s) => s.host));
@@ -219,7 +281,7 @@ export class RolloutRun {
   private async runRestores(): Promise<string> {
     const todo = [...this.steps.values()].filter((s) => s.status !== "done");
     if (todo.length === 0) return "";
-    this.emit({ kind: "batch", batch: 0, message: `restoring ${todo.length} hosts to their previous ${this.settings.configPath}` });
+    this.emit({ kind: "batch", batch: 0, message: `restoring ${plural(todo.length, "host")} to their previous ${this.settings.configPath}` });
     this.markRunning(todo.map((s) => s.host));
     await Promise.all(
       todo.map(async (s) => {
@@ -272,8 +334,8 @@ export class RolloutRun {
   }
 
   /** Records how the rollout ended; resolves once that is written (or given up at shutdown). */
-  private async finish(halted: string): Promise<RolloutRecord> {
-    const { state, summary } = this.outcome(halted);
+  private async finish(halted: string, refused = ""): Promise<RolloutRecord> {
+    const { state, summary } = refused ? { state: "failed" as const, summary: refused } : this.outcome(halted);
     const at = this.deps.now();
     if (halted && this.stopReason?.kind !== "storage") this.emit({ kind: "halted", ok: false, message: halted });
     if (state === "interrupted") {
@@ -300,11 +362,12 @@ export class RolloutRun {
     if (stop?.kind === "shutdown" && !halted && notDone) return { state: "interrupted", summary: "the controller stopped during this rollout" };
     if (this.settings.kind === "rollback") {
       const ok = steps.filter((s) => s.status === "done" && s.ok).length;
-      return { state: failures ? "failed" : "succeeded", summary: `restored ${ok} of ${steps.length} hosts to their previous file` };
+      return { state: failures ? "failed" : "succeeded", summary: `restored ${ok} of ${plural(steps.length, "host")} to their previous file` };
     }
     if (halted) return { state: "failed", summary: `halted: ${halted}` };
-    if (stop?.kind === "abort" && notDone) return { state: "aborted", summary: `aborted by ${stop.by}; ${notDone} hosts skipped` };
-    return { state: "succeeded", summary: `all ${steps.length} hosts done, ${failures} failures (allowed ${this.settings.maxFailures})${unverifiedNote(steps)}` };
+    if (stop?.kind === "abort" && notDone) return { state: "aborted", summary: `aborted by ${stop.by}; ${plural(notDone, "host")} skipped` };
+    const all = steps.length === 1 ? "the 1 host" : `all ${steps.length} hosts`;
+    return { state: "succeeded", summary: `${all} done, ${plural(failures, "failure")} (allowed ${this.settings.maxFailures})${unverifiedNote(steps)}` };
   }
 
   /** The record as this run knows it (the history may still be catching up). */
@@ -315,6 +378,7 @@ export class RolloutRun {
       state,
       summary,
       finishedAt: at,
+      preflight: this.preflightReport ?? this.rollout.preflight,
       hostsTotal: steps.length,
       hostsOk: steps.filter((s) => s.status === "done" && s.ok).length,
       hostsFailed: steps.filter((s) => s.status === "done" && !s.ok).length,
@@ -409,7 +473,7 @@ class RestoreEntry {
     const bad = [...this.results.values()].filter((r) => !r.ok).length;
     const total = this.results.size;
     const at = this.deps.now();
-    this.journal.write("rollback entry end", () => this.deps.history.finishRollout(this.id!, bad ? "failed" : "succeeded", `restored ${total - bad} of ${total} hosts to their previous file`, at));
+    this.journal.write("rollback entry end", () => this.deps.history.finishRollout(this.id!, bad ? "failed" : "succeeded", `restored ${total - bad} of ${plural(total, "host")} to their previous file`, at));
   }
 }
 
@@ -473,4 +537,8 @@ function changedFiles(step: StepRecord, settings: RolloutSettings): RestoreFile[
 function describeRestore(files: RestoreFile[]): string {
   if (files.length === 1 && files[0]!.sha256) return `${files[0]!.sha256.slice(0, 12)} of ${files[0]!.path}`;
   return files.map((f) => `${f.path} to ${f.sha256 ? f.sha256.slice(0, 12) : "absent (it did not exist)"}`).join(", ");
+}
+
+function preflightOutcome(r: PreflightReport): string {
+  return r.refused ? "refused" : r.tolerated ? "tolerated" : "passed";
 }

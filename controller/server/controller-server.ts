@@ -8,6 +8,7 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
+import { plural } from "../../common/plural.js";
 import { shutdownGracefully } from "../../common/grpc-server.js";
 import { toServiceError, unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
@@ -16,19 +17,23 @@ import {
   type ControllerServiceServer,
   type ConfigRolloutRequest,
   type Plan,
+  type PolicyOverrides,
   type ReloadRolloutRequest,
+  type ResumeRequest,
   type ShowResponse,
   type RolloutEvent as EventMsg,
 } from "../../proto/gen/fleet/controller/v1/controller.js";
 import type { ControllerApi, PlannedConfig, PlannedReload, RolloutDetail } from "../controller-api.js";
+import type { RolloutRecord, ScheduleRun, StepRecord } from "../history/history-store.js";
 import { describeSet } from "../rollout/plan-config.js";
+import type { PlannedBatch } from "../rollout/plan-rollout.js";
 import type { SetFile } from "../rollout/render-config-set.js";
-import type { ScheduleRun } from "../history/history-store.js";
+import type { PolicyText } from "../rollout/rollout-policy.js";
 import type { ControllerSettings, TlsFiles } from "../inventory/inventory.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
 import { authorize, certificateGrant, socketGrant, type ControllerRpc, type Grant } from "./operator-roles.js";
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
-import { deliveryToProto, eventToProto, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
+import { deliveryToProto, eventToProto, preflightEvents, rolloutToProto, stepToProto, storedEventToProto } from "./to-proto.js";
 
 export interface RunningControllerServers {
   /** Where the CLI connects with both roles (or, over TCP, what its certificate grants). */
@@ -162,7 +167,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
   return {
     reload: (call) => stream("Reload", call, (listener, grant) => startRollout(api, call, listener, grant, undefined)),
     rollout: (call) => stream("Rollout", call, (listener, grant) => startRollout(api, call, listener, grant, configFromRequest(call.request))),
-    resume: (call) => stream("Resume", call, (listener) => api.resume(call.request.rolloutId, listener).done),
+    resume: (call) => stream("Resume", call, (listener) => resumeRollout(api, call, listener)),
     watch: (call) =>
       stream("Watch", call, (listener) => {
         const id = call.request.rolloutId;
@@ -176,13 +181,19 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
             call.write({ rolloutId: id, kind: "finished", host: "", address: "", batch: -1, canary: false, outcome: r.state, ok: r.state === "succeeded", message: r.summary, atMs: Date.now(), plan: undefined, rollout: rolloutToProto(r) });
             return resolve();
           }
+          // Where the rollout is now, before its next event: every batch and every host's step so far.
+          const d = api.showRollout(id);
+          const plan = planToProto(d.rollout.group, d.rollout.service, batchesOf(d.steps), policyOf(d.rollout), d.steps);
+          call.write(planEvent(id, `following rollout ${id} (${rolloutToProto(d.rollout).state.replaceAll("_", " ")})`, plan, d.rollout));
           call.on("cancelled", () => w.unsubscribe());
         });
       }),
     abort: authorized("Abort", async (req: { rolloutId: number; caller?: { user: string; host: string } }, grant, peer) => {
-      const said = `${req.caller?.user ?? "unknown"}@${req.caller?.host ?? "unknown"}`;
-      const by = `${grant.identity ? `cert:${grant.identity} (${said})` : said} (${peer})`;
-      const r = api.abort(req.rolloutId, by);
+      const r = api.abort(req.rolloutId, callerWords(req.caller, grant, peer));
+      return { rollout: rolloutToProto(r.rollout), message: r.message };
+    }),
+    promote: authorized("Promote", async (req: { rolloutId: number; caller?: { user: string; host: string } }, grant, peer) => {
+      const r = api.promote(req.rolloutId, callerWords(req.caller, grant, peer));
       return { rollout: rolloutToProto(r.rollout), message: r.message };
     }),
     history: authorized("History", async (req: { group: string; limit: number; beforeId: number }) => {
@@ -190,7 +201,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
       return { rollouts: api.listRollouts({ group: req.group || undefined, limit: req.limit || 20, beforeId: req.beforeId || undefined }).map(rolloutToProto) };
     }),
     show: authorized("Show", async (req: { rolloutId: number }) => detailToProto(api.showRollout(req.rolloutId), deliveries)),
-    groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group) })),
+    groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group), rollouts: api.activeRollouts(req.group).map(rolloutToProto) })),
     listSchedules: authorized("ListSchedules", async () => listSchedules(api)),
     scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string; force: boolean }) => scheduleAction(api, req)),
   };
@@ -205,33 +216,13 @@ function startRollout(
   config: { files: SetFile[]; rollbackAll: boolean } | undefined,
 ) {
   const req = call.request;
-  const args = {
-    group: req.group,
-    policy: Object.fromEntries(
-      Object.entries({ canary: req.policy?.canary, batch: req.policy?.batch, max_failures: req.policy?.maxFailures, bake: req.policy?.bake, pause: req.policy?.pause, accept_unverified: req.policy?.acceptUnverified ? "true" : "" }).filter(([, v]) => v),
-    ),
-    hosts: req.hosts,
-    select: req.select,
-    allowRestart: req.allowRestart,
-  };
+  const args = { group: req.group, policy: policyText(req.policy), hosts: req.hosts, select: req.select, allowRestart: req.allowRestart };
   const planned = config ? api.planConfig({ ...args, ...config }) : api.plan(args);
-  const plan = planToProto(planned, config ? `; push ${describeSet(config.files)}` : "");
-  const announce = (rolloutId: number, message: string, rollout?: Parameters<typeof rolloutToProto>[0]) =>
-    call.write({ rolloutId, kind: "plan", host: "", address: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined });
-  if (req.dryRun && config) {
-    // A config dry run shows what each host would get: its agent diffs the set against its live files.
-    return api.previewConfig(planned as PlannedConfig).then((diffs) => {
-      plan.diffs = diffs;
-      announce(0, "dry run: nothing changed");
-    });
-  }
-  if (req.dryRun) {
-    announce(0, "dry run: nothing changed");
-    return undefined;
-  }
-  const full = { ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer(), identity: grant.identity };
+  const plan = plannedToProto(planned, config ? `; push ${describeSet(config.files)}` : "");
+  if (req.dryRun) return dryRun(api, call, planned, plan, config !== undefined);
+  const full = { ...args, reason: req.reason, caller: { user: req.caller?.user ?? "", host: req.caller?.host ?? "" }, peer: call.getPeer(), identity: grant.identity, allowPreflightFailures: req.allowPreflightFailures };
   const started = config ? api.startConfigRollout({ ...full, ...config }, listener) : api.startReload(full, listener);
-  announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
+  call.write(planEvent(started.rollout.id, `rollout ${started.rollout.id}`, plan, started.rollout));
   return started.done;
 }
 
@@ -242,18 +233,106 @@ function configFromRequest(req: ConfigRolloutRequest): { files: SetFile[]; rollb
   return { files, rollbackAll: req.rollbackAll };
 }
 
-/** The plan as the CLI shows it: hosts by name (with their addresses), and every host left out with why. */
-function planToProto(planned: PlannedReload, what: string): Plan {
-  const name = (a: string) => planned.names.get(a) ?? a;
+/** Shows what remains of a rollout and its preflight (dry run), or resumes it. */
+function resumeRollout(api: ControllerApi, call: ServerWritableStream<ResumeRequest, EventMsg>, listener: (e: RolloutEvent) => void) {
+  const req = call.request;
+  const id = req.rolloutId;
+  const options = { policy: policyText(req.policy), allowPreflightFailures: req.allowPreflightFailures };
+  const p = api.planResume(id, options);
+  const plan = planToProto(p.rollout.group, p.rollout.service, p.batches, { maxFailures: p.settings.maxFailures, text: p.settings.policyText }, p.steps);
+  const what = `${p.hostsLeft} of ${plural(p.steps.length, "host")} remaining in ${plural(p.batches.length, "batch", "batches")}`;
+  if (req.dryRun) {
+    call.write(planEvent(id, `dry run: resume of rollout ${id}, ${what}; nothing changed`, plan, p.rollout));
+    const left = p.steps.filter((s) => s.status !== "done");
+    const failed = p.steps.filter((s) => s.status === "done" && !s.ok).length;
+    return api.preflight(p.settings, left, failed, req.allowPreflightFailures).then((r) => preflightEvents(id, r).forEach((e) => call.write(e)));
+  }
+  const started = api.resume(id, listener, options);
+  call.write(planEvent(id, `resuming rollout ${id}: ${what}`, plan, started.rollout));
+  return started.done;
+}
+
+/** The policy overrides as the core reads them (field names of the inventory; "" = not given). */
+function policyText(p: PolicyOverrides | undefined): PolicyText {
+  const text = { canary: p?.canary, batch: p?.batch, max_failures: p?.maxFailures, bake: p?.bake, pause: p?.pause, accept_unverified: p?.acceptUnverified ? "true" : "", approve: p?.approve ? "true" : "" };
+  return Object.fromEntries(Object.entries(text).filter(([, v]) => v)) as PolicyText;
+}
+
+function callerWords(c: { user: string; host: string } | undefined, grant: Grant, peer: string): string {
+  const said = `${c?.user || "unknown"}@${c?.host || "unknown"}`;
+  return `${grant.identity ? `cert:${grant.identity} (${said})` : said} (${peer})`;
+}
+
+/** The plan as the CLI shows it: hosts by name (with their addresses), every host left out with why, and (watch, resume) every host's step so far. */
+function planToProto(
+  group: string,
+  service: string,
+  batches: PlannedBatch[],
+  policy: { maxFailures: number; text: string },
+  steps: StepRecord[],
+  name: (address: string) => string = stepNames(steps),
+  excluded: string[] = [],
+): Plan {
   return {
-    group: planned.group.name,
-    service: planned.group.service,
-    batches: planned.plan.batches.map((b) => ({ index: b.index, canary: b.canary, hosts: b.hosts.map(name), addresses: b.hosts })),
-    maxFailures: planned.plan.maxFailures,
-    policy: planned.settings.policyText + what,
-    excluded: planned.excluded.map((x) => `${x.name}: ${x.why}`),
+    group,
+    service,
+    batches: batches.map((b) => ({ index: b.index, canary: b.canary, hosts: b.hosts.map(name), addresses: b.hosts })),
+    maxFailures: policy.maxFailures,
+    policy: policy.text,
+    excluded,
     diffs: [],
+    steps: steps.map(stepToProto),
   };
+}
+
+/** A new rollout's plan: its selection's names and the hosts left out. */
+function plannedToProto(planned: PlannedReload, what: string): Plan {
+  const name = (a: string) => planned.names.get(a) ?? a;
+  const excluded = planned.excluded.map((x) => `${x.name}: ${x.why}`);
+  return planToProto(planned.group.name, planned.group.service, planned.plan.batches, { maxFailures: planned.plan.maxFailures, text: planned.settings.policyText + what }, [], name, excluded);
+}
+
+/** A recorded rollout's host names, by agent address. */
+function stepNames(steps: StepRecord[]): (address: string) => string {
+  const names = new Map(steps.map((s) => [s.host, s.hostName || s.host]));
+  return (a) => names.get(a) ?? a;
+}
+
+/**
+ * The plan and its preflight, nothing changed; a config dry run also shows what each host
+ * would get (its agent diffs the set against its live files). Both are asked at once.
+ */
+async function dryRun(api: ControllerApi, call: ServerWritableStream<ReloadRolloutRequest, EventMsg>, planned: PlannedReload, plan: Plan, config: boolean): Promise<void> {
+  const steps = planned.plan.batches.flatMap((b) => b.hosts.map((host) => ({ host, hostName: planned.names.get(host), canary: b.canary })));
+  const [diffs, report] = await Promise.all([config ? api.previewConfig(planned as PlannedConfig) : [], api.preflight(planned.settings, steps, 0, call.request.allowPreflightFailures)]);
+  plan.diffs = diffs;
+  call.write(planEvent(0, "dry run: nothing changed", plan));
+  preflightEvents(0, report).forEach((e) => call.write(e));
+}
+
+function planEvent(rolloutId: number, message: string, plan: Plan, rollout?: RolloutRecord): EventMsg {
+  return { rolloutId, kind: "plan", host: "", address: "", batch: -1, canary: false, outcome: "", ok: true, message, atMs: Date.now(), plan, rollout: rollout ? rolloutToProto(rollout) : undefined };
+}
+
+/** A recorded rollout's batches, from its steps. */
+function batchesOf(steps: StepRecord[]): PlannedBatch[] {
+  const byIndex = new Map<number, PlannedBatch>();
+  for (const s of steps) {
+    const b = byIndex.get(s.batch) ?? { index: s.batch, canary: false, hosts: [] };
+    b.canary ||= s.canary;
+    b.hosts.push(s.host);
+    byIndex.set(s.batch, b);
+  }
+  return [...byIndex.values()].sort((a, b) => a.index - b.index);
+}
+
+function policyOf(r: RolloutRecord): { maxFailures: number; text: string } {
+  try {
+    const s = JSON.parse(r.policy) as { maxFailures?: number; policyText?: string };
+    return { maxFailures: s.maxFailures ?? 0, text: s.policyText ?? "" };
+  } catch {
+    return { maxFailures: 0, text: "" };
+  }
 }
 
 function listSchedules(api: ControllerApi) {

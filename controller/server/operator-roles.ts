@@ -3,7 +3,7 @@
 import { permissionDenied } from "../../common/errors.js";
 import type { ControllerSettings, Role } from "../inventory/inventory.js";
 
-export type ControllerRpc = "Reload" | "Rollout" | "Resume" | "Abort" | "ScheduleAction" | "Watch" | "History" | "Show" | "GroupStatus" | "ListSchedules";
+export type ControllerRpc = "Reload" | "Rollout" | "Resume" | "Abort" | "Promote" | "ScheduleAction" | "Watch" | "History" | "Show" | "GroupStatus" | "ListSchedules";
 
 /** `read` looks; `operate` changes something on the fleet or in the controller. */
 export const RPC_ROLE: Record<ControllerRpc, Role> = {
@@ -11,6 +11,7 @@ export const RPC_ROLE: Record<ControllerRpc, Role> = {
   Rollout: "operate",
   Resume: "operate",
   Abort: "operate",
+  Promote: "operate",
   ScheduleAction: "operate",
   Watch: "read",
   History: "read",

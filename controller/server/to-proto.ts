@@ -1,5 +1,6 @@
 // Controller domain records -> protobuf messages.
-import type { RolloutEvent as EventMsg, RolloutSummary, Step, WebhookDelivery } from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { RolloutEvent as EventMsg, Preflight, RolloutSummary, Step, WebhookDelivery } from "../../proto/gen/fleet/controller/v1/controller.js";
+import type { PreflightReport } from "../rollout/preflight.js";
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
 import type { EventRecord, RolloutRecord, StepRecord } from "../history/history-store.js";
 import type { RolloutEvent } from "../rollout/rollout-executor.js";
@@ -11,7 +12,7 @@ export function rolloutToProto(r: RolloutRecord): RolloutSummary {
     kind: r.kind,
     group: r.group,
     service: r.service,
-    state: r.state,
+    state: r.waitingForApproval ? "waiting_for_approval" : r.state,
     reason: r.reason,
     requestedBy: r.requestedBy,
     requestedFrom: r.requestedFrom,
@@ -28,7 +29,30 @@ export function rolloutToProto(r: RolloutRecord): RolloutSummary {
     configPath: r.configPath,
     configSha256: r.configSha256,
     schedule: r.schedule,
+    preflight: preflightToProto(r.preflight),
   };
+}
+
+/** The stored report (JSON) as the CLI reads it; absent before a preflight ran. */
+export function preflightToProto(json: string): Preflight | undefined {
+  if (!json) return undefined;
+  try {
+    const r = JSON.parse(json) as PreflightReport;
+    const failed = r.failed.map((f) => ({ host: f.name ?? f.host, outcome: f.outcome, problem: f.problem }));
+    return { ran: true, hostsChecked: r.hostsChecked, failed, refused: r.refused, tolerated: r.tolerated, summary: r.summary };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A preflight's report as events: one per failed host, then the verdict. */
+export function preflightEvents(rolloutId: number, r: PreflightReport): EventMsg[] {
+  const at = Date.now();
+  const event = (e: Pick<EventMsg, "kind" | "host" | "address" | "outcome" | "ok" | "message">): EventMsg => ({ rolloutId, batch: -1, canary: false, atMs: at, plan: undefined, rollout: undefined, ...e });
+  return [
+    ...r.failed.map((f) => event({ kind: "preflight_failed", host: f.name ?? f.host, address: f.host, outcome: f.outcome, ok: false, message: f.problem })),
+    event({ kind: "preflight", host: "", address: "", outcome: r.refused ? "refused" : r.tolerated ? "tolerated" : "passed", ok: !r.refused, message: r.summary }),
+  ];
 }
 
 export function stepToProto(s: StepRecord): Step {

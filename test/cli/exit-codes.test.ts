@@ -1,5 +1,6 @@
 // The exit-code table of the README, against the real `fleet` binary and a real controller with
-// real agents: 0 success, 1 failed/halted, 2 usage or config error, 3 unreachable.
+// real agents: 0 success, 1 failed/halted/aborted/refused, 2 usage or config error (an unknown
+// group or rollout too), 3 unreachable (a rollout refused by its preflight for an unreachable host too).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startController, writeInventory, type ControllerHarness } from "../helpers/controller-harness.js";
@@ -50,7 +51,21 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ["show", ["show", "1"], 0],
   ["status of healthy hosts", ["status", "web"], 0],
   ["status with an unreachable agent", ["status", "down"], 3],
-  ["a rollout whose only host is unreachable", ["reload", "down", "--yes"], 1],
+  ["preflight: a rollout whose only host is unreachable is refused", ["reload", "down", "--yes"], 3],
+  ["preflight in a dry run, an unreachable host", ["reload", "down", "--dry-run"], 3],
+  ["preflight: a config path the service does not declare", ["rollout", "web", "--file", "/etc/hostname", "--path", "/etc/undeclared.conf", "--yes"], 1],
+  ["follow of a succeeded rollout", ["follow", "1"], 0],
+  ["follow of a rollout its preflight refused for an unreachable host", ["follow", "2"], 3],
+  ["follow of an unknown rollout", ["follow", "999"], 2, /no rollout 999/],
+  ["follow without an id", ["follow"], 2, /missing required argument/],
+  ["promote of a rollout that ended", ["promote", "1"], 1, /not waiting for approval/],
+  ["promote of an unknown rollout", ["promote", "999"], 2, /no rollout 999/],
+  ["promote with a non-numeric id", ["promote", "x"], 2, /ID must be a rollout number/],
+  ["--approve without a canary", ["reload", "web", "--approve", "--canary", "0", "--yes"], 2, /waits after the canary batch/],
+  ["resume of a rollout that ended", ["resume", "1", "--yes"], 1, /cannot be resumed: it already ended succeeded/],
+  ["resume with a bare --pause", ["resume", "1", "--pause", "5"], 2, /did you mean 5s\?/],
+  ["resume with an option it does not take", ["resume", "1", "--canary", "1"], 2, /unknown option/],
+  ["history of an unknown group", ["history", "--group", "nope"], 2, /groups: web, down/],
   ["rollout --file without :REMOTE and without --path", ["rollout", "web", "--file", "/etc/hostname"], 2, /expected LOCAL:REMOTE/],
   ["rollout --path with two --file", ["rollout", "web", "--file", "/etc/hostname", "--file", "/etc/hostname", "--path", "/etc/x.conf"], 2, /--path REMOTE goes with exactly one --file/],
   ["rollout with an unreadable --template", ["rollout", "web", "--template", "/nonexistent/t.liquid:/etc/x.conf", "--yes"], 2, /cannot read --template/],

@@ -91,7 +91,7 @@ test("SIGHUP to a missing token file is refused and the old inventory kept; a to
     assert.match(done[1].message, /agents\.token_file .*agent\.token can no longer be read \(ENOENT\)/);
     const finished = events.find((e) => e.kind === "finished");
     assert.equal(finished.outcome, "failed");
-    assert.match(finished.message, /^halted: 1 failures exceed the allowed 0 \(.*agents\.token_file .*can no longer be read/);
+    assert.match(finished.message, /^halted: 1 failure exceeds the allowed 0 \(.*agents\.token_file .*can no longer be read/);
     assert.doesNotMatch(finished.message, /controller stopped/);
     const shown = JSON.parse((await runFleet(["show", String(finished.rolloutId), "--json"], env)).stdout);
     assert.deepEqual(shown.steps.map((s: { status: string }) => s.status), ["done", "done", "skipped"], "no host left running");

@@ -21,14 +21,18 @@ test("SIGHUP: an invalid inventory is refused and the old one kept; a valid one 
   try {
     await waitFor("the controller to listen", () => out.includes("controller listening"), 20_000);
     const dry = await runFleet(["reload", "web", "--canary", "1", "--batch", "2", "--dry-run"], env);
-    assert.equal(dry.code, 0, dry.stderr);
+    // The hosts do not exist: the plan is printed, and its preflight finds them unreachable (exit 3).
+    assert.equal(dry.code, 3, dry.stderr);
+    assert.match(dry.stdout, /preflight refused: 0 of 3 hosts ready/);
     assert.match(dry.stdout, /batch 0 \(canary\): a:7601\n.*batch 1: b:7601, c:7601/s);
 
     writeFileSync(file, "groups:\n  web:\n    hosts: nope\n");
     child.kill("SIGHUP");
     await waitFor("the refusal", () => out.includes("inventory reload refused"));
     assert.match(out, /groups\.web\.service: must be a non-empty string/);
-    assert.equal((await runFleet(["reload", "web", "--dry-run"], env)).code, 0, "old inventory kept");
+    const kept = await runFleet(["reload", "web", "--dry-run"], env);
+    assert.equal(kept.code, 3, "old inventory kept: the same plan and preflight, not an unknown group");
+    assert.match(kept.stdout, /batch 0 \(canary\): a:7601/);
 
     writeInventory(scratch.dir, "  api:\n    service: app\n    hosts: [x:7601]\n");
     child.kill("SIGHUP");

@@ -59,7 +59,7 @@ test("kill -9 during a rollback's restore; after a restart, resuming the rollbac
 
     const refused = await runFleet(["resume", parentId], env);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, new RegExp(`its restore, rollout ${entry.rollout.id}, is interrupted: fleet resume ${entry.rollout.id} first`));
+    assert.match(refused.stderr, new RegExp(`its restore, rollout ${entry.rollout.id}, was interrupted: fleet resume ${entry.rollout.id} first`));
 
     const resumed = await runFleet(["resume", String(entry.rollout.id)], env);
     assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);

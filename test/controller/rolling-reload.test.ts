@@ -111,11 +111,15 @@ describe("rolling reloads", () => {
     assert.match(detail.rollout.summary, /2 failures exceed the allowed 1/);
   });
 
-  test("a stopped agent is reported unreachable within the deadline and counts as a failure", async () => {
+  test("a stopped agent is found by the preflight within the deadline; tolerated, it counts as a failure", async () => {
     const started = Date.now();
-    const r = await runFleet(["reload", "withdead", "--json"], env);
-    assert.equal(r.code, 1);
+    const before = await counts();
+    const refused = await runFleet(["reload", "withdead", "--json"], env);
+    assert.equal(refused.code, 3, "refused by the preflight for an unreachable host");
     assert.ok(Date.now() - started < 20_000, "well within the reload deadline");
+    assert.deepEqual(await counts(), before, "no host was reloaded");
+    const r = await runFleet(["reload", "withdead", "--json", "--max-failures", "1", "--allow-preflight-failures"], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
     const done = ndjson(r.stdout).filter((e) => e.kind === "host_finished");
     const dead = done.find((e) => e.host === deadAddress)!;
     assert.equal(dead.outcome, "unreachable");
@@ -159,8 +163,8 @@ describe("rolling reloads", () => {
     assert.deepEqual(rows.map((r: { id: string }) => Number(r.id)), [...rows.map((r: { id: string }) => Number(r.id))].sort((a, b) => b - a));
     const s = await runFleet(["status", "all10"], env);
     assert.equal(s.code, 0, s.stdout + s.stderr);
-    assert.equal(s.stdout.trim().split("\n").length, 11, "a header and ten hosts");
-    assert.match(s.stdout, /^GROUP +HOST +SERVICE +STATE +PID/);
+    assert.equal(s.stdout.trim().split("\n").length, 12, "a summary, a header and ten hosts");
+    assert.match(s.stdout, /^10 hosts in 1 group: 10 up\nGROUP +HOST +SERVICE +STATE +PID/);
     assert.match(s.stdout, /all10 +127\.0\.0\.1:\d+ +web +running, healthy +\d+/);
     const dead = await runFleet(["status", "withdead"], env);
     assert.equal(dead.code, 3, "an unreachable agent exits 3");

@@ -128,7 +128,7 @@ services:
   test("status shows what a reload of the service can prove", async () => {
     const r = await runFleet(["status", "plain"], env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /^GROUP +HOST +SERVICE +STATE +PID +EVIDENCE/);
+    assert.match(r.stdout, /^GROUP +HOST +SERVICE +STATE +PID +EVIDENCE/m);
     assert.equal((r.stdout.match(/ none: reloads are unverified/g) ?? []).length, 3, r.stdout);
     const json = (await runFleet(["status", "plain", "--json"], env)).stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.match(json[0].evidence, /^none: reloads are unverified/);

@@ -77,8 +77,16 @@ export class FakeAgents {
     };
     return {
       address,
-      describe: () => Promise.reject(new Error("not faked")),
-      status: () => Promise.reject(new Error("not faked")),
+      // The preflight's questions: a fake host declares service web with /etc/web.conf and runs it.
+      describe: async () => {
+        if (h.unreachable) throw new AgentCallError(address, "Describe", { code: status.UNAVAILABLE, details: "connection refused", message: "" } as ServiceError);
+        return { agentVersion: "fake", hostname: address, runAsUser: "root", services: [{ name: "web", reloadMethod: "signal", reloadSummary: "HUP", hasCheck: false, generation: "http", configPaths: ["/etc/web.conf"], healthProbes: [], allowRestart: false }] };
+      },
+      status: async () => {
+        if (h.unreachable) throw new AgentCallError(address, "Status", { code: status.UNAVAILABLE, details: "connection refused", message: "" } as ServiceError);
+        const healthy = h.healthy && !h.badConfigs.has(h.live);
+        return { hostname: address, services: [{ name: "web", running: true, healthy, main: undefined, workerPids: [], listenSocketInodes: [], probes: [], configs: [], error: "", evidence: "" }] };
+      },
       reload: (req, o) => once("Reload", req.requestId, () => reloadResponse(req.requestId), o?.deadlineMs),
       probe: async () => {
         if (h.gate) await h.gate;

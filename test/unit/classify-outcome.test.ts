@@ -62,7 +62,7 @@ const RULES: { when: (c: Case) => boolean; outcome: string; ok: (c: Case) => boo
   { when: (c) => c.aborted && (c.generation === "partial" || c.generation === "nothing"), outcome: "failed", ok: () => false, reason: /^aborted while waiting/ },
   { when: (c) => c.generation === "partial", outcome: "failed", ok: () => false, reason: /^timed out after 300ms waiting for the old workers to stop listening: new workers 12 are up; old workers 10 still listen$/ },
   { when: (c) => c.generation === "nothing", outcome: "rejected", ok: () => false, reason: /no new generation \(http\) within 300ms: the old config is still serving/ },
-  { when: (c) => c.probes === "refused", outcome: "unhealthy", ok: () => false, reason: /1 of 10 probes were refused/ },
+  { when: (c) => c.probes === "refused", outcome: "unhealthy", ok: () => false, reason: /1 of 10 probes was refused/ },
   { when: (c) => c.probes === "failing", outcome: "unhealthy", ok: () => false, reason: /2 of 10 probes failed/ },
   { when: (c) => c.probes === "noRoundAfter", outcome: "unhealthy", ok: () => false, reason: /no probe round completed/ },
   { when: (c) => c.generation === "none", outcome: "unverified", ok: () => false, reason: /nothing shows the service loaded the new config/ },

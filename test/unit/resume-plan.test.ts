@@ -5,7 +5,7 @@ import { planResume } from "../../controller/rollout/resume-plan.js";
 
 const rollout = (r: Partial<RolloutRecord>): RolloutRecord => ({
   id: 1, kind: "reload", parentId: null, configPath: "", configSha256: "", schedule: "", group: "g", service: "web", state: "interrupted", reason: "", requestedBy: "u@h", requestedFrom: "x",
-  policy: JSON.stringify({ kind: "reload", service: "web", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }), allowRestart: false, createdAt: 0, finishedAt: 0, summary: "", hostsTotal: 0, hostsOk: 0, hostsFailed: 0, hostsSkipped: 0, hostsUnverified: 0, ...r,
+  policy: JSON.stringify({ kind: "reload", service: "web", maxFailures: 0, bakeMs: 0, pauseMs: 0, allowRestart: false, policyText: "p" }), allowRestart: false, createdAt: 0, finishedAt: 0, summary: "", hostsTotal: 0, hostsOk: 0, hostsFailed: 0, hostsSkipped: 0, hostsUnverified: 0, preflight: "", ...r,
 });
 const step = (host: string, s: Partial<StepRecord> = {}): StepRecord => ({
   rolloutId: 1, host, batch: 0, canary: false, position: 0, status: "pending", outcome: "", ok: false, reason: "", evidence: "", probesSent: 0, probesFailed: 0, probesRefused: 0, startedAt: null, finishedAt: null, previousSha256: "", newSha256: "", targetSha256: "", hostName: "", files: [], diff: "", ...s,
@@ -34,7 +34,7 @@ test("a rollback entry resumes as a restore whatever its stored policy says; a c
 
   const linked = (state: RolloutRecord["state"]) => [{ rollout: rollout({ id: 2, kind: "rollback", parentId: 1, state }), steps: [step("a", { status: state === "succeeded" ? "done" : "running", ok: true })] }];
   const waiting = planResume({ rollout: rollout(config), steps: [step("a", { status: "running" }), step("b")], linked: linked("interrupted"), configKept: true });
-  assert.equal(waiting.ok ? "" : waiting.why, "rollout 1 cannot be resumed: its restore, rollout 2, is interrupted: fleet resume 2 first (it puts the previous files back), then fleet resume 1");
+  assert.equal(waiting.ok ? "" : waiting.why, "rollout 1 cannot be resumed: its restore, rollout 2, was interrupted: fleet resume 2 first (it puts the previous files back), then fleet resume 1");
   const after = planResume({ rollout: rollout(config), steps: [step("a", { status: "running" }), step("b")], linked: linked("succeeded"), configKept: true });
   assert.ok(after.ok);
   assert.deepEqual(after.settled.map((s) => [s.host, s.result.ok]), [["a", false]]);

@@ -113,7 +113,7 @@ test("rollback resume: an interrupted restore resumes as that restore — no pus
   assert.equal(store.getSteps(entry.id)[0]!.targetSha256, "sha-old", "the version to restore was recorded before the agent was asked");
   assert.equal(JSON.parse(entry.policy).kind, "rollback", "the entry records its own settings");
 
-  assert.throws(() => core.resume(parent.id, () => undefined), new RegExp(`its restore, rollout ${entry.id}, is interrupted: fleet resume ${entry.id} first`));
+  assert.throws(() => core.resume(parent.id, () => undefined), new RegExp(`its restore, rollout ${entry.id}, was interrupted: fleet resume ${entry.id} first`));
   const reloadsBefore = agents.host("h1:7601").reloads;
   const restored = await core.resume(entry.id, () => undefined).done;
   assert.equal(restored.state, "succeeded", restored.summary);

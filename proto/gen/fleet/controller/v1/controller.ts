@@ -87,6 +87,8 @@ export interface PolicyOverrides {
   pause: string;
   /** Count `unverified` reloads (no generation evidence) as success. */
   acceptUnverified: boolean;
+  /** Wait for `fleet promote` after the canary batch and its bake. */
+  approve: boolean;
 }
 
 export interface ReloadRolloutRequest {
@@ -102,6 +104,8 @@ export interface ReloadRolloutRequest {
   allowRestart: boolean;
   /** Restrict by label: "zone=a,role!=edge" (every term must hold). */
   select: string;
+  /** Hosts failing the preflight are recorded as failed instead of refusing the rollout, if max_failures tolerates them. */
+  allowPreflightFailures: boolean;
 }
 
 /**
@@ -138,6 +142,7 @@ export interface ConfigRolloutRequest {
    * every selected host; an agent whose files already match does nothing.
    */
   force: boolean;
+  allowPreflightFailures: boolean;
 }
 
 export interface PlannedBatch {
@@ -181,16 +186,24 @@ export interface Plan {
   excluded: string[];
   /** Config dry runs: what each selected host would get. */
   diffs: HostDiff[];
+  /** Watch and resume: every host's step so far (a plan of a new rollout has none). */
+  steps: Step[];
 }
 
 export interface RolloutEvent {
   rolloutId: number;
-  /** plan, started, batch, host_started, host_finished, bake, pause, halted, abort_requested, finished. */
+  /**
+   * plan, preflight, preflight_failed, started, batch, host_started, host_finished, bake,
+   * waiting_for_approval, approved, pause, halted, abort_requested, finished.
+   */
   kind: string;
   host: string;
   batch: number;
   canary: boolean;
-  /** An agent outcome word, `unreachable`, or on `finished` the rollout state. */
+  /**
+   * An agent outcome word, `unreachable`, or on `finished` the rollout state. On `preflight`:
+   * passed, tolerated, or refused; on `preflight_failed`: unreachable, refused or not_running.
+   */
   outcome: string;
   ok: boolean;
   message: string;
@@ -217,9 +230,44 @@ export interface AbortResponse {
   message: string;
 }
 
-export interface ResumeRequest {
+export interface PromoteRequest {
   rolloutId: number;
   caller: Caller | undefined;
+}
+
+export interface PromoteResponse {
+  rollout: RolloutSummary | undefined;
+  message: string;
+}
+
+export interface ResumeRequest {
+  rolloutId: number;
+  caller:
+    | Caller
+    | undefined;
+  /** Only batch, bake and pause apply, to the hosts that remain; recorded with the rollout. */
+  policy: PolicyOverrides | undefined;
+  dryRun: boolean;
+  allowPreflightFailures: boolean;
+}
+
+/** One host that failed the preflight. */
+export interface PreflightHost {
+  host: string;
+  /** unreachable, refused (authentication, service or path not declared) or not_running. */
+  outcome: string;
+  problem: string;
+}
+
+/** What the controller asked every host before touching any. */
+export interface Preflight {
+  ran: boolean;
+  hostsChecked: number;
+  failed: PreflightHost[];
+  /** The rollout was refused (nothing touched) / went on with the failed hosts recorded as failed. */
+  refused: boolean;
+  tolerated: boolean;
+  summary: string;
 }
 
 export interface RolloutSummary {
@@ -227,7 +275,7 @@ export interface RolloutSummary {
   kind: string;
   group: string;
   service: string;
-  /** running, succeeded, failed, aborted, interrupted. */
+  /** running, waiting_for_approval (running, paused at the approval gate), succeeded, failed, aborted, interrupted. */
   state: string;
   reason: string;
   requestedBy: string;
@@ -247,6 +295,7 @@ export interface RolloutSummary {
   schedule: string;
   /** Steps whose reload was unverified (sent, but no generation evidence). */
   hostsUnverified: number;
+  preflight: Preflight | undefined;
 }
 
 export interface HistoryRequest {
@@ -345,6 +394,11 @@ export interface HostStatus {
   name: string;
   /** Per declared config file: its live hash against the one fleet last installed. */
   files: FileDrift[];
+  /**
+   * up (running and healthy), unhealthy, not_running, not_declared (the agent answers but
+   * does not declare the service), denied (the agent refused the controller's credentials), unreachable.
+   */
+  state: string;
 }
 
 export interface FileDrift {
@@ -359,6 +413,8 @@ export interface FileDrift {
 
 export interface GroupStatusResponse {
   hosts: HostStatus[];
+  /** The rollouts running now in these groups (a rollout waiting for approval among them). */
+  rollouts: RolloutSummary[];
 }
 
 function createBaseListSchedulesRequest(): ListSchedulesRequest {
@@ -1136,7 +1192,7 @@ export const Caller: MessageFns<Caller> = {
 };
 
 function createBasePolicyOverrides(): PolicyOverrides {
-  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "", acceptUnverified: false };
+  return { canary: "", batch: "", maxFailures: "", bake: "", pause: "", acceptUnverified: false, approve: false };
 }
 
 export const PolicyOverrides: MessageFns<PolicyOverrides> = {
@@ -1158,6 +1214,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     }
     if (message.acceptUnverified !== false) {
       writer.uint32(48).bool(message.acceptUnverified);
+    }
+    if (message.approve !== false) {
+      writer.uint32(56).bool(message.approve);
     }
     return writer;
   },
@@ -1223,6 +1282,14 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
             message.acceptUnverified = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.approve = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1251,6 +1318,7 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
         : isSet(object.accept_unverified)
         ? globalThis.Boolean(object.accept_unverified)
         : false,
+      approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
     };
   },
 
@@ -1274,6 +1342,9 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     if (message.acceptUnverified !== false) {
       obj.acceptUnverified = message.acceptUnverified;
     }
+    if (message.approve !== false) {
+      obj.approve = message.approve;
+    }
     return obj;
   },
 
@@ -1288,6 +1359,7 @@ export const PolicyOverrides: MessageFns<PolicyOverrides> = {
     message.bake = object.bake ?? "";
     message.pause = object.pause ?? "";
     message.acceptUnverified = object.acceptUnverified ?? false;
+    message.approve = object.approve ?? false;
     return message;
   },
 };
@@ -1302,6 +1374,7 @@ function createBaseReloadRolloutRequest(): ReloadRolloutRequest {
     caller: undefined,
     allowRestart: false,
     select: "",
+    allowPreflightFailures: false,
   };
 }
 
@@ -1330,6 +1403,9 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
     }
     if (message.select !== "") {
       writer.uint32(66).string(message.select);
+    }
+    if (message.allowPreflightFailures !== false) {
+      writer.uint32(72).bool(message.allowPreflightFailures);
     }
     return writer;
   },
@@ -1411,6 +1487,14 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
             message.select = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.allowPreflightFailures = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1441,6 +1525,11 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
         ? globalThis.Boolean(object.allow_restart)
         : false,
       select: isSet(object.select) ? globalThis.String(object.select) : "",
+      allowPreflightFailures: isSet(object.allowPreflightFailures)
+        ? globalThis.Boolean(object.allowPreflightFailures)
+        : isSet(object.allow_preflight_failures)
+        ? globalThis.Boolean(object.allow_preflight_failures)
+        : false,
     };
   },
 
@@ -1470,6 +1559,9 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
     if (message.select !== "") {
       obj.select = message.select;
     }
+    if (message.allowPreflightFailures !== false) {
+      obj.allowPreflightFailures = message.allowPreflightFailures;
+    }
     return obj;
   },
 
@@ -1490,6 +1582,7 @@ export const ReloadRolloutRequest: MessageFns<ReloadRolloutRequest> = {
       : undefined;
     message.allowRestart = object.allowRestart ?? false;
     message.select = object.select ?? "";
+    message.allowPreflightFailures = object.allowPreflightFailures ?? false;
     return message;
   },
 };
@@ -1610,6 +1703,7 @@ function createBaseConfigRolloutRequest(): ConfigRolloutRequest {
     files: [],
     select: "",
     force: false,
+    allowPreflightFailures: false,
   };
 }
 
@@ -1653,6 +1747,9 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     }
     if (message.force !== false) {
       writer.uint32(104).bool(message.force);
+    }
+    if (message.allowPreflightFailures !== false) {
+      writer.uint32(112).bool(message.allowPreflightFailures);
     }
     return writer;
   },
@@ -1774,6 +1871,14 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.allowPreflightFailures = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1813,6 +1918,11 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => ConfigFile.fromJSON(e)) : [],
       select: isSet(object.select) ? globalThis.String(object.select) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      allowPreflightFailures: isSet(object.allowPreflightFailures)
+        ? globalThis.Boolean(object.allowPreflightFailures)
+        : isSet(object.allow_preflight_failures)
+        ? globalThis.Boolean(object.allow_preflight_failures)
+        : false,
     };
   },
 
@@ -1857,6 +1967,9 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.allowPreflightFailures !== false) {
+      obj.allowPreflightFailures = message.allowPreflightFailures;
+    }
     return obj;
   },
 
@@ -1882,6 +1995,7 @@ export const ConfigRolloutRequest: MessageFns<ConfigRolloutRequest> = {
     message.files = object.files?.map((e) => ConfigFile.fromPartial(e)) || [];
     message.select = object.select ?? "";
     message.force = object.force ?? false;
+    message.allowPreflightFailures = object.allowPreflightFailures ?? false;
     return message;
   },
 };
@@ -2354,7 +2468,7 @@ export const FileDiff: MessageFns<FileDiff> = {
 };
 
 function createBasePlan(): Plan {
-  return { group: "", service: "", batches: [], maxFailures: 0, policy: "", excluded: [], diffs: [] };
+  return { group: "", service: "", batches: [], maxFailures: 0, policy: "", excluded: [], diffs: [], steps: [] };
 }
 
 export const Plan: MessageFns<Plan> = {
@@ -2379,6 +2493,9 @@ export const Plan: MessageFns<Plan> = {
     }
     for (const v of message.diffs) {
       HostDiff.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.steps) {
+      Step.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2452,6 +2569,14 @@ export const Plan: MessageFns<Plan> = {
             message.diffs.push(HostDiff.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.steps.push(Step.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2479,6 +2604,7 @@ export const Plan: MessageFns<Plan> = {
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
       excluded: globalThis.Array.isArray(object?.excluded) ? object.excluded.map((e: any) => globalThis.String(e)) : [],
       diffs: globalThis.Array.isArray(object?.diffs) ? object.diffs.map((e: any) => HostDiff.fromJSON(e)) : [],
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => Step.fromJSON(e)) : [],
     };
   },
 
@@ -2505,6 +2631,9 @@ export const Plan: MessageFns<Plan> = {
     if (message.diffs?.length) {
       obj.diffs = message.diffs.map((e) => HostDiff.toJSON(e));
     }
+    if (message.steps?.length) {
+      obj.steps = message.steps.map((e) => Step.toJSON(e));
+    }
     return obj;
   },
 
@@ -2520,6 +2649,7 @@ export const Plan: MessageFns<Plan> = {
     message.policy = object.policy ?? "";
     message.excluded = object.excluded?.map((e) => e) || [];
     message.diffs = object.diffs?.map((e) => HostDiff.fromPartial(e)) || [];
+    message.steps = object.steps?.map((e) => Step.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3043,8 +3173,186 @@ export const AbortResponse: MessageFns<AbortResponse> = {
   },
 };
 
-function createBaseResumeRequest(): ResumeRequest {
+function createBasePromoteRequest(): PromoteRequest {
   return { rolloutId: 0, caller: undefined };
+}
+
+export const PromoteRequest: MessageFns<PromoteRequest> = {
+  encode(message: PromoteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rolloutId !== 0) {
+      writer.uint32(8).int64(message.rolloutId);
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rolloutId = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromoteRequest {
+    return {
+      rolloutId: isSet(object.rolloutId)
+        ? globalThis.Number(object.rolloutId)
+        : isSet(object.rollout_id)
+        ? globalThis.Number(object.rollout_id)
+        : 0,
+      caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+    };
+  },
+
+  toJSON(message: PromoteRequest): unknown {
+    const obj: any = {};
+    if (message.rolloutId !== 0) {
+      obj.rolloutId = Math.round(message.rolloutId);
+    }
+    if (message.caller !== undefined) {
+      obj.caller = Caller.toJSON(message.caller);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromoteRequest>): PromoteRequest {
+    return PromoteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromoteRequest>): PromoteRequest {
+    const message = createBasePromoteRequest();
+    message.rolloutId = object.rolloutId ?? 0;
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? Caller.fromPartial(object.caller)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePromoteResponse(): PromoteResponse {
+  return { rollout: undefined, message: "" };
+}
+
+export const PromoteResponse: MessageFns<PromoteResponse> = {
+  encode(message: PromoteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rollout !== undefined) {
+      RolloutSummary.encode(message.rollout, writer.uint32(10).fork()).join();
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PromoteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePromoteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rollout = RolloutSummary.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PromoteResponse {
+    return {
+      rollout: isSet(object.rollout) ? RolloutSummary.fromJSON(object.rollout) : undefined,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: PromoteResponse): unknown {
+    const obj: any = {};
+    if (message.rollout !== undefined) {
+      obj.rollout = RolloutSummary.toJSON(message.rollout);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PromoteResponse>): PromoteResponse {
+    return PromoteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PromoteResponse>): PromoteResponse {
+    const message = createBasePromoteResponse();
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutSummary.fromPartial(object.rollout)
+      : undefined;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseResumeRequest(): ResumeRequest {
+  return { rolloutId: 0, caller: undefined, policy: undefined, dryRun: false, allowPreflightFailures: false };
 }
 
 export const ResumeRequest: MessageFns<ResumeRequest> = {
@@ -3054,6 +3362,15 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(18).fork()).join();
+    }
+    if (message.policy !== undefined) {
+      PolicyOverrides.encode(message.policy, writer.uint32(26).fork()).join();
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(32).bool(message.dryRun);
+    }
+    if (message.allowPreflightFailures !== false) {
+      writer.uint32(40).bool(message.allowPreflightFailures);
     }
     return writer;
   },
@@ -3087,6 +3404,30 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
             message.caller = Caller.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policy = PolicyOverrides.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allowPreflightFailures = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3107,6 +3448,17 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
         ? globalThis.Number(object.rollout_id)
         : 0,
       caller: isSet(object.caller) ? Caller.fromJSON(object.caller) : undefined,
+      policy: isSet(object.policy) ? PolicyOverrides.fromJSON(object.policy) : undefined,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      allowPreflightFailures: isSet(object.allowPreflightFailures)
+        ? globalThis.Boolean(object.allowPreflightFailures)
+        : isSet(object.allow_preflight_failures)
+        ? globalThis.Boolean(object.allow_preflight_failures)
+        : false,
     };
   },
 
@@ -3117,6 +3469,15 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     }
     if (message.caller !== undefined) {
       obj.caller = Caller.toJSON(message.caller);
+    }
+    if (message.policy !== undefined) {
+      obj.policy = PolicyOverrides.toJSON(message.policy);
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.allowPreflightFailures !== false) {
+      obj.allowPreflightFailures = message.allowPreflightFailures;
     }
     return obj;
   },
@@ -3130,6 +3491,265 @@ export const ResumeRequest: MessageFns<ResumeRequest> = {
     message.caller = (object.caller !== undefined && object.caller !== null)
       ? Caller.fromPartial(object.caller)
       : undefined;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? PolicyOverrides.fromPartial(object.policy)
+      : undefined;
+    message.dryRun = object.dryRun ?? false;
+    message.allowPreflightFailures = object.allowPreflightFailures ?? false;
+    return message;
+  },
+};
+
+function createBasePreflightHost(): PreflightHost {
+  return { host: "", outcome: "", problem: "" };
+}
+
+export const PreflightHost: MessageFns<PreflightHost> = {
+  encode(message: PreflightHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(18).string(message.outcome);
+    }
+    if (message.problem !== "") {
+      writer.uint32(26).string(message.problem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreflightHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreflightHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreflightHost {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+    };
+  },
+
+  toJSON(message: PreflightHost): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreflightHost>): PreflightHost {
+    return PreflightHost.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreflightHost>): PreflightHost {
+    const message = createBasePreflightHost();
+    message.host = object.host ?? "";
+    message.outcome = object.outcome ?? "";
+    message.problem = object.problem ?? "";
+    return message;
+  },
+};
+
+function createBasePreflight(): Preflight {
+  return { ran: false, hostsChecked: 0, failed: [], refused: false, tolerated: false, summary: "" };
+}
+
+export const Preflight: MessageFns<Preflight> = {
+  encode(message: Preflight, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ran !== false) {
+      writer.uint32(8).bool(message.ran);
+    }
+    if (message.hostsChecked !== 0) {
+      writer.uint32(16).int32(message.hostsChecked);
+    }
+    for (const v of message.failed) {
+      PreflightHost.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.refused !== false) {
+      writer.uint32(32).bool(message.refused);
+    }
+    if (message.tolerated !== false) {
+      writer.uint32(40).bool(message.tolerated);
+    }
+    if (message.summary !== "") {
+      writer.uint32(50).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Preflight {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreflight();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ran = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hostsChecked = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.failed.push(PreflightHost.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.refused = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tolerated = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Preflight {
+    return {
+      ran: isSet(object.ran) ? globalThis.Boolean(object.ran) : false,
+      hostsChecked: isSet(object.hostsChecked)
+        ? globalThis.Number(object.hostsChecked)
+        : isSet(object.hosts_checked)
+        ? globalThis.Number(object.hosts_checked)
+        : 0,
+      failed: globalThis.Array.isArray(object?.failed) ? object.failed.map((e: any) => PreflightHost.fromJSON(e)) : [],
+      refused: isSet(object.refused) ? globalThis.Boolean(object.refused) : false,
+      tolerated: isSet(object.tolerated) ? globalThis.Boolean(object.tolerated) : false,
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: Preflight): unknown {
+    const obj: any = {};
+    if (message.ran !== false) {
+      obj.ran = message.ran;
+    }
+    if (message.hostsChecked !== 0) {
+      obj.hostsChecked = Math.round(message.hostsChecked);
+    }
+    if (message.failed?.length) {
+      obj.failed = message.failed.map((e) => PreflightHost.toJSON(e));
+    }
+    if (message.refused !== false) {
+      obj.refused = message.refused;
+    }
+    if (message.tolerated !== false) {
+      obj.tolerated = message.tolerated;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Preflight>): Preflight {
+    return Preflight.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Preflight>): Preflight {
+    const message = createBasePreflight();
+    message.ran = object.ran ?? false;
+    message.hostsChecked = object.hostsChecked ?? 0;
+    message.failed = object.failed?.map((e) => PreflightHost.fromPartial(e)) || [];
+    message.refused = object.refused ?? false;
+    message.tolerated = object.tolerated ?? false;
+    message.summary = object.summary ?? "";
     return message;
   },
 };
@@ -3157,6 +3777,7 @@ function createBaseRolloutSummary(): RolloutSummary {
     configSha256: "",
     schedule: "",
     hostsUnverified: 0,
+    preflight: undefined,
   };
 }
 
@@ -3224,6 +3845,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     }
     if (message.hostsUnverified !== 0) {
       writer.uint32(168).int32(message.hostsUnverified);
+    }
+    if (message.preflight !== undefined) {
+      Preflight.encode(message.preflight, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -3409,6 +4033,14 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
             message.hostsUnverified = reader.int32();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.preflight = Preflight.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3492,6 +4124,7 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
         : isSet(object.hosts_unverified)
         ? globalThis.Number(object.hosts_unverified)
         : 0,
+      preflight: isSet(object.preflight) ? Preflight.fromJSON(object.preflight) : undefined,
     };
   },
 
@@ -3560,6 +4193,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     if (message.hostsUnverified !== 0) {
       obj.hostsUnverified = Math.round(message.hostsUnverified);
     }
+    if (message.preflight !== undefined) {
+      obj.preflight = Preflight.toJSON(message.preflight);
+    }
     return obj;
   },
 
@@ -3589,6 +4225,9 @@ export const RolloutSummary: MessageFns<RolloutSummary> = {
     message.configSha256 = object.configSha256 ?? "";
     message.schedule = object.schedule ?? "";
     message.hostsUnverified = object.hostsUnverified ?? 0;
+    message.preflight = (object.preflight !== undefined && object.preflight !== null)
+      ? Preflight.fromPartial(object.preflight)
+      : undefined;
     return message;
   },
 };
@@ -4826,6 +5465,7 @@ function createBaseHostStatus(): HostStatus {
     evidence: "",
     name: "",
     files: [],
+    state: "",
   };
 }
 
@@ -4869,6 +5509,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     }
     for (const v of message.files) {
       FileDrift.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.state !== "") {
+      writer.uint32(114).string(message.state);
     }
     return writer;
   },
@@ -4990,6 +5633,14 @@ export const HostStatus: MessageFns<HostStatus> = {
             message.files.push(FileDrift.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5025,6 +5676,7 @@ export const HostStatus: MessageFns<HostStatus> = {
       evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => FileDrift.fromJSON(e)) : [],
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
     };
   },
 
@@ -5069,6 +5721,9 @@ export const HostStatus: MessageFns<HostStatus> = {
     if (message.files?.length) {
       obj.files = message.files.map((e) => FileDrift.toJSON(e));
     }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
     return obj;
   },
 
@@ -5090,6 +5745,7 @@ export const HostStatus: MessageFns<HostStatus> = {
     message.evidence = object.evidence ?? "";
     message.name = object.name ?? "";
     message.files = object.files?.map((e) => FileDrift.fromPartial(e)) || [];
+    message.state = object.state ?? "";
     return message;
   },
 };
@@ -5236,13 +5892,16 @@ export const FileDrift: MessageFns<FileDrift> = {
 };
 
 function createBaseGroupStatusResponse(): GroupStatusResponse {
-  return { hosts: [] };
+  return { hosts: [], rollouts: [] };
 }
 
 export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   encode(message: GroupStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.hosts) {
       HostStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.rollouts) {
+      RolloutSummary.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -5268,6 +5927,14 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
             message.hosts.push(HostStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rollouts.push(RolloutSummary.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5283,6 +5950,9 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   fromJSON(object: any): GroupStatusResponse {
     return {
       hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => HostStatus.fromJSON(e)) : [],
+      rollouts: globalThis.Array.isArray(object?.rollouts)
+        ? object.rollouts.map((e: any) => RolloutSummary.fromJSON(e))
+        : [],
     };
   },
 
@@ -5290,6 +5960,9 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
     const obj: any = {};
     if (message.hosts?.length) {
       obj.hosts = message.hosts.map((e) => HostStatus.toJSON(e));
+    }
+    if (message.rollouts?.length) {
+      obj.rollouts = message.rollouts.map((e) => RolloutSummary.toJSON(e));
     }
     return obj;
   },
@@ -5300,6 +5973,7 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   fromPartial(object: DeepPartial<GroupStatusResponse>): GroupStatusResponse {
     const message = createBaseGroupStatusResponse();
     message.hosts = object.hosts?.map((e) => HostStatus.fromPartial(e)) || [];
+    message.rollouts = object.rollouts?.map((e) => RolloutSummary.fromPartial(e)) || [];
     return message;
   },
 };
@@ -5345,7 +6019,17 @@ export const ControllerServiceService = {
     responseSerialize: (value: AbortResponse): Buffer => Buffer.from(AbortResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AbortResponse => AbortResponse.decode(value),
   },
-  /** Continues an interrupted or aborted rollout with the hosts not done. */
+  /** Lets a rollout waiting for approval (after its canary and bake) go on with the other hosts. */
+  promote: {
+    path: "/fleet.controller.v1.ControllerService/Promote" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PromoteRequest): Buffer => Buffer.from(PromoteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PromoteRequest => PromoteRequest.decode(value),
+    responseSerialize: (value: PromoteResponse): Buffer => Buffer.from(PromoteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PromoteResponse => PromoteResponse.decode(value),
+  },
+  /** Continues an interrupted or aborted rollout with the hosts not done; with dry_run only the remaining plan and its preflight. */
   resume: {
     path: "/fleet.controller.v1.ControllerService/Resume" as const,
     requestStream: false as const,
@@ -5414,7 +6098,9 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Follows a running rollout's events until it ends. */
   watch: handleServerStreamingCall<WatchRequest, RolloutEvent>;
   abort: handleUnaryCall<AbortRequest, AbortResponse>;
-  /** Continues an interrupted or aborted rollout with the hosts not done. */
+  /** Lets a rollout waiting for approval (after its canary and bake) go on with the other hosts. */
+  promote: handleUnaryCall<PromoteRequest, PromoteResponse>;
+  /** Continues an interrupted or aborted rollout with the hosts not done; with dry_run only the remaining plan and its preflight. */
   resume: handleServerStreamingCall<ResumeRequest, RolloutEvent>;
   history: handleUnaryCall<HistoryRequest, HistoryResponse>;
   show: handleUnaryCall<ShowRequest, ShowResponse>;
@@ -5457,7 +6143,23 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AbortResponse) => void,
   ): ClientUnaryCall;
-  /** Continues an interrupted or aborted rollout with the hosts not done. */
+  /** Lets a rollout waiting for approval (after its canary and bake) go on with the other hosts. */
+  promote(
+    request: PromoteRequest,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  promote(
+    request: PromoteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PromoteResponse) => void,
+  ): ClientUnaryCall;
+  /** Continues an interrupted or aborted rollout with the hosts not done; with dry_run only the remaining plan and its preflight. */
   resume(request: ResumeRequest, options?: Partial<CallOptions>): ClientReadableStream<RolloutEvent>;
   resume(
     request: ResumeRequest,

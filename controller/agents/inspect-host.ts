@@ -1,0 +1,73 @@
+// Asks one agent what the controller needs to know before acting on it, or to
+// report it: does it answer, does it accept our credentials, does it declare
+// the service (and which config paths), is the service running. Describe and
+// Status go out together, each with the deadline; nothing here throws.
+import { status as grpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { grpcMessage } from "../../common/grpc-message.js";
+import { AgentCallError } from "../../common/agent-call-error.js";
+import type { AgentClient } from "../../common/agent-client.js";
+import type { DescribeResponse, ServiceStatus } from "../../proto/gen/fleet/agent/v1/agent.js";
+
+/** up, unhealthy, not_running, not_declared, denied (credentials refused), unreachable. */
+export type HostState = "up" | "unhealthy" | "not_running" | "not_declared" | "denied" | "unreachable";
+
+export interface HostInspection {
+  state: HostState;
+  /** Why, when the state is not `up`. */
+  problem: string;
+  hostname: string;
+  /** The service's config paths as the agent declares them (empty when not declared or unknown). */
+  configPaths: string[];
+  /** The service's status, when the agent gave it. */
+  status?: ServiceStatus;
+}
+
+export async function inspectHost(client: () => AgentClient, service: string, deadlineMs: number): Promise<HostInspection> {
+  let c: AgentClient;
+  try {
+    c = client();
+  } catch (err) {
+    return { state: "denied", problem: `cannot call the agent: ${message(err)}`, hostname: "", configPaths: [] };
+  }
+  const [described, status] = await Promise.allSettled([c.describe({ deadlineMs }), c.status(service, { deadlineMs })]);
+  return judge(service, described, status);
+}
+
+/** Pure: the two answers (or failures) -> the host's state. */
+export function judge(service: string, described: PromiseSettledResult<DescribeResponse>, status: PromiseSettledResult<{ hostname: string; services: ServiceStatus[] }>): HostInspection {
+  const base = { hostname: "", configPaths: [] as string[] };
+  if (described.status === "rejected") {
+    const err = described.reason;
+    if (isUnreachable(err)) return { ...base, state: "unreachable", problem: message(err) };
+    // Describe may be refused by the agent's tls.allow while Status is allowed: then Status decides.
+    if (isDenied(err) && status.status === "rejected") return { ...base, state: "denied", problem: `the agent refused the controller: ${message(err)}` };
+  }
+  const d = described.status === "fulfilled" ? described.value : undefined;
+  const svc = d?.services.find((s) => s.name === service);
+  if (d && !svc) return { ...base, hostname: d.hostname, state: "not_declared", problem: `service ${service} is not declared on this agent; declared: ${d.services.map((s) => s.name).join(", ") || "(none)"}` };
+  const hostname = d?.hostname ?? (status.status === "fulfilled" ? status.value.hostname : "");
+  const configPaths = svc?.configPaths ?? [];
+  if (status.status === "rejected") {
+    const err = status.reason;
+    const state: HostState = isUnreachable(err) ? "unreachable" : isDenied(err) ? "denied" : "not_running";
+    return { hostname, configPaths, state, problem: message(err) };
+  }
+  const s = status.value.services.find((x) => x.name === service) ?? status.value.services[0];
+  if (!s) return { hostname, configPaths, state: "not_declared", problem: `service ${service} is not declared on this agent` };
+  const state: HostState = !s.running ? "not_running" : !s.healthy ? "unhealthy" : "up";
+  return { hostname, configPaths: configPaths.length ? configPaths : s.configs.map((x) => x.path), status: s, state, problem: state === "up" ? "" : s.error || (s.running ? "health probes failing" : "not running") };
+}
+
+function isUnreachable(err: unknown): boolean {
+  return err instanceof AgentCallError && err.unreachable;
+}
+
+function isDenied(err: unknown): boolean {
+  return err instanceof AgentCallError && (err.code === grpcStatus.UNAUTHENTICATED || err.code === grpcStatus.PERMISSION_DENIED);
+}
+
+/** The agent's or the transport's own words, without the call and address the caller already shows. */
+function message(err: unknown): string {
+  if (err instanceof AgentCallError && err.cause) return grpcMessage(err.cause as ServiceError);
+  return err instanceof Error ? err.message : String(err);
+}
