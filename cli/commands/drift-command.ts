@@ -11,8 +11,13 @@ import { printJson } from "../output/json-output.js";
 
 const short = (sha: string) => (sha ? sha.slice(0, 12) : "(absent)");
 
+/** Hosts whose files are unknown: the agent cannot be reached, refused the controller, or does not declare the service. */
+function cannotTell(h: HostStatus): boolean {
+  return !h.reachable || h.state === "denied" || h.state === "not_declared";
+}
+
 export function driftExitCode(hosts: HostStatus[]): ExitCode {
-  if (hosts.some((h) => !h.reachable)) return EXIT.unreachable;
+  if (hosts.some(cannotTell)) return EXIT.unreachable;
   return hosts.some((h) => h.files.some((f) => f.drifted)) ? EXIT.failed : EXIT.ok;
 }
 
@@ -30,7 +35,7 @@ export function driftCommand(): Command {
         withController(o, cmd, async (client, flags) => {
           const r = await client.unary<object, GroupStatusResponse>("groupStatus", { group: group ?? "" }, 30_000);
           const rows = driftRows(r.hosts);
-          const unreachable = r.hosts.filter((h) => !h.reachable);
+          const unreachable = r.hosts.filter(cannotTell);
           if (flags.json) rows.forEach((d) => printJson(d));
           else if (rows.length) formatColumns([["GROUP", "HOST", "PATH", "LIVE", "DESIRED (fleet installed)"], ...rows.map((d) => [d.group, d.host, d.path, short(d.live), short(d.desired)])]).forEach((l) => console.log(l));
           else if (unreachable.length === 0) console.log(`no drift: every config file fleet installed${group ? ` in ${group}` : ""} is as fleet left it`);

@@ -46,6 +46,13 @@ describe("the operator's CLI", () => {
   other:
     service: nosuch
     hosts: ${list(hosts.slice(0, 1))}
+  named:
+    service: web
+    hosts:
+      alpha: { address: ${hosts[0]!.address}, labels: { zone: a } }
+      beta: { address: ${hosts[1]!.address}, labels: { zone: a } }
+      gamma: { address: 127.0.0.1:1, labels: { zone: b } }
+    policy: { canary: 1, batch: 2 }
 `,
     );
     controller = await startController(inventory);
@@ -88,6 +95,37 @@ describe("the operator's CLI", () => {
     assert.equal(dead1.outcome, "unreachable");
     assert.match(dead1.message, /^preflight: /);
     assert.deepEqual(await delta(before), [1, 1, 1, 1, 0]);
+  });
+
+  test("selectors and the preflight compose: only the selected hosts are asked, failures are named by host name, and every path of a config set is checked", async () => {
+    // gamma's address has no agent: the whole group is refused, naming it.
+    const all = await cli(["reload", "named", "--dry-run"]);
+    assert.equal(all.code, 3, all.stdout + all.stderr);
+    assert.match(all.stdout, /preflight_failed gamma unreachable/);
+    assert.match(all.stdout, /preflight refused: 2 of 3 hosts ready; .*gamma: unreachable/);
+    assert.doesNotMatch(all.stdout, /preflight_failed 127\.0\.0\.1:1/, "the report names the host, not its address");
+
+    // Selected away by label or by name, gamma is not asked at all.
+    const byLabel = await cli(["reload", "named", "--select", "zone=a", "--dry-run"]);
+    assert.equal(byLabel.code, 0, byLabel.stdout + byLabel.stderr);
+    assert.match(byLabel.stdout, /not selected: gamma: label zone is b, not a/);
+    assert.match(byLabel.stdout, /preflight passed: 2 of 2 hosts ready/);
+    assert.doesNotMatch(byLabel.stdout, /preflight_failed/);
+    const before = await counts();
+    const byName = await cli(["reload", "named", "--hosts", "al*,be*", "--yes", "--json"]);
+    assert.equal(byName.code, 0, byName.stdout + byName.stderr);
+    assert.deepEqual(ndjson(byName.stdout).filter((e) => e.kind === "host_finished").map((e) => e.host).sort(), ["alpha", "beta"]);
+    assert.deepEqual(await delta(before), [1, 1, 0, 0, 0]);
+
+    // A config set: the preflight checks every pushed path (these agents declare none), named per host.
+    const fs = await import("node:fs");
+    fs.writeFileSync(`${scratch.dir}/a.conf`, "a");
+    fs.writeFileSync(`${scratch.dir}/b.conf`, "b");
+    const set = await cli(["rollout", "named", "--select", "zone=a", "--file", `${scratch.dir}/a.conf:/etc/a.conf`, "--file", `${scratch.dir}/b.conf:/etc/b.conf`, "--dry-run"]);
+    assert.equal(set.code, 1, set.stdout + set.stderr);
+    assert.match(set.stdout, /preflight_failed alpha refused: \/etc\/a\.conf, \/etc\/b\.conf are not config paths of service web on this agent/);
+    assert.match(set.stdout, /preflight_failed beta refused/);
+    assert.doesNotMatch(set.stdout, /preflight_failed gamma/);
   });
 
   test("status tells a service the agent does not declare from an unreachable agent; a rollout of it is refused by the preflight", async () => {
