@@ -1,6 +1,7 @@
 // The one way the CLI and the controller talk to an agent: promises, a
 // deadline on every call, and transport failures turned into AgentCallError.
 import { readFileSync } from "node:fs";
+import { CONTROLLER_ID_HEADER, EPOCH_HEADER, FENCED_RPCS, formatEpoch, type ControllerEpoch } from "./controller-epoch.js";
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import {
   AgentServiceClient,
@@ -37,6 +38,8 @@ export interface AgentClientOptions {
   reloadDeadlineMs?: number;
   token?: string;
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
+  /** The controller's identity and epoch, sent with every mutating call as gRPC metadata (the agent fences older epochs). */
+  fencing?: { controllerId: string; epoch: ControllerEpoch };
 }
 
 /** A failed call to an agent; `unreachable` when the agent could not be reached or did not answer in time. */
@@ -74,6 +77,10 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     new Promise<Res>((resolve, reject) => {
       const metadata = new Metadata();
       if (options.token) metadata.set("authorization", `Bearer ${options.token}`);
+      if (options.fencing && (FENCED_RPCS as readonly string[]).includes(rpc)) {
+        metadata.set(CONTROLLER_ID_HEADER, options.fencing.controllerId);
+        metadata.set(EPOCH_HEADER, formatEpoch(options.fencing.epoch));
+      }
       const c = method.call(client, request, metadata, { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res: Res) => {
         signal?.removeEventListener("abort", onAbort);
         if (err) reject(new AgentCallError(address, rpc, err));

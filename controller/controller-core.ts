@@ -1,6 +1,7 @@
 // The controller's behaviour without the transport: inventory, planning,
 // rollouts, history and group status, with one lifecycle — starting, serving,
 // draining, stopped — and one shutdown() for the daemon, the tests and the demo.
+import { formatEpoch } from "../common/controller-epoch.js";
 import { failedPrecondition, FleetError, invalidArgument, notFound } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { AgentPool } from "./agents/agent-pool.js";
@@ -8,6 +9,7 @@ import type {
   ConfigPlanRequest,
   ConfigRolloutRequest,
   ControllerApi,
+  ControllerStatusReport,
   HostStatusReport,
   Listener,
   PlannedReload,
@@ -40,6 +42,10 @@ export interface CoreOptions {
   bakeProbeEveryMs?: number;
   /** Backoff for history writes that failed, and for the start-up recovery. */
   retryMs?: { first: number; max: number };
+  /** This controller's identity and epoch for the agents' fencing (absent: calls carry none). */
+  fencing?: { controllerId: string; epoch: import("../common/controller-epoch.js").ControllerEpoch };
+  /** The history's replication, for controllerStatus(). */
+  replication?: { status(): import("./replication/start-replication.js").ReplicationStatus };
 }
 
 export class ControllerCore implements ControllerApi {
@@ -48,6 +54,8 @@ export class ControllerCore implements ControllerApi {
   private readonly executor: RolloutExecutor;
   private readonly scheduler: Scheduler;
   private readonly transports: Transport[] = [];
+  /** Stopped after the history is closed (replication: its final sync sees every write). */
+  private readonly afterHistory: Transport[] = [];
   private recovery: { timer?: NodeJS.Timeout; error?: Error; attempts: number } = { attempts: 0 };
   private stopping: Promise<void> | undefined;
   /** Metrics, webhooks and the web view subscribe here to every rollout event and schedule run. */
@@ -60,7 +68,7 @@ export class ControllerCore implements ControllerApi {
     private readonly options: CoreOptions = {},
   ) {
     this.events = new ControllerEvents(logger);
-    this.pool = new AgentPool(() => this.inventory);
+    this.pool = new AgentPool(() => this.inventory, options.fencing);
     this.executor = new RolloutExecutor({
       history,
       agents: options.agents ?? ((address) => this.pool.client(address)),
@@ -107,8 +115,9 @@ export class ControllerCore implements ControllerApi {
   }
 
   /** The transports are listening: calls are accepted from now on. */
-  serving(transports: Transport[]): void {
+  serving(transports: Transport[], afterHistory: Transport[] = []): void {
     this.transports.push(...transports);
+    this.afterHistory.push(...afterHistory);
     if (this.stateNow === "starting") this.stateNow = "serving";
   }
 
@@ -276,6 +285,17 @@ export class ControllerCore implements ControllerApi {
     }
   }
 
+  controllerStatus(): ControllerStatusReport {
+    const f = this.options.fencing;
+    return {
+      state: this.stateNow,
+      controllerId: f?.controllerId ?? this.history.instanceId,
+      epoch: f ? formatEpoch(f.epoch) : "",
+      db: this.inventory.controller.db,
+      replication: this.options.replication?.status(),
+    };
+  }
+
   private acceptingWork(): void {
     if (this.stateNow === "draining" || this.stateNow === "stopped") throw new FleetError("unavailable", "the controller is shutting down; nothing new starts");
   }
@@ -307,6 +327,7 @@ export class ControllerCore implements ControllerApi {
       await Promise.all(this.transports.map((t) => t.shutdown(graceMs)));
       this.pool.close();
       this.history.close();
+      for (const t of this.afterHistory) await t.shutdown(graceMs);
       this.stateNow = "stopped";
     })();
     return this.stopping;

@@ -19,8 +19,11 @@ import {
 import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import type { AgentServerObserver } from "../metrics/agent-metrics.js";
+import { CONTROLLER_ID_HEADER, EPOCH_HEADER, FENCED_RPCS } from "../../common/controller-epoch.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
 import { ConnectionGate } from "./connection-gate.js";
+import { EpochGuard, fencingHeaders } from "./epoch-guard.js";
+import { FileEpochStore } from "./epoch-store.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ReadLimiter } from "./read-limiter.js";
 import { ReloadableTlsCredentials } from "./reloadable-tls-credentials.js";
@@ -64,6 +67,7 @@ interface ServerState {
 
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger, observer?: AgentServerObserver): Promise<RunningAgentServer> {
   let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
+  const epochs = new EpochGuard(new FileEpochStore(() => core.currentConfig.stateDir), logger);
   const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
       const who = state.authenticate(call, rpc);
@@ -72,6 +76,10 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         // Per caller identity and source address: one noisy client cannot starve the rest.
         state.limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
         logger.info("call", { rpc, peer: call.peer, caller: who });
+      }
+      if ((FENCED_RPCS as readonly string[]).includes(rpc)) {
+        const header = (key: string) => (call.metadata.get(key).length ? String(call.metadata.get(key)[0]) : undefined);
+        await epochs.admit(rpc, who, fencingHeaders((k) => header(k === "id" ? CONTROLLER_ID_HEADER : EPOCH_HEADER)));
       }
       return impl(req);
     }, (err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"));

@@ -190,6 +190,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
     groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group) })),
     listSchedules: authorized("ListSchedules", async () => listSchedules(api)),
     scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string }) => scheduleAction(api, req)),
+    controllerStatus: authorized("ControllerStatus", async () => controllerStatusToProto(api)),
   };
 }
 
@@ -228,6 +229,28 @@ function startRollout(
   const started = config ? api.startConfigRollout({ ...full, ...config }, listener) : api.startReload(full, listener);
   announce(started.rollout.id, `rollout ${started.rollout.id}`, started.rollout);
   return started.done;
+}
+
+function controllerStatusToProto(api: ControllerApi) {
+  const s = api.controllerStatus();
+  const r = s.replication;
+  return {
+    state: s.state,
+    controllerId: s.controllerId,
+    epoch: s.epoch,
+    db: s.db,
+    replication: r && {
+      to: r.to,
+      syncIntervalMs: r.syncIntervalMs,
+      litestreamState: r.litestream.state,
+      litestreamPid: r.litestream.pid,
+      restarts: r.litestream.restarts,
+      lastError: r.litestream.lastError,
+      lagSeconds: r.lagSeconds,
+      lastConfirmedAtMs: r.lastConfirmedAtMs,
+      sampleError: r.sampleError,
+    },
+  };
 }
 
 function listSchedules(api: ControllerApi) {
