@@ -9,6 +9,7 @@ import {
   type PushConfigRequest,
   type RollbackConfigRequest,
   type DescribeResponse,
+  type FenceResponse,
   type ProbeResponse,
   type ReloadRequest,
   type ReloadResponse,
@@ -23,6 +24,8 @@ export interface AgentClient {
   probe(service: string, options?: CallOptions): Promise<ProbeResponse>;
   pushConfig(request: PushConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
   rollbackConfig(request: RollbackConfigRequest, options?: CallOptions): Promise<ConfigChangeResponse>;
+  /** Records this client's fencing identity and epoch on the agent (needs `fencing`). */
+  fence(options?: CallOptions): Promise<FenceResponse>;
   close(): void;
 }
 
@@ -98,6 +101,7 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     probe: (service, o = {}) => call("Probe", client.probe, { service }, o.deadlineMs ?? quick, o.signal),
     pushConfig: (request, o = {}) => call("PushConfig", client.pushConfig, request, o.deadlineMs ?? slow, o.signal),
     rollbackConfig: (request, o = {}) => call("RollbackConfig", client.rollbackConfig, request, o.deadlineMs ?? slow, o.signal),
+    fence: (o = {}) => call("Fence", client.fence, {}, o.deadlineMs ?? quick, o.signal),
     close: () => client.close(),
   };
 }

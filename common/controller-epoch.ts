@@ -18,8 +18,8 @@ export interface ControllerEpoch {
 export const CONTROLLER_ID_HEADER = "x-fleet-controller-id";
 export const EPOCH_HEADER = "x-fleet-epoch";
 
-/** The RPCs that change something on a host; only these are fenced. */
-export const FENCED_RPCS = ["Reload", "PushConfig", "RollbackConfig"] as const;
+/** The RPCs that change something on a host, and Fence itself (which only records); only these are fenced. */
+export const FENCED_RPCS = ["Reload", "PushConfig", "RollbackConfig", "Fence"] as const;
 
 const CONTROLLER_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const EPOCH = /^(\d{1,15})\.(\d{1,15})$/;

@@ -21,6 +21,7 @@ import type {
 import { LockBusyError, type HistoryStore, type RolloutRecord } from "./history/history-store.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { ControllerEvents } from "./observability/controller-events.js";
+import { EpochAnnouncer } from "./replication/announce-epoch.js";
 import { planRollout } from "./rollout/plan-rollout.js";
 import { planResume } from "./rollout/resume-plan.js";
 import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
@@ -58,6 +59,8 @@ export class ControllerCore implements ControllerApi {
   private readonly afterHistory: Transport[] = [];
   private recovery: { timer?: NodeJS.Timeout; error?: Error; attempts: number } = { attempts: 0 };
   private stopping: Promise<void> | undefined;
+  /** Tells every agent this controller's epoch (when it has one), so the one it replaced is fenced everywhere. */
+  private readonly announcer: EpochAnnouncer | undefined;
   /** Metrics, webhooks and the web view subscribe here to every rollout event and schedule run. */
   readonly events: ControllerEvents;
 
@@ -78,6 +81,14 @@ export class ControllerCore implements ControllerApi {
       journalRetryMs: options.retryMs,
     });
     this.scheduler = new Scheduler(this, history, logger, (run) => this.events.scheduleRun(run));
+    this.announcer = options.fencing
+      ? new EpochAnnouncer({
+          hosts: () => [...this.inventory.groups.values()].flatMap((g) => g.hosts),
+          client: options.agents ?? ((address) => this.pool.client(address)),
+          deadlineMs: () => this.inventory.agents.deadlineMs,
+          logger,
+        })
+      : undefined;
     this.scheduler.apply(inventory.schedules);
   }
 
@@ -118,7 +129,10 @@ export class ControllerCore implements ControllerApi {
   serving(transports: Transport[], afterHistory: Transport[] = []): void {
     this.transports.push(...transports);
     this.afterHistory.push(...afterHistory);
-    if (this.stateNow === "starting") this.stateNow = "serving";
+    if (this.stateNow === "starting") {
+      this.stateNow = "serving";
+      this.announcer?.start();
+    }
   }
 
   /** A new, already validated inventory (SIGHUP). Running rollouts keep their plan; deadlines and credentials apply at once. */
@@ -323,6 +337,7 @@ export class ControllerCore implements ControllerApi {
       this.stateNow = "draining";
       if (this.recovery.timer) clearTimeout(this.recovery.timer);
       this.scheduler.stop();
+      await this.announcer?.stop();
       await this.executor.interruptAll();
       await Promise.all(this.transports.map((t) => t.shutdown(graceMs)));
       this.pool.close();
