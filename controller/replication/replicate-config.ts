@@ -23,9 +23,9 @@ export function parseReplicateConfig(raw: unknown, db: string, p: Problems): Rep
   if (!r) return undefined;
   noUnknownKeys(r, ["to", "sync_interval"], at, p);
   const syncIntervalMs = r.sync_interval === undefined ? DEFAULT_SYNC_INTERVAL_MS : duration(r.sync_interval, [...at, "sync_interval"], p, 3_600_000);
-  if (syncIntervalMs !== undefined && syncIntervalMs < 100) p.add([...at, "sync_interval"], "must be at least 100ms");
+  const tooShort = syncIntervalMs !== undefined && syncIntervalMs < 100 && p.add([...at, "sync_interval"], "must be at least 100ms") === undefined;
   const to = string(r.to, [...at, "to"], p);
-  if (!to || syncIntervalMs === undefined) return undefined;
+  if (!to || syncIntervalMs === undefined || tooShort) return undefined;
   const replica = replicaTarget(to);
   if ("problem" in replica) return p.add([...at, "to"], replica.problem);
   if (replica.dir && (replica.dir === path.dirname(db) || db.startsWith(replica.dir + "/"))) {
