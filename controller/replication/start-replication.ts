@@ -101,8 +101,9 @@ async function sampleLitestream(metricsUrl: string, db: string): Promise<LagSamp
   } finally {
     clearTimeout(deadline);
   }
-  const metric = (name: string) => {
+  const metric = (name: string, absent?: number) => {
     const m = new RegExp(`^${name}\\{[^}]*\\} ([0-9.e+-]+)$`, "m").exec(text);
+    if (!m && absent !== undefined) return absent;
     if (!m) throw new Error(`litestream reports no ${name} yet`);
     return Number(m[1]);
   };
@@ -115,8 +116,9 @@ async function sampleLitestream(metricsUrl: string, db: string): Promise<LagSamp
     generation,
     shadowIndex,
     shadowOffset: statSync(shadowFile).size,
-    replicaIndex: metric("litestream_replica_wal_index"),
-    replicaOffset: metric("litestream_replica_wal_offset"),
+    // Absent until this Litestream writes its first segment (nothing new since it started).
+    replicaIndex: metric("litestream_replica_wal_index", -1),
+    replicaOffset: metric("litestream_replica_wal_offset", -1),
   };
 }
 

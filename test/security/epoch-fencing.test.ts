@@ -35,7 +35,7 @@ const refusal = async (p: Promise<unknown>): Promise<AgentCallError> => {
   assert.ok(err instanceof AgentCallError, `expected a refusal, got ${String(err)}`);
   return err;
 };
-const epochsOnDisk = () => JSON.parse(readFileSync(path.join(stateDir, "controller-epochs.json"), "utf8")).controllers as Record<string, { epoch: string }>;
+const epochsOnDisk = () => JSON.parse(readFileSync(path.join(stateDir, "controller-epochs.json"), "utf8")).controllers as Record<string, { epoch: string; seen_at: string }>;
 
 before(async () => {
   web = await startWebService(scratch.dir, "web");
