@@ -2,7 +2,7 @@
 // rollouts. Reloads its inventory on SIGHUP; on SIGTERM in-flight hosts finish
 // and running rollouts are left interrupted, resumable.
 import { parseArgs } from "node:util";
-import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
+import { readConfigOrExit, reloadOnSighup, stopSignal, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
 import { readInventory } from "./inventory/read-inventory.js";
 import { restoreFromReplica, RestoreRefused } from "./replication/restore-replica.js";
@@ -94,6 +94,8 @@ async function main(): Promise<number> {
   if (values["check-config"]) return console.log(`${file}: ok (${inventory.groups.size} groups)`), 0;
   if (values.force && !values["restore-from"]) return console.error("fleet-controller: --force only applies with --restore-from"), 2;
 
+  // Caught from here on: a SIGTERM while starting (Litestream may already run) stops in order instead of leaving it behind.
+  const stopping = stopSignal();
   const restoredFrom = values["restore-from"];
   if (restoredFrom !== undefined) {
     try {
@@ -117,7 +119,7 @@ async function main(): Promise<number> {
   return untilStopped(async (sig) => {
     logger.info("shutting down", { signal: sig });
     await core.shutdown(5000);
-  });
+  }, stopping);
 }
 
 main().then(

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { processesWith } from "../helpers/controller-host.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { REPO_ROOT } from "../helpers/web-service.js";
 
@@ -103,5 +104,6 @@ describe("packages", { skip: missing }, () => {
       await new Promise((r) => child.once("exit", r));
     }
     assert.ok(existsSync(path.join(out, "replica/fleet-replica.json")));
+    assert.deepEqual(processesWith(`${out}/r/.h.db.litestream.yml`), [], "SIGTERM stops Litestream with the controller");
   });
 });
