@@ -8,7 +8,10 @@
 import { failedPrecondition, invalidArgument } from "../../common/errors.js";
 import { compareEpochs, formatEpoch, isControllerId, parseEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
 import type { Logger } from "../../common/logger.js";
-import type { EpochStore, SeenEpoch } from "./epoch-store.js";
+import { EpochFileChanged, type EpochStore, type SeenEpoch } from "./epoch-store.js";
+
+/** Attempts when another writer changes the file between our read and our write. */
+const ATTEMPTS = 5;
 
 export type Verdict = { act: "accept" } | { act: "record" } | { act: "refuse"; message: string };
 
@@ -61,6 +64,18 @@ export class EpochGuard {
   }
 
   private async check(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.checkOnce(rpc, id, epoch);
+      } catch (err) {
+        // Judged again on what the other writer left: it may have recorded a newer epoch.
+        if (!(err instanceof EpochFileChanged)) throw err;
+        if (attempt >= ATTEMPTS) throw failedPrecondition(`the controller epoch file kept changing while this agent wrote it (${ATTEMPTS} attempts; another agent sharing its state_dir?); nothing was done`);
+      }
+    }
+  }
+
+  private async checkOnce(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {
     const all = await this.store.read();
     for (const [k, v] of this.memory) {
       const onDisk = all.get(k);

@@ -21,6 +21,9 @@ export interface SeenEpoch {
   seenAt: string;
 }
 
+/** Another writer (another agent sharing the state_dir) replaced the file between our read and our write. */
+export class EpochFileChanged extends Error {}
+
 export interface EpochStore {
   read(): Promise<Map<string, SeenEpoch>>;
   write(all: Map<string, SeenEpoch>): Promise<void>;
@@ -49,7 +52,14 @@ export class FileEpochStore implements EpochStore {
     try {
       const body = Buffer.from(JSON.stringify({ version: 1, controllers: Object.fromEntries([...all].map(([id, s]) => [id, { epoch: formatEpoch(s.epoch), seen_at: s.seenAt }])) }, null, 2) + "\n");
       const own = { mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-      this.lastRead = await dir.install(EPOCH_FILE, body, own, this.lastRead);
+      const expected = this.lastRead;
+      try {
+        this.lastRead = await dir.install(EPOCH_FILE, body, own, expected);
+      } catch (err) {
+        const now = (await dir.readRegular(EPOCH_FILE, MAX_BYTES).catch(() => undefined))?.id;
+        if (now?.ino !== expected?.ino || now?.dev !== expected?.dev) throw new EpochFileChanged(`${EPOCH_FILE} changed while it was being written`);
+        throw err;
+      }
     } finally {
       await dir.close();
     }
