@@ -3,7 +3,7 @@
 // (when configured), the core (which recovers rollouts a dead controller left
 // running), what watches it (metrics, webhooks, web view), then the listeners.
 // Stopping is core.shutdown(), for all of them.
-import { formatEpoch } from "../common/controller-epoch.js";
+import { formatEpoch, nextEpoch } from "../common/controller-epoch.js";
 import type { Logger } from "../common/logger.js";
 import { ControllerCore, type CoreOptions } from "./controller-core.js";
 import type { HistoryStore } from "./history/history-store.js";
@@ -11,7 +11,7 @@ import { SqliteHistoryStore } from "./history/sqlite-history-store.js";
 import type { Inventory } from "./inventory/inventory.js";
 import { createControllerMetrics, startObservability, type RunningObservability } from "./observability/start-observability.js";
 import { timedHistory } from "./observability/timed-history.js";
-import { recordControllerStart } from "./replication/controller-starts.js";
+import { readControllerStart, recordControllerStart } from "./replication/controller-starts.js";
 import { registerReplicationMetrics } from "./replication/replication-metrics.js";
 import { startReplication, type RunningReplication } from "./replication/start-replication.js";
 import { startControllerServers } from "./server/controller-server.js";
@@ -70,7 +70,18 @@ export async function startController(inventory: Inventory, logger: Logger, opti
 
 /** This start's epoch, recorded in the history (so it replicates): one more start, or the next takeover. */
 function recordStart(inventory: Inventory, logger: Logger, restoredFrom: string | undefined): NonNullable<CoreOptions["fencing"]> {
-  const started = recordControllerStart(inventory.controller.db, { takeover: restoredFrom !== undefined, restoredFrom });
+  const takeover = restoredFrom !== undefined;
+  let started: ReturnType<typeof recordControllerStart>;
+  try {
+    started = recordControllerStart(inventory.controller.db, { takeover, restoredFrom });
+  } catch (err) {
+    if (takeover) throw err;
+    // A full or read-only disk must not keep the controller down (its rollouts recover with backoff);
+    // the same epoch again next time is still accepted by the agents, and never outranks a takeover.
+    const last = readControllerStart(inventory.controller.db);
+    started = { controllerId: last.controllerId, epoch: nextEpoch(last.epoch ?? { takeover: 0, start: 0 }, false), previous: last.epoch };
+    logger.error("this start's epoch could not be recorded in the history; using it unrecorded", { error: err instanceof Error ? err.message : String(err) });
+  }
   logger.info(restoredFrom ? "controller took over from a replica" : "controller epoch", {
     controller: started.controllerId,
     epoch: formatEpoch(started.epoch),
