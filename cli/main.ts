@@ -5,6 +5,7 @@ import { handlerExitCode } from "./command-action.js";
 import { abortCommand } from "./commands/abort-command.js";
 import { agentCommand } from "./commands/agent-command.js";
 import { certsCommand } from "./commands/certs-command.js";
+import { controllerCommand } from "./commands/controller-command.js";
 import { demoCommand } from "./commands/demo-command.js";
 import { driftCommand } from "./commands/drift-command.js";
 import { historyCommand } from "./commands/history-command.js";
@@ -27,6 +28,7 @@ Examples:
   fleet history --group web-tier
   fleet show 42
   fleet abort 42 && fleet resume 42
+  fleet controller status          # identity, epoch, replication lag
   fleet agent describe 10.0.0.5:7601
   fleet agent reload 10.0.0.5:7601 nginx --json
   fleet agent status unix:/run/fleet/agent.sock
@@ -40,7 +42,7 @@ export function buildProgram(): Command {
     .option("--controller <address>", "controller address: unix:/path or host:port (or FLEET_CONTROLLER)")
     .option("--json", "machine-readable output (NDJSON for streams)")
     .addHelpText("after", EXAMPLES);
-  for (const c of [reloadCommand(), rolloutCommand(), resumeCommand(), abortCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
+  for (const c of [reloadCommand(), rolloutCommand(), resumeCommand(), abortCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), controllerCommand(), agentCommand(), certsCommand(), demoCommand()]) {
     program.addCommand(c);
   }
   throwInsteadOfExit(program);

@@ -122,6 +122,16 @@ export interface ScheduleControl {
 
 export type Listener = (e: RolloutEvent) => void;
 
+/** The controller itself: identity and fencing epoch, and its history replication when on. */
+export interface ControllerStatusReport {
+  state: string;
+  controllerId: string;
+  /** TAKEOVER.START, or "" when this controller sends none (an in-memory history). */
+  epoch: string;
+  db: string;
+  replication?: import("./replication/start-replication.js").ReplicationStatus;
+}
+
 /** Everything the gRPC server may ask of the controller. */
 export interface ControllerApi {
   plan(req: PlanRequest): PlannedReload;
@@ -138,6 +148,7 @@ export interface ControllerApi {
   listRollouts(filter: { group?: string; limit: number; beforeId?: number }): RolloutRecord[];
   showRollout(id: number): RolloutDetail;
   groupStatus(group: string): Promise<HostStatusReport[]>;
+  controllerStatus(): ControllerStatusReport;
   readonly schedules: ScheduleControl;
 }
 

@@ -159,4 +159,21 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Fencing: one row per controller start; the newest row is this controller's epoch
+    // (takeover, start), sent with every mutating agent call. In the database, so it
+    // replicates and a standby restored from the replica starts above it.
+    version: 7,
+    sql: `
+      CREATE TABLE controller_starts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        takeover INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        -- the replica a takeover was restored from; '' for an ordinary start
+        restored_from TEXT NOT NULL DEFAULT ''
+      );
+    `,
+  },
 ];

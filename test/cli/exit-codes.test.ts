@@ -50,6 +50,8 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ["show", ["show", "1"], 0],
   ["status of healthy hosts", ["status", "web"], 0],
   ["status with an unreachable agent", ["status", "down"], 3],
+  ["controller status without replication", ["controller", "status"], 0],
+  ["unknown controller subcommand", ["controller", "statsu"], 2],
   ["a rollout whose only host is unreachable", ["reload", "down", "--yes"], 1],
   ["rollout --file without :REMOTE and without --path", ["rollout", "web", "--file", "/etc/hostname"], 2, /expected LOCAL:REMOTE/],
   ["rollout --path with two --file", ["rollout", "web", "--file", "/etc/hostname", "--file", "/etc/hostname", "--path", "/etc/x.conf"], 2, /--path REMOTE goes with exactly one --file/],
