@@ -92,7 +92,7 @@ export class ControllerClient {
     this.client = address.startsWith("unix:") ? new ControllerServiceClient(address, credentials.createInsecure()) : new ControllerServiceClient(address, operatorCredentials(), serverNameOverride());
   }
 
-  unary<Req, Res>(rpc: "abort" | "promote" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
+  unary<Req, Res>(rpc: "abort" | "promote" | "history" | "show" | "groupStatus" | "listSchedules" | "scheduleAction" | "controllerStatus", request: Req, deadlineMs = this.deadlineMs): Promise<Res> {
     return new Promise((resolve, reject) => {
       const method = this.client[rpc] as unknown as (r: Req, o: object, cb: (err: ServiceError | null, res: Res) => void) => void;
       method.call(this.client, request, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(new ControllerCallError(this.address, rpc, err, socketPermissionHint)) : resolve(res)));

@@ -5,6 +5,7 @@ import { handlerExitCode } from "./command-action.js";
 import { abortCommand } from "./commands/abort-command.js";
 import { agentCommand } from "./commands/agent-command.js";
 import { certsCommand } from "./commands/certs-command.js";
+import { controllerCommand } from "./commands/controller-command.js";
 import { demoCommand } from "./commands/demo-command.js";
 import { driftCommand } from "./commands/drift-command.js";
 import { followCommand } from "./commands/follow-command.js";
@@ -31,6 +32,7 @@ Examples:
   fleet reload web-tier --canary 1 --bake 5m --approve   # then: fleet promote ID
   fleet follow 42
   fleet abort 42 && fleet resume 42 --batch 2
+  fleet controller status          # identity, epoch, replication lag
   fleet agent describe 10.0.0.5:7601
   fleet agent reload 10.0.0.5:7601 nginx --json
   fleet agent status unix:/run/fleet/agent.sock
@@ -47,7 +49,7 @@ export function buildProgram(): Command {
     .option("--controller <address>", "controller address: unix:/path or host:port (or FLEET_CONTROLLER)")
     .option("--json", "machine-readable output (NDJSON for streams)")
     .addHelpText("after", EXAMPLES);
-  for (const c of [reloadCommand(), rolloutCommand(), followCommand(), promoteCommand(), abortCommand(), resumeCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), agentCommand(), certsCommand(), demoCommand()]) {
+  for (const c of [reloadCommand(), rolloutCommand(), followCommand(), promoteCommand(), abortCommand(), resumeCommand(), statusCommand(), driftCommand(), historyCommand(), showCommand(), schedulesCommand(), scheduleCommand(), controllerCommand(), agentCommand(), certsCommand(), demoCommand()]) {
     program.addCommand(c);
   }
   throwInsteadOfExit(program);

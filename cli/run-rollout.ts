@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { caller } from "./caller.js";
 import { withController, type GlobalFlags } from "./controller-session.js";
-import type { ExitCode } from "./exit-codes.js";
+import { UsageError, type ExitCode } from "./exit-codes.js";
 import { planThenRun } from "./follow-rollout.js";
 import { policyRequest, type PolicyFlags } from "./policy-options.js";
 
@@ -32,8 +32,8 @@ export function runRollout(rpc: "reload" | "rollout", group: string, o: RolloutF
     const request = {
       group,
       policy: policyRequest(o),
-      hosts: o.hosts ? o.hosts.split(",").map((h) => h.trim()).filter(Boolean) : [],
-      select: o.select ?? "",
+      hosts: hostList(o.hosts),
+      select: selectorText(o.select),
       reason: o.reason,
       caller: caller(),
       allowRestart: o.allowRestart ?? false,
@@ -42,4 +42,17 @@ export function runRollout(rpc: "reload" | "rollout", group: string, o: RolloutF
     };
     return planThenRun(client, rpc, request, flags);
   });
+}
+
+/** `--hosts ""` (a script's unset variable) must not mean "every host": an empty selection is a usage error. */
+function hostList(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const list = text.split(",").map((h) => h.trim()).filter(Boolean);
+  if (!list.length) throw new UsageError(`--hosts is empty (${JSON.stringify(text)}); give names, addresses or globs, or leave the flag out for every host`);
+  return list;
+}
+
+function selectorText(text: string | undefined): string {
+  if (text !== undefined && !text.trim()) throw new UsageError(`--select is empty; give KEY=VALUE or KEY!=VALUE terms, or leave the flag out for every host`);
+  return text ?? "";
 }

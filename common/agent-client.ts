@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { credentials, Metadata, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { AgentCallError } from "./agent-call-error.js";
+import { CONTROLLER_ID_HEADER, EPOCH_HEADER, FENCED_RPCS, formatEpoch, type ControllerEpoch } from "./controller-epoch.js";
 import {
   AgentServiceClient,
   type ConfigChangeResponse,
@@ -11,6 +12,7 @@ import {
   PushConfigRequest,
   RollbackConfigRequest,
   type DescribeResponse,
+  type FenceResponse,
   type ProbeResponse,
   type ReloadRequest,
   type ReloadResponse,
@@ -28,6 +30,8 @@ export interface AgentClient {
   pushConfig(request: PushConfigCall, options?: CallOptions): Promise<ConfigChangeResponse>;
   rollbackConfig(request: RollbackConfigCall, options?: CallOptions): Promise<ConfigChangeResponse>;
   diffConfig(request: DiffConfigCall, options?: CallOptions): Promise<DiffConfigResponse>;
+  /** Records this client's fencing identity and epoch on the agent (needs `fencing`). */
+  fence(options?: CallOptions): Promise<FenceResponse>;
   close(): void;
 }
 
@@ -51,6 +55,8 @@ export interface AgentClientOptions {
   reloadDeadlineMs?: number;
   token?: string;
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; serverName?: string };
+  /** The controller's identity and epoch, sent with every mutating call as gRPC metadata (the agent fences older epochs). */
+  fencing?: { controllerId: string; epoch: ControllerEpoch };
 }
 
 export function readTokenFile(file: string): string {
@@ -80,6 +86,10 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     new Promise<Res>((resolve, reject) => {
       const metadata = new Metadata();
       if (options.token) metadata.set("authorization", `Bearer ${options.token}`);
+      if (options.fencing && (FENCED_RPCS as readonly string[]).includes(rpc)) {
+        metadata.set(CONTROLLER_ID_HEADER, options.fencing.controllerId);
+        metadata.set(EPOCH_HEADER, formatEpoch(options.fencing.epoch));
+      }
       const c = method.call(client, request, metadata, { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res: Res) => {
         signal?.removeEventListener("abort", onAbort);
         if (err) reject(new AgentCallError(address, rpc, err));
@@ -99,6 +109,7 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     rollbackConfig: (request, o = {}) => call("RollbackConfig", client.rollbackConfig, RollbackConfigRequest.fromPartial(request), o.deadlineMs ?? slow, o.signal),
     // Reads and diffs whole files on the agent: the slow deadline.
     diffConfig: (request, o = {}) => call("DiffConfig", client.diffConfig, DiffConfigRequest.fromPartial(request), o.deadlineMs ?? slow, o.signal),
+    fence: (o = {}) => call("Fence", client.fence, {}, o.deadlineMs ?? quick, o.signal),
     close: () => client.close(),
   };
 }

@@ -21,13 +21,17 @@ export function reloadOnSighup<T>(what: string, read: () => Promise<T>, apply: (
   });
 }
 
-/** Resolves with exit code 0 once `stop` has run after the first SIGTERM or SIGINT. */
-export function untilStopped(stop: (signal: string) => Promise<void>): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const once = (sig: string) => void stop(sig).then(() => resolve(0));
-    process.once("SIGTERM", () => once("SIGTERM"));
-    process.once("SIGINT", () => once("SIGINT"));
+/** Resolves with the first SIGTERM or SIGINT; from the call on, neither kills the process by default. */
+export function stopSignal(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
   });
+}
+
+/** Resolves with exit code 0 once `stop` has run after the first SIGTERM or SIGINT (`signal`: one caught earlier). */
+export function untilStopped(stop: (signal: string) => Promise<void>, signal: Promise<string> = stopSignal()): Promise<number> {
+  return signal.then(stop).then(() => 0);
 }
 
 /** Reads a config for start-up; an invalid file prints every problem and yields exit code 2. */

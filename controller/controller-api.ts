@@ -143,6 +143,16 @@ export interface ScheduleControl {
 
 export type Listener = (e: RolloutEvent) => void;
 
+/** The controller itself: identity and fencing epoch, and its history replication when on. */
+export interface ControllerStatusReport {
+  state: string;
+  controllerId: string;
+  /** TAKEOVER.START, or "" when this controller sends none (an in-memory history). */
+  epoch: string;
+  db: string;
+  replication?: import("./replication/start-replication.js").ReplicationStatus;
+}
+
 /** Everything the gRPC server may ask of the controller. */
 export interface ControllerApi {
   plan(req: PlanRequest): PlannedReload;
@@ -167,6 +177,7 @@ export interface ControllerApi {
   groupStatus(group: string): Promise<HostStatusReport[]>;
   /** The rollouts running now, of one group or all. */
   activeRollouts(group: string): RolloutRecord[];
+  controllerStatus(): ControllerStatusReport;
   readonly schedules: ScheduleControl;
 }
 

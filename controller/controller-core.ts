@@ -1,6 +1,7 @@
 // The controller's behaviour without the transport: inventory, planning,
 // rollouts, history and group status, with one lifecycle — starting, serving,
 // draining, stopped — and one shutdown() for the daemon, the tests and the demo.
+import { formatEpoch } from "../common/controller-epoch.js";
 import { failedPrecondition, FleetError, invalidArgument, notFound } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { stateSentence } from "../common/plural.js";
@@ -10,6 +11,7 @@ import type {
   ConfigRolloutRequest,
   ControllerApi,
   HostDiffReport,
+  ControllerStatusReport,
   HostStatusReport,
   Listener,
   PlannedConfig,
@@ -32,6 +34,7 @@ import { parseSelector, selectHosts, type HostSelection } from "./inventory/sele
 import { previewConfigSet } from "./rollout/config-preview.js";
 import { setDigest, setProblems, sha256, stepTargets } from "./rollout/plan-config.js";
 import { renderConfigSet } from "./rollout/render-config-set.js";
+import { EpochAnnouncer } from "./replication/announce-epoch.js";
 import { planRollout } from "./rollout/plan-rollout.js";
 import { planResume } from "./rollout/resume-plan.js";
 import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
@@ -53,6 +56,10 @@ export interface CoreOptions {
   bakeProbeEveryMs?: number;
   /** Backoff for history writes that failed, and for the start-up recovery. */
   retryMs?: { first: number; max: number };
+  /** This controller's identity and epoch for the agents' fencing (absent: calls carry none). */
+  fencing?: { controllerId: string; epoch: import("../common/controller-epoch.js").ControllerEpoch };
+  /** The history's replication, for controllerStatus(). */
+  replication?: { status(): import("./replication/start-replication.js").ReplicationStatus };
 }
 
 export class ControllerCore implements ControllerApi {
@@ -61,8 +68,12 @@ export class ControllerCore implements ControllerApi {
   private readonly executor: RolloutExecutor;
   private readonly scheduler: Scheduler;
   private readonly transports: Transport[] = [];
+  /** Stopped after the history is closed (replication: its final sync sees every write). */
+  private readonly afterHistory: Transport[] = [];
   private recovery: { timer?: NodeJS.Timeout; error?: Error; attempts: number } = { attempts: 0 };
   private stopping: Promise<void> | undefined;
+  /** Tells every agent this controller's epoch (when it has one), so the one it replaced is fenced everywhere. */
+  private readonly announcer: EpochAnnouncer | undefined;
   /** Metrics, webhooks and the web view subscribe here to every rollout event and schedule run. */
   readonly events: ControllerEvents;
 
@@ -73,7 +84,7 @@ export class ControllerCore implements ControllerApi {
     private readonly options: CoreOptions = {},
   ) {
     this.events = new ControllerEvents(logger);
-    this.pool = new AgentPool(() => this.inventory);
+    this.pool = new AgentPool(() => this.inventory, options.fencing);
     this.executor = new RolloutExecutor({
       history,
       agents: options.agents ?? ((address) => this.pool.client(address)),
@@ -83,6 +94,14 @@ export class ControllerCore implements ControllerApi {
       journalRetryMs: options.retryMs,
     });
     this.scheduler = new Scheduler(this, history, logger, (run) => this.events.scheduleRun(run));
+    this.announcer = options.fencing
+      ? new EpochAnnouncer({
+          hosts: () => [...this.inventory.groups.values()].flatMap((g) => g.hosts),
+          client: options.agents ?? ((address) => this.pool.client(address)),
+          deadlineMs: () => this.inventory.agents.deadlineMs,
+          logger,
+        })
+      : undefined;
     this.scheduler.apply(inventory.schedules);
   }
 
@@ -120,9 +139,13 @@ export class ControllerCore implements ControllerApi {
   }
 
   /** The transports are listening: calls are accepted from now on. */
-  serving(transports: Transport[]): void {
+  serving(transports: Transport[], afterHistory: Transport[] = []): void {
     this.transports.push(...transports);
-    if (this.stateNow === "starting") this.stateNow = "serving";
+    this.afterHistory.push(...afterHistory);
+    if (this.stateNow === "starting") {
+      this.stateNow = "serving";
+      this.announcer?.start();
+    }
   }
 
   /** A new, already validated inventory (SIGHUP). Running rollouts keep their plan; deadlines and credentials apply at once. */
@@ -381,6 +404,17 @@ export class ControllerCore implements ControllerApi {
     };
   }
 
+  controllerStatus(): ControllerStatusReport {
+    const f = this.options.fencing;
+    return {
+      state: this.stateNow,
+      controllerId: f?.controllerId ?? this.history.instanceId,
+      epoch: f ? formatEpoch(f.epoch) : "",
+      db: this.inventory.controller.db,
+      replication: this.options.replication?.status(),
+    };
+  }
+
   private acceptingWork(): void {
     if (this.stateNow === "draining" || this.stateNow === "stopped") throw new FleetError("unavailable", "the controller is shutting down; nothing new starts");
   }
@@ -408,10 +442,12 @@ export class ControllerCore implements ControllerApi {
       this.stateNow = "draining";
       if (this.recovery.timer) clearTimeout(this.recovery.timer);
       this.scheduler.stop();
+      await this.announcer?.stop();
       await this.executor.interruptAll();
       await Promise.all(this.transports.map((t) => t.shutdown(graceMs)));
       this.pool.close();
       this.history.close();
+      for (const t of this.afterHistory) await t.shutdown(graceMs);
       this.stateNow = "stopped";
     })();
     return this.stopping;

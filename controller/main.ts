@@ -3,14 +3,22 @@
 // and running rollouts are left interrupted, resumable.
 import { plural } from "../common/plural.js";
 import { parseArgs } from "node:util";
-import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
+import { readConfigOrExit, reloadOnSighup, stopSignal, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
 import { readInventory } from "./inventory/read-inventory.js";
+import { restoreFromReplica, RestoreRefused } from "./replication/restore-replica.js";
 import { startController } from "./start-controller.js";
 
 const HELP = `fleet-controller — rolls reloads across groups of servers and keeps their history
 
 Usage: fleet-controller [--config /etc/fleet/fleet.yaml] [--check-config]
+       fleet-controller --restore-from REPLICA [--force] [--config /etc/fleet/fleet.yaml]
+
+  --restore-from R  takeover on a standby: restore the newest history from the replica R
+                    (a directory or a Litestream URL) into controller.db, then serve; rollouts
+                    that were running become interrupted (fleet resume ID finishes them) and this
+                    controller's epoch outranks every start of the one it replaces
+  --force           with --restore-from: replace an existing controller.db (kept as DB.replaced-TIME)
 
 Config file (YAML):
   controller:
@@ -58,6 +66,13 @@ Config file (YAML):
   metrics: { listen: 127.0.0.1:9600, agent_check: 60s }   # optional: Prometheus /metrics (loopback only);
                                     # agent_check: how often every agent is asked for fleet_agent_reachable (0s = off)
   web: { listen: 127.0.0.1:9680 }   # optional: read-only web view with live rollouts (loopback only)
+  replicate:                        # optional: stream the history to a replica with Litestream
+    to: /mnt/replica/fleet          # a directory (another disk or a mount), or s3://BUCKET/PATH,
+                                    # gs://, abs://, sftp:// (credentials from Litestream's environment)
+    sync_interval: 1s               # how often the replica is written: the most history a lost
+                                    # machine can lose (default 1s, at least 100ms)
+    # The controller runs /usr/lib/fleet/litestream as its child and refuses a directory that holds
+    # another database's replica (fleet-replica.json) or one a newer controller writes.
   webhooks:                         # optional: POSTs when rollouts need attention
     - name: oncall
       url: https://hooks.example.net/fleet
@@ -78,6 +93,8 @@ async function main(): Promise<number> {
     options: {
       config: { type: "string", default: "/etc/fleet/fleet.yaml" },
       "check-config": { type: "boolean", default: false },
+      "restore-from": { type: "string" },
+      force: { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -88,8 +105,21 @@ async function main(): Promise<number> {
   const inventory = await readConfigOrExit("fleet-controller", () => readInventory(file));
   if (typeof inventory === "number") return inventory;
   if (values["check-config"]) return console.log(`${file}: ok (${plural(inventory.groups.size, "group")})`), 0;
+  if (values.force && !values["restore-from"]) return console.error("fleet-controller: --force only applies with --restore-from"), 2;
 
-  const { core, observability } = await startController(inventory, logger);
+  // Caught from here on: a SIGTERM while starting (Litestream may already run) stops in order instead of leaving it behind.
+  const stopping = stopSignal();
+  const restoredFrom = values["restore-from"];
+  if (restoredFrom !== undefined) {
+    try {
+      await restoreFromReplica({ from: restoredFrom, db: inventory.controller.db, force: values.force!, logger });
+    } catch (err) {
+      if (!(err instanceof RestoreRefused)) throw err;
+      console.error(`fleet-controller: ${err.message}`);
+      return 2;
+    }
+  }
+  const { core, observability } = await startController(inventory, logger, { restoredFrom });
 
   reloadOnSighup("inventory", () => readInventory(file), (next) => {
     const now = core.currentInventory.controller;
@@ -102,7 +132,7 @@ async function main(): Promise<number> {
   return untilStopped(async (sig) => {
     logger.info("shutting down", { signal: sig });
     await core.shutdown(5000);
-  });
+  }, stopping);
 }
 
 main().then(

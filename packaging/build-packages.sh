@@ -3,7 +3,9 @@
 #   fleet-agent_VERSION_all.deb, fleet-agent-VERSION-1.noarch.rpm: the agent bundled to one
 #     JavaScript file for the distribution's nodejs (>= 18), unit, conffile, maintainer scripts;
 #   fleet-controller_VERSION_ARCH.deb, fleet-controller-VERSION-1.ARCH.rpm: the CLI and the
-#     controller daemon with better-sqlite3's native module built for this Node's ABI.
+#     controller daemon with better-sqlite3's native module built for this Node's ABI, and the
+#     Litestream binary (from the npm package @flydotio/litestream-linux-x64; Debian has none)
+#     that the controller runs for `replicate:`.
 # The .rpm maintainer scripts run the same shell bodies as the .deb ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,8 @@ for m in better-sqlite3 bindings file-uri-to-path; do
 done
 mkdir -p "$ctl/usr/lib/fleet/node_modules/better-sqlite3/build/Release"
 install -m 0644 node_modules/better-sqlite3/build/Release/better_sqlite3.node "$ctl/usr/lib/fleet/node_modules/better-sqlite3/build/Release/"
+# Beside the bundle, where the controller looks for it.
+install -m 0755 node_modules/@flydotio/litestream-linux-x64/litestream "$ctl/usr/lib/fleet/litestream"
 wrapper "$ctl/usr/bin/fleet-controller" /usr/lib/fleet/fleet-controller.mjs
 wrapper "$ctl/usr/bin/fleet" /usr/lib/fleet/fleet.mjs
 install -m 0644 packaging/fleet-controller/fleet-controller.service "$ctl/lib/systemd/system/"
@@ -101,7 +105,8 @@ $(sed '1d' "packaging/$name/postrm")
 %files
 $files
 SPEC
-    rpmbuild -bb --quiet --define "_topdir $top" --define "_rpmdir $out" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$top/$name.spec" >/dev/null
+    # No /usr/lib/.build-id links for the ELF files (litestream, the native module): the .rpm carries what the .deb does.
+    rpmbuild -bb --quiet --define "_build_id_links none" --define "_topdir $top" --define "_rpmdir $out" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$top/$name.spec" >/dev/null
     rm -rf "$top"
     echo "$out/$name-$version-1.$2.rpm"
   }

@@ -26,8 +26,11 @@ import type { AgentCore } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import type { AgentServerObserver } from "../metrics/agent-metrics.js";
 import { authenticateOnHeaders } from "./authenticate-on-headers.js";
+import { CONTROLLER_ID_HEADER, EPOCH_HEADER, FENCED_RPCS, formatEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
 import { ConnectionGate } from "./connection-gate.js";
+import { EpochGuard, fencingHeaders } from "./epoch-guard.js";
+import { FileEpochStore } from "./epoch-store.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ReadLimiter } from "./read-limiter.js";
 import { ReloadableTlsCredentials } from "./reloadable-tls-credentials.js";
@@ -72,7 +75,8 @@ interface ServerState {
 
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger, observer?: AgentServerObserver): Promise<RunningAgentServer> {
   let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
-  const guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) =>
+  const epochs = new EpochGuard(new FileEpochStore(() => core.currentConfig.stateDir), logger);
+  const guard = <Req, Res>(rpc: string, impl: (req: Req, fenced?: { id: string; epoch: ControllerEpoch }) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
       const who = state.authenticate(call, rpc);
       gate.authenticated(call.peer);
@@ -81,7 +85,13 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         state.limiter.take(`${who} from ${call.peer.replace(/:\d+$/, "")}`);
         logger.info("call", { rpc, peer: call.peer, caller: who });
       }
-      return impl(req);
+      let fenced: { id: string; epoch: ControllerEpoch } | undefined;
+      if ((FENCED_RPCS as readonly string[]).includes(rpc)) {
+        const header = (key: string) => (call.metadata.get(key).length ? String(call.metadata.get(key)[0]) : undefined);
+        fenced = fencingHeaders((k) => header(k === "id" ? CONTROLLER_ID_HEADER : EPOCH_HEADER));
+        await epochs.admit(rpc, who, fenced);
+      }
+      return impl(req, fenced);
     }, (err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"));
 
   const server = new Server({
@@ -123,7 +133,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
   };
 }
 
-type Guard = <Req, Res>(rpc: string, impl: (req: Req) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
+type Guard = <Req, Res>(rpc: string, impl: (req: Req, fenced?: { id: string; epoch: ControllerEpoch }) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
 
 function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observer: AgentServerObserver | undefined): AgentServiceServer {
   return {
@@ -159,6 +169,11 @@ function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observ
     diffConfig: guard("DiffConfig", async (req: DiffConfigRequest) => {
       const files = diffedFiles(req);
       return reads.run(async () => diffToProto(await core.diffConfig({ service: req.service, files, maxDiffBytes: req.maxDiffBytes }), core.hostname));
+    }),
+    // The guard has already checked and recorded the epoch; nothing else happens.
+    fence: guard("Fence", async (_req: object, fenced) => {
+      if (!fenced) throw invalidArgument("Fence needs the x-fleet-controller-id and x-fleet-epoch metadata");
+      return { hostname: core.hostname, controllerId: fenced.id, epoch: formatEpoch(fenced.epoch) };
     }),
   };
 }

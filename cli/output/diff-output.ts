@@ -1,6 +1,7 @@
 // What a config rollout would change, per host: the full unified diffs (--dry-run), or a
 // summary of +/- lines per host and the first diff (the confirmation prompt).
 import type { HostDiff, Plan, RolloutEvent } from "../../proto/gen/fleet/controller/v1/controller.js";
+import { printable } from "./printable.js";
 
 function fileLine(f: HostDiff["files"][number]): string {
   if (!f.unifiedDiff && f.liveSha256 === f.newSha256) return `${f.path} unchanged`;
@@ -10,6 +11,10 @@ function fileLine(f: HostDiff["files"][number]): string {
 
 /** One line per host: each file's +/- line counts, or why the host could not say. */
 export function formatDiffSummary(diffs: HostDiff[]): string[] {
+  return formatDiffSummaryRaw(diffs).map(printable);
+}
+
+function formatDiffSummaryRaw(diffs: HostDiff[]): string[] {
   return diffs.map((d) => `  ${d.host}${d.host === d.address ? "" : ` (${d.address})`}: ${d.error ? `no diff: ${d.error}` : d.files.map(fileLine).join(", ")}`);
 }
 
@@ -23,11 +28,19 @@ function hostDiffText(d: HostDiff): string[] {
 
 /** Every host's diff. */
 export function formatDiffs(diffs: HostDiff[]): string[] {
+  return formatDiffsRaw(diffs).map(printable);
+}
+
+function formatDiffsRaw(diffs: HostDiff[]): string[] {
   return diffs.flatMap(hostDiffText);
 }
 
 /** The summary, then the diff of the first host that changes anything. */
 export function formatDiffPrompt(diffs: HostDiff[]): string[] {
+  return formatDiffPromptRaw(diffs).map(printable);
+}
+
+function formatDiffPromptRaw(diffs: HostDiff[]): string[] {
   const first = diffs.find((d) => d.files.some((f) => f.unifiedDiff));
   return ["changes per host:", ...formatDiffSummary(diffs), ...(first ? [`first diff (${first.host}):`, ...hostDiffText(first).slice(1)] : [])];
 }

@@ -2,6 +2,7 @@
 // one line per event otherwise, NDJSON with --json.
 import type { Plan, RolloutEvent } from "../../proto/gen/fleet/controller/v1/controller.js";
 import { excludedLines } from "./diff-output.js";
+import { printable } from "./printable.js";
 
 export interface RolloutDisplay {
   event(e: RolloutEvent): void;
@@ -26,7 +27,7 @@ export function createRolloutDisplay(mode: "json" | "tty" | "lines", write: (s: 
         }
         const host = e.host ? ` ${e.host}` : "";
         const outcome = e.outcome ? ` ${e.outcome}` : "";
-        write(`${t} ${e.kind}${host}${outcome}: ${e.message}\n`);
+        write(`${t} ${e.kind}${host}${outcome}: ${printable(e.message)}\n`);
       },
       end() {},
     };

@@ -2,6 +2,7 @@
 import { formatDuration } from "../../common/duration.js";
 import type { RolloutSummary, ShowResponse } from "../../proto/gen/fleet/controller/v1/controller.js";
 import { formatColumns } from "./columns.js";
+import { printable } from "./printable.js";
 
 /** `waiting_for_approval` as people read it. */
 export const stateWords = (state: string) => state.replaceAll("_", " ");
@@ -31,7 +32,7 @@ export function formatShow(r: ShowResponse): string[] {
     s.newSha256 ? `${s.previousSha256.slice(0, 12) || "(none)"} -> ${s.newSha256.slice(0, 12)}` : "",
     s.evidence,
     `probes ${s.probesSent}/${s.probesFailed}/${s.probesRefused}`,
-    s.reason && (!s.ok || s.outcome === "unverified") ? s.reason : "",
+    s.reason && (!s.ok || s.outcome === "unverified") ? printable(s.reason) : "",
   ]);
   if (rows.length) lines.push(...formatColumns([["BATCH", "HOST", "OUTCOME", "TOOK", "CONFIG", "EVIDENCE", "PROBES s/f/r", "REASON"], ...rows]).map((l) => `  ${l}`));
   if (r.webhookDeliveries?.length) lines.push("  webhooks:");

@@ -6,13 +6,17 @@
 // away.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createAgentClient, type AgentClient } from "../../common/agent-client.js";
+import { createAgentClient, type AgentClient, type AgentClientOptions } from "../../common/agent-client.js";
 import type { CredentialFile, Inventory } from "../inventory/inventory.js";
 
 export class AgentPool {
   private clients = new Map<string, AgentClient>();
 
-  constructor(private readonly inventory: () => Inventory) {}
+  /** `fencing`: this controller's identity and epoch, carried by every mutating call (README, "Fencing"). */
+  constructor(
+    private readonly inventory: () => Inventory,
+    private readonly fencing?: AgentClientOptions["fencing"],
+  ) {}
 
   /** Throws when a credential file no longer holds what the inventory loaded. */
   client(address: string): AgentClient {
@@ -22,7 +26,7 @@ export class AgentPool {
     let c = this.clients.get(address);
     if (!c) {
       const { deadlineMs, reloadDeadlineMs } = this.inventory().agents;
-      const opts = { deadlineMs, reloadDeadlineMs };
+      const opts = { deadlineMs, reloadDeadlineMs, fencing: this.fencing };
       c =
         creds.mode === "token"
           ? createAgentClient(address, { ...opts, token: creds.token.bytes.toString("utf8").trim() })

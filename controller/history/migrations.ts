@@ -160,8 +160,25 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     `,
   },
   {
-    // The preflight's report of a rollout's last run (JSON): which hosts failed it and whether it refused the rollout.
+    // Fencing: one row per controller start; the newest row is this controller's epoch
+    // (takeover, start), sent with every mutating agent call. In the database, so it
+    // replicates and a standby restored from the replica starts above it.
     version: 7,
+    sql: `
+      CREATE TABLE controller_starts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        takeover INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        -- the replica a takeover was restored from; '' for an ordinary start
+        restored_from TEXT NOT NULL DEFAULT ''
+      );
+    `,
+  },
+  {
+    // The preflight's report of a rollout's last run (JSON): which hosts failed it and whether it refused the rollout.
+    version: 8,
     sql: `ALTER TABLE rollouts ADD COLUMN preflight TEXT NOT NULL DEFAULT '';`,
   },
 ];

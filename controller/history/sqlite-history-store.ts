@@ -36,12 +36,14 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly db: Database.Database;
   readonly instanceId: string;
 
-  constructor(file: string) {
+  /** `walAutocheckpoint: 0` while Litestream replicates: it checkpoints instead (https://litestream.io/tips/). */
+  constructor(file: string, options: { walAutocheckpoint?: number } = {}) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
     this.db = new Database(file, { timeout: 5000 });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
+    if (options.walAutocheckpoint !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpoint)}`);
     this.migrate();
     const row = this.stmt("SELECT value FROM meta WHERE key = 'instance_id'").get() as Row | undefined;
     if (row) this.instanceId = String(row.value);

@@ -94,6 +94,8 @@ export interface Inventory {
   metrics?: MetricsConfig;
   web?: WebConfig;
   webhooks?: WebhookEndpoint[];
+  /** Streams the history database to a replica with Litestream; absent = off. */
+  replicate?: import("../replication/replicate-config.js").ReplicateConfig;
   /** Resolved by readInventory: a missing or unreadable credential is a config problem, not a failure mid-rollout. */
   credentials: Credentials;
 }

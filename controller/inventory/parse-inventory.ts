@@ -3,6 +3,7 @@ import type { ConfigProblem } from "../../common/errors.js";
 import { validateDetailed } from "node-cron";
 import { Problems, absolutePath, bool, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
+import { parseReplicateConfig } from "../replication/replicate-config.js";
 import { parseWebhooks } from "../webhooks/webhook-config.js";
 import { applyPolicyText, DEFAULT_POLICY, POLICY_KEYS, type PolicyText } from "../rollout/rollout-policy.js";
 import { ADDRESS, parseHosts, parseVars, resolveCanary } from "./parse-hosts.js";
@@ -14,7 +15,7 @@ export function parseInventory(data: unknown): { ok: true; value: ParsedInventor
   const p = new Problems();
   const top = record(data ?? {}, [], p);
   if (!top) return { ok: false, problems: p.list };
-  noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules", "metrics", "web", "webhooks"], [], p);
+  noUnknownKeys(top, ["controller", "agents", "tls", "groups", "schedules", "metrics", "web", "webhooks", "replicate"], [], p);
 
   const controller = parseController(top.controller, p);
   const agents = { access: { mode: "insecure" } as AgentAccess, deadlineMs: INVENTORY_DEFAULTS.deadlineMs as number, reloadDeadlineMs: INVENTORY_DEFAULTS.reloadDeadlineMs as number };
@@ -60,8 +61,9 @@ export function parseInventory(data: unknown): { ok: true; value: ParsedInventor
   const metrics = top.metrics === undefined ? undefined : parseMetricsConfig(top.metrics, p);
   const web = top.web === undefined ? undefined : parseWebConfig(top.web, p);
   const webhooks = top.webhooks === undefined ? [] : parseWebhooks(top.webhooks, Object.keys(rawGroups ?? {}), p);
+  const replicate = top.replicate === undefined ? undefined : parseReplicateConfig(top.replicate, controller.db, p);
   if (p.list.length) return { ok: false, problems: p.list };
-  return { ok: true, value: { controller, agents, groups, schedules, webhooks, ...(metrics ? { metrics } : {}), ...(web ? { web } : {}) } };
+  return { ok: true, value: { controller, agents, groups, schedules, webhooks, ...(metrics ? { metrics } : {}), ...(web ? { web } : {}), ...(replicate ? { replicate } : {}) } };
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;

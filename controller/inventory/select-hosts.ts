@@ -19,9 +19,11 @@ const TERM = /^([A-Za-z_][A-Za-z0-9_.-]{0,62})\s*(!=|=)\s*([A-Za-z0-9_.\/-]{0,63
 /** `zone=a,role!=edge` -> terms; a problem names the term at fault. */
 export function parseSelector(text: string): { ok: true; terms: LabelTerm[] } | { ok: false; problem: string } {
   const terms: LabelTerm[] = [];
+  if (!text) return { ok: true, terms }; // no --select at all (the CLI refuses an explicitly empty one)
   for (const raw of text.split(",")) {
     const part = raw.trim();
-    if (!part) continue;
+    // An empty term would select everything: a script's unset "$SELECTOR" must not mean "all hosts".
+    if (!part) return { ok: false, problem: `--select: an empty term in ${JSON.stringify(text)}; give KEY=VALUE or KEY!=VALUE terms separated by commas` };
     const m = TERM.exec(part);
     if (!m) return { ok: false, problem: `--select: ${JSON.stringify(part)} is not KEY=VALUE or KEY!=VALUE (terms separated by commas, all must hold)` };
     terms.push({ key: m[1]!, op: m[2] as LabelTerm["op"], value: m[3]! });
@@ -31,9 +33,26 @@ export function parseSelector(text: string): { ok: true; terms: LabelTerm[] } | 
 
 /** Whether `pattern` (a name or address, `*` any run of characters, `?` one character) matches `text`. */
 export function globMatch(pattern: string, text: string): boolean {
-  if (!/[*?]/.test(pattern)) return pattern === text;
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${re}$`).test(text);
+  // Linear time (no backtracking RegExp: "********x" must not freeze the controller): on a
+  // mismatch, let the last `*` absorb one more character and retry from there.
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < pattern.length && (pattern[p] === "?" || pattern[p] === text[t])) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === "*") {
+      star = p++;
+      resume = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else return false;
+  }
+  while (p < pattern.length && pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
 /** Why `host` fails a term, or "" when it holds. A host without the label matches no term about it. */

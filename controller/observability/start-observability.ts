@@ -39,7 +39,7 @@ export async function startObservability(core: ControllerCore, history: HistoryS
     if (inventory.metrics.agentCheckMs > 0) stops.push(checkReachability(core, metrics, inventory.metrics.agentCheckMs, logger));
   }
 
-  const log = new SqliteDeliveryLog(inventory.controller.db);
+  const log = new SqliteDeliveryLog(inventory.controller.db, { walAutocheckpoint: inventory.replicate ? 0 : undefined });
   const dispatcher = new WebhookDispatcher({ log, logger, onAttempt: (endpoint, result) => metrics.webhookDeliveries.inc({ endpoint, result }) });
   dispatcher.configure(inventory.webhooks ?? [], inventory.schedules);
   core.events.add(dispatcher);

@@ -28,7 +28,8 @@ export interface TemplateGroup {
 
 /** A rendered file larger than this is refused (the agents' message limit is of this order). */
 export const MAX_RENDERED_BYTES = 4 * 1024 * 1024;
-const RENDER_LIMIT_MS = 2000;
+/** For all hosts of one plan together (a plan renders on the controller's thread). */
+const RENDER_BUDGET_MS = 2000;
 
 const liquid = new Liquid({
   strictVariables: true,
@@ -37,9 +38,11 @@ const liquid = new Liquid({
   ownPropertyOnly: true,
   // An empty in-memory template store: include, render and layout find nothing.
   templates: {},
-  renderLimit: RENDER_LIMIT_MS,
+  // Per host, checked between template nodes; the plan-wide budget above bounds the sum.
+  renderLimit: RENDER_BUDGET_MS / 2,
   parseLimit: MAX_RENDERED_BYTES,
-  memoryLimit: 64 * 1024 * 1024,
+  // liquidjs counts elements (array items, string length) against this, not bytes.
+  memoryLimit: 8 * 1024 * 1024,
 });
 
 /** The variables a template sees on one host (documented in the README). */
@@ -64,7 +67,13 @@ export function renderConfigSet(files: SetFile[], hosts: InventoryHost[], group:
   }
   if (problems.length) return { ok: false, problems };
   const perHost = new Map<string, RenderedFile[]>();
+  // Rendering runs on the controller's thread: the budget is for ALL hosts together, not per host.
+  const deadline = performance.now() + RENDER_BUDGET_MS;
   for (const host of hosts) {
+    if (performance.now() > deadline) {
+      problems.push(`rendering the templates took more than ${RENDER_BUDGET_MS} ms before host ${host.name} (for all hosts together); make the templates cheaper (no large loops or repeated string growth)`);
+      break;
+    }
     const scope = templateScope(host, group);
     const rendered = files.map((f) => (f.template ? renderOne(f.path, parsed.get(f.path)!, host, scope, problems) : { path: f.path, content: f.content }));
     if (rendered.every((r): r is RenderedFile => r !== undefined)) perHost.set(host.address, rendered);

@@ -248,9 +248,12 @@ export class RolloutRun {
     }
     const diff = await this.deps.actions.diff(host, settings.service, files);
     const { installed, ...pushed } = await this.deps.actions.push(host, { requestId: this.requestId(host), service: settings.service, files, allowRestart: settings.allowRestart });
-    const result = accepting({ ...pushed, diff }, settings);
-    if (result.ok) this.recordDesired(host, (result.files ?? []).map((f) => ({ path: f.path, sha256: f.new })));
-    const previous = (result.files ?? []).filter((f) => f.previous !== f.new).map((f) => ({ path: f.path, sha256: f.previous }));
+    const result = accepting(matchesWhatWasPushed({ ...pushed, diff }, files), settings);
+    // The desired state is what the controller pushed, never what an agent says it installed.
+    if (result.ok) this.recordDesired(host, files.map((f) => ({ path: f.path, sha256: f.sha256 })));
+    // Only paths that were pushed are ever restored, whatever else the answer names.
+    const pushedPaths = new Set(files.map((f) => f.path));
+    const previous = (result.files ?? []).filter((f) => pushedPaths.has(f.path) && f.previous !== f.new).map((f) => ({ path: f.path, sha256: f.previous }));
     if (!result.ok && installed && previous.length) await this.restoreHost(host, previous, `its reload was ${result.outcome}`);
     return result;
   }
@@ -541,4 +544,14 @@ function describeRestore(files: RestoreFile[]): string {
 
 function preflightOutcome(r: PreflightReport): string {
   return r.refused ? "refused" : r.tolerated ? "tolerated" : "passed";
+}
+
+/** An answer that names other files, or other contents, than were pushed is not a success, whatever it says. */
+function matchesWhatWasPushed<R extends StepResult>(result: R, pushed: PushFile[]): R {
+  if (!result.ok) return result;
+  const wanted = new Map(pushed.map((f) => [f.path, f.sha256]));
+  const wrong = (result.files ?? []).filter((f) => wanted.get(f.path) !== f.new).map((f) => f.path);
+  if (!wrong.length && (result.files ?? []).length === pushed.length) return result;
+  const what = wrong.length ? `${wrong.join(", ")} (not the pushed content, or not pushed at all)` : `${(result.files ?? []).length} of ${pushed.length} files`;
+  return { ...result, ok: false, outcome: "failed", reason: `the agent's answer does not match what was pushed: ${what}; not recorded as installed` };
 }

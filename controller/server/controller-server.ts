@@ -204,6 +204,7 @@ function handlers({ api, logger, deliveries }: Serving, grantOf: GrantOf): Contr
     groupStatus: authorized("GroupStatus", async (req: { group: string }) => ({ hosts: await api.groupStatus(req.group), rollouts: api.activeRollouts(req.group).map(rolloutToProto) })),
     listSchedules: authorized("ListSchedules", async () => listSchedules(api)),
     scheduleAction: authorized("ScheduleAction", async (req: { name: string; action: string; force: boolean }) => scheduleAction(api, req)),
+    controllerStatus: authorized("ControllerStatus", async () => controllerStatusToProto(api)),
   };
 }
 
@@ -333,6 +334,28 @@ function policyOf(r: RolloutRecord): { maxFailures: number; text: string } {
   } catch {
     return { maxFailures: 0, text: "" };
   }
+}
+
+function controllerStatusToProto(api: ControllerApi) {
+  const s = api.controllerStatus();
+  const r = s.replication;
+  return {
+    state: s.state,
+    controllerId: s.controllerId,
+    epoch: s.epoch,
+    db: s.db,
+    replication: r && {
+      to: r.to,
+      syncIntervalMs: r.syncIntervalMs,
+      litestreamState: r.litestream.state,
+      litestreamPid: r.litestream.pid,
+      restarts: r.litestream.restarts,
+      lastError: r.litestream.lastError,
+      lagSeconds: r.lagSeconds,
+      lastConfirmedAtMs: r.lastConfirmedAtMs,
+      sampleError: r.sampleError,
+    },
+  };
 }
 
 function listSchedules(api: ControllerApi) {

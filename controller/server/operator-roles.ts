@@ -3,7 +3,7 @@
 import { permissionDenied } from "../../common/errors.js";
 import type { ControllerSettings, Role } from "../inventory/inventory.js";
 
-export type ControllerRpc = "Reload" | "Rollout" | "Resume" | "Abort" | "Promote" | "ScheduleAction" | "Watch" | "History" | "Show" | "GroupStatus" | "ListSchedules";
+export type ControllerRpc = "Reload" | "Rollout" | "Resume" | "Abort" | "Promote" | "ScheduleAction" | "Watch" | "History" | "Show" | "GroupStatus" | "ListSchedules" | "ControllerStatus";
 
 /** `read` looks; `operate` changes something on the fleet or in the controller. */
 export const RPC_ROLE: Record<ControllerRpc, Role> = {
@@ -18,6 +18,7 @@ export const RPC_ROLE: Record<ControllerRpc, Role> = {
   Show: "read",
   GroupStatus: "read",
   ListSchedules: "read",
+  ControllerStatus: "read",
 };
 
 /** What one caller may do, who it is, and where that grant comes from (for the refusal). */

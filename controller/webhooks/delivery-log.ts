@@ -32,8 +32,9 @@ export class SqliteDeliveryLog implements DeliveryLog {
   private readonly byRollout: Database.Statement;
 
   /** `file` is the history database, already migrated by the history store. */
-  constructor(file: string) {
+  constructor(file: string, options: { walAutocheckpoint?: number } = {}) {
     this.db = new Database(file, { timeout: 5000, fileMustExist: true });
+    if (options.walAutocheckpoint !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpoint)}`);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'webhook_deliveries'").get()) {

@@ -66,6 +66,8 @@ const TABLE: [string, string[], number, RegExp?][] = [
   ["resume with a bare --pause", ["resume", "1", "--pause", "5"], 2, /did you mean 5s\?/],
   ["resume with an option it does not take", ["resume", "1", "--canary", "1"], 2, /unknown option/],
   ["history of an unknown group", ["history", "--group", "nope"], 2, /groups: web, down/],
+  ["controller status without replication", ["controller", "status"], 0],
+  ["unknown controller subcommand", ["controller", "statsu"], 2],
   ["rollout --file without :REMOTE and without --path", ["rollout", "web", "--file", "/etc/hostname"], 2, /expected LOCAL:REMOTE/],
   ["rollout --path with two --file", ["rollout", "web", "--file", "/etc/hostname", "--file", "/etc/hostname", "--path", "/etc/x.conf"], 2, /--path REMOTE goes with exactly one --file/],
   ["rollout with an unreadable --template", ["rollout", "web", "--template", "/nonexistent/t.liquid:/etc/x.conf", "--yes"], 2, /cannot read --template/],

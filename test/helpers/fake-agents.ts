@@ -96,6 +96,7 @@ export class FakeAgents {
       pushConfig: (req, o) => once("PushConfig", req.requestId, () => change(req.requestId, req.sha256 ?? ""), o?.deadlineMs),
       rollbackConfig: (req, o) => once("RollbackConfig", req.requestId, () => change(req.requestId, req.sha256 ?? ""), o?.deadlineMs),
       diffConfig: () => Promise.reject(new Error("not faked")),
+      fence: () => Promise.reject(new Error("not faked")),
       close: () => undefined,
     };
   };

@@ -2,11 +2,13 @@
 // units and maintainer scripts; the .rpm files, scripts and dependencies match
 // the .deb; both install into an empty root with rpm; the bundles run alone.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { processesWith } from "../helpers/controller-host.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { REPO_ROOT } from "../helpers/web-service.js";
 
 const missing = !existsSync("/usr/bin/dpkg-deb") ? "dpkg-deb not installed" : !existsSync("/usr/bin/rpmbuild") ? "rpmbuild not installed (apt-get install rpm; .ci/run installs it)" : undefined;
@@ -62,7 +64,8 @@ describe("packages", { skip: missing }, () => {
       assert.equal(r.status, 0, r.stderr);
     }
     assert.match(sh("rpm", ["-qa", "--root", root]), /fleet-agent-\d.*\n?.*fleet-controller-\d|fleet-controller-\d.*\n?.*fleet-agent-\d/s);
-    for (const f of ["usr/lib/fleet-agent/fleet-agent.mjs", "usr/lib/fleet/node_modules/better-sqlite3/build/Release/better_sqlite3.node", "etc/fleet/fleet.yaml"]) assert.ok(existsSync(path.join(root, f)), f);
+    for (const f of ["usr/lib/fleet-agent/fleet-agent.mjs", "usr/lib/fleet/node_modules/better-sqlite3/build/Release/better_sqlite3.node", "usr/lib/fleet/litestream", "etc/fleet/fleet.yaml"]) assert.ok(existsSync(path.join(root, f)), f);
+    assert.ok(statSync(path.join(root, "usr/lib/fleet/litestream")).mode & 0o111, "litestream is executable");
   });
 
   test("the bundles run alone: the shipped configs are refused until configured; a configured controller serves the packaged CLI", async () => {
@@ -83,5 +86,24 @@ describe("packages", { skip: missing }, () => {
     writeFileSync(conf, `controller: { listen: "unix:${out}/c.sock", db: ${out}/h.db }\ngroups:\n  g:\n    service: s\n    hosts: [a:7601]\n`);
     const daemon = spawnSync(process.execPath, [controller, "--check-config", "--config", conf], { encoding: "utf8" });
     assert.equal(daemon.status, 0, daemon.stderr);
+
+    // The packaged Litestream runs, and the packaged controller uses it (the one beside its bundle) for replicate:.
+    const litestream = path.join(ctlX, "usr/lib/fleet/litestream");
+    assert.match(spawnSync(litestream, ["version"], { encoding: "utf8", timeout: 10_000 }).stdout, /^v0\.3\.\d+/);
+    const replicating = path.join(out, "fleet-replicating.yaml");
+    writeFileSync(replicating, `controller: { listen: "unix:${out}/r.sock", db: ${out}/r/h.db }\nreplicate: { to: ${out}/replica }\ngroups:\n  g:\n    service: s\n    hosts: [a:7601]\n`);
+    const child = spawn(process.execPath, [controller, "--config", replicating], { stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    child.stdout.on("data", (d) => (log += d));
+    child.stderr.on("data", (d) => (log += d));
+    try {
+      await waitFor("the packaged controller to replicate", () => log.includes('"msg":"replicating the history"'), 30_000);
+      assert.ok(log.includes(`"litestream":"${litestream}"`), log);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+    assert.ok(existsSync(path.join(out, "replica/fleet-replica.json")));
+    assert.deepEqual(processesWith(`${out}/r/.h.db.litestream.yml`), [], "SIGTERM stops Litestream with the controller");
   });
 });

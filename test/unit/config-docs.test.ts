@@ -64,10 +64,10 @@ test("every agent.yaml field is documented in the README and in fleet-agent --he
 
 test("every fleet.yaml field is documented in the README and in fleet-controller --help", () => {
   const keys = parserKeys(
-    ["controller/inventory/parse-inventory.ts", "controller/observability/observability-config.ts", "controller/webhooks/webhook-config.ts"],
+    ["controller/inventory/parse-inventory.ts", "controller/observability/observability-config.ts", "controller/webhooks/webhook-config.ts", "controller/replication/replicate-config.ts"],
     ["controller/rollout/rollout-policy.ts"],
   );
-  for (const k of ["approve", "accept_unverified", "read_group", "operators", "when_busy", "secret_file", "agent_check", "vars", "template"]) assert.ok(keys.has(k), `the parser's lists include ${k}`);
+  for (const k of ["approve", "accept_unverified", "read_group", "operators", "when_busy", "secret_file", "agent_check", "vars", "template", "replicate", "sync_interval"]) assert.ok(keys.has(k), `the parser's lists include ${k}`);
   // A named host's own fields (parse-hosts.ts checks them without noUnknownKeys).
   for (const k of ["address", "vars", "labels"]) keys.add(k);
   assertDocumented(keys, readmeBlock("### fleet.yaml"), "README's fleet.yaml reference");

@@ -6,7 +6,7 @@ import { authorize, certificateGrant, RPC_ROLE, socketGrant } from "../../contro
 const settings: ControllerSettings = { listen: "10.0.0.2:7600", db: "/x", socketGroup: "ops", operators: { read: ["mon"], operate: ["alice"] } };
 
 test("roles: read looks, operate changes; operate includes read; unknown certificates get nothing", () => {
-  assert.deepEqual(Object.entries(RPC_ROLE).filter(([, r]) => r === "read").map(([rpc]) => rpc).sort(), ["GroupStatus", "History", "ListSchedules", "Show", "Watch"]);
+  assert.deepEqual(Object.entries(RPC_ROLE).filter(([, r]) => r === "read").map(([rpc]) => rpc).sort(), ["ControllerStatus", "GroupStatus", "History", "ListSchedules", "Show", "Watch"]);
   authorize("History", certificateGrant(settings, "mon"));
   authorize("Reload", certificateGrant(settings, "alice"));
   authorize("History", certificateGrant(settings, "alice"));

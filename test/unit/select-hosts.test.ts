@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { InventoryHost } from "../../controller/inventory/inventory.js";
-import { parseSelector, selectHosts } from "../../controller/inventory/select-hosts.js";
+import { globMatch, parseSelector, selectHosts } from "../../controller/inventory/select-hosts.js";
 
 const host = (name: string, address: string, labels: Record<string, string>): InventoryHost => ({ name, address, vars: {}, labels });
 const HOSTS = [
@@ -58,4 +58,14 @@ test("a malformed selector names the term", () => {
     assert.equal(r.ok, false, bad);
     if (!r.ok) assert.match(r.problem, /^--select: ".*" is not KEY=VALUE or KEY!=VALUE/);
   }
+});
+
+test("globMatch is linear: a pattern of many stars cannot freeze the controller", () => {
+  const t0 = performance.now();
+  assert.equal(globMatch("*".repeat(40) + "x", "web1.example.net:7601".repeat(3)), false);
+  assert.equal(globMatch("w*b?.*:76*1", "web1.example.net:7601"), true);
+  assert.equal(globMatch("*", ""), true);
+  assert.equal(globMatch("a*b*c", "aXXbYYc"), true);
+  assert.equal(globMatch("a*b*c", "aXXbYY"), false);
+  assert.ok(performance.now() - t0 < 1000);
 });

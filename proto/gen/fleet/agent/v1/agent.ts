@@ -487,6 +487,16 @@ export interface DiffConfigResponse {
   files: FileDiff[];
 }
 
+export interface FenceRequest {
+}
+
+export interface FenceResponse {
+  hostname: string;
+  controllerId: string;
+  /** The epoch now recorded for that controller (TAKEOVER.START). */
+  epoch: string;
+}
+
 function createBaseDescribeRequest(): DescribeRequest {
   return {};
 }
@@ -4640,6 +4650,163 @@ export const DiffConfigResponse: MessageFns<DiffConfigResponse> = {
   },
 };
 
+function createBaseFenceRequest(): FenceRequest {
+  return {};
+}
+
+export const FenceRequest: MessageFns<FenceRequest> = {
+  encode(_: FenceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FenceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFenceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): FenceRequest {
+    return {};
+  },
+
+  toJSON(_: FenceRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<FenceRequest>): FenceRequest {
+    return FenceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<FenceRequest>): FenceRequest {
+    const message = createBaseFenceRequest();
+    return message;
+  },
+};
+
+function createBaseFenceResponse(): FenceResponse {
+  return { hostname: "", controllerId: "", epoch: "" };
+}
+
+export const FenceResponse: MessageFns<FenceResponse> = {
+  encode(message: FenceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    if (message.controllerId !== "") {
+      writer.uint32(18).string(message.controllerId);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FenceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFenceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.controllerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FenceResponse {
+    return {
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      controllerId: isSet(object.controllerId)
+        ? globalThis.String(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.String(object.controller_id)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+    };
+  },
+
+  toJSON(message: FenceResponse): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.controllerId !== "") {
+      obj.controllerId = message.controllerId;
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FenceResponse>): FenceResponse {
+    return FenceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FenceResponse>): FenceResponse {
+    const message = createBaseFenceResponse();
+    message.hostname = object.hostname ?? "";
+    message.controllerId = object.controllerId ?? "";
+    message.epoch = object.epoch ?? "";
+    return message;
+  },
+};
+
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
   /** Agent version, host name and the services it declares. */
@@ -4721,6 +4888,21 @@ export const AgentServiceService = {
     responseSerialize: (value: DiffConfigResponse): Buffer => Buffer.from(DiffConfigResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DiffConfigResponse => DiffConfigResponse.decode(value),
   },
+  /**
+   * Fencing: records the calling controller's identity and epoch (gRPC metadata
+   * x-fleet-controller-id, x-fleet-epoch) without acting; refused like any fenced call
+   * when that controller has been seen here with a newer epoch. A controller sends it
+   * to every agent at start, so hosts it has no work for fence its predecessor too.
+   */
+  fence: {
+    path: "/fleet.agent.v1.AgentService/Fence" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FenceRequest): Buffer => Buffer.from(FenceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FenceRequest => FenceRequest.decode(value),
+    responseSerialize: (value: FenceResponse): Buffer => Buffer.from(FenceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FenceResponse => FenceResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -4744,6 +4926,13 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
    * Authorized like PushConfig (tls.allow.DiffConfig, else tls.allow.PushConfig).
    */
   diffConfig: handleUnaryCall<DiffConfigRequest, DiffConfigResponse>;
+  /**
+   * Fencing: records the calling controller's identity and epoch (gRPC metadata
+   * x-fleet-controller-id, x-fleet-epoch) without acting; refused like any fenced call
+   * when that controller has been seen here with a newer epoch. A controller sends it
+   * to every agent at start, so hosts it has no work for fence its predecessor too.
+   */
+  fence: handleUnaryCall<FenceRequest, FenceResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -4864,6 +5053,27 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Fencing: records the calling controller's identity and epoch (gRPC metadata
+   * x-fleet-controller-id, x-fleet-epoch) without acting; refused like any fenced call
+   * when that controller has been seen here with a newer epoch. A controller sends it
+   * to every agent at start, so hosts it has no work for fence its predecessor too.
+   */
+  fence(
+    request: FenceRequest,
+    callback: (error: ServiceError | null, response: FenceResponse) => void,
+  ): ClientUnaryCall;
+  fence(
+    request: FenceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FenceResponse) => void,
+  ): ClientUnaryCall;
+  fence(
+    request: FenceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FenceResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -417,6 +417,38 @@ export interface GroupStatusResponse {
   rollouts: RolloutSummary[];
 }
 
+export interface ControllerStatusRequest {
+}
+
+export interface ReplicationStatus {
+  /** replicate.to as configured. */
+  to: string;
+  syncIntervalMs: number;
+  /** Litestream: starting, running, restarting (after it died; backoff) or stopped. */
+  litestreamState: string;
+  litestreamPid: number;
+  restarts: number;
+  lastError: string;
+  /** Age of the oldest history write not yet known to be in the replica; 0 when all are. */
+  lagSeconds: number;
+  /** When the replica was last seen holding every write up to then; 0 if not yet. */
+  lastConfirmedAtMs: number;
+  /** Why Litestream's positions could not be read at the last sample ("" when they could). */
+  sampleError: string;
+}
+
+export interface ControllerStatusResponse {
+  /** starting, serving, draining, stopped. */
+  state: string;
+  /** The history database's id: the identity agents fence by. */
+  controllerId: string;
+  /** TAKEOVER.START, sent with every mutating agent call. */
+  epoch: string;
+  db: string;
+  /** Absent when replication is off. */
+  replication: ReplicationStatus | undefined;
+}
+
 function createBaseListSchedulesRequest(): ListSchedulesRequest {
   return {};
 }
@@ -5978,6 +6010,432 @@ export const GroupStatusResponse: MessageFns<GroupStatusResponse> = {
   },
 };
 
+function createBaseControllerStatusRequest(): ControllerStatusRequest {
+  return {};
+}
+
+export const ControllerStatusRequest: MessageFns<ControllerStatusRequest> = {
+  encode(_: ControllerStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControllerStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControllerStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ControllerStatusRequest {
+    return {};
+  },
+
+  toJSON(_: ControllerStatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ControllerStatusRequest>): ControllerStatusRequest {
+    return ControllerStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ControllerStatusRequest>): ControllerStatusRequest {
+    const message = createBaseControllerStatusRequest();
+    return message;
+  },
+};
+
+function createBaseReplicationStatus(): ReplicationStatus {
+  return {
+    to: "",
+    syncIntervalMs: 0,
+    litestreamState: "",
+    litestreamPid: 0,
+    restarts: 0,
+    lastError: "",
+    lagSeconds: 0,
+    lastConfirmedAtMs: 0,
+    sampleError: "",
+  };
+}
+
+export const ReplicationStatus: MessageFns<ReplicationStatus> = {
+  encode(message: ReplicationStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.to !== "") {
+      writer.uint32(10).string(message.to);
+    }
+    if (message.syncIntervalMs !== 0) {
+      writer.uint32(16).int64(message.syncIntervalMs);
+    }
+    if (message.litestreamState !== "") {
+      writer.uint32(26).string(message.litestreamState);
+    }
+    if (message.litestreamPid !== 0) {
+      writer.uint32(32).int32(message.litestreamPid);
+    }
+    if (message.restarts !== 0) {
+      writer.uint32(40).int32(message.restarts);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(50).string(message.lastError);
+    }
+    if (message.lagSeconds !== 0) {
+      writer.uint32(57).double(message.lagSeconds);
+    }
+    if (message.lastConfirmedAtMs !== 0) {
+      writer.uint32(64).int64(message.lastConfirmedAtMs);
+    }
+    if (message.sampleError !== "") {
+      writer.uint32(74).string(message.sampleError);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplicationStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplicationStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.syncIntervalMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.litestreamState = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.litestreamPid = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.restarts = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.lagSeconds = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lastConfirmedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sampleError = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplicationStatus {
+    return {
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      syncIntervalMs: isSet(object.syncIntervalMs)
+        ? globalThis.Number(object.syncIntervalMs)
+        : isSet(object.sync_interval_ms)
+        ? globalThis.Number(object.sync_interval_ms)
+        : 0,
+      litestreamState: isSet(object.litestreamState)
+        ? globalThis.String(object.litestreamState)
+        : isSet(object.litestream_state)
+        ? globalThis.String(object.litestream_state)
+        : "",
+      litestreamPid: isSet(object.litestreamPid)
+        ? globalThis.Number(object.litestreamPid)
+        : isSet(object.litestream_pid)
+        ? globalThis.Number(object.litestream_pid)
+        : 0,
+      restarts: isSet(object.restarts) ? globalThis.Number(object.restarts) : 0,
+      lastError: isSet(object.lastError)
+        ? globalThis.String(object.lastError)
+        : isSet(object.last_error)
+        ? globalThis.String(object.last_error)
+        : "",
+      lagSeconds: isSet(object.lagSeconds)
+        ? globalThis.Number(object.lagSeconds)
+        : isSet(object.lag_seconds)
+        ? globalThis.Number(object.lag_seconds)
+        : 0,
+      lastConfirmedAtMs: isSet(object.lastConfirmedAtMs)
+        ? globalThis.Number(object.lastConfirmedAtMs)
+        : isSet(object.last_confirmed_at_ms)
+        ? globalThis.Number(object.last_confirmed_at_ms)
+        : 0,
+      sampleError: isSet(object.sampleError)
+        ? globalThis.String(object.sampleError)
+        : isSet(object.sample_error)
+        ? globalThis.String(object.sample_error)
+        : "",
+    };
+  },
+
+  toJSON(message: ReplicationStatus): unknown {
+    const obj: any = {};
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.syncIntervalMs !== 0) {
+      obj.syncIntervalMs = Math.round(message.syncIntervalMs);
+    }
+    if (message.litestreamState !== "") {
+      obj.litestreamState = message.litestreamState;
+    }
+    if (message.litestreamPid !== 0) {
+      obj.litestreamPid = Math.round(message.litestreamPid);
+    }
+    if (message.restarts !== 0) {
+      obj.restarts = Math.round(message.restarts);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.lagSeconds !== 0) {
+      obj.lagSeconds = floatToJson(message.lagSeconds);
+    }
+    if (message.lastConfirmedAtMs !== 0) {
+      obj.lastConfirmedAtMs = Math.round(message.lastConfirmedAtMs);
+    }
+    if (message.sampleError !== "") {
+      obj.sampleError = message.sampleError;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplicationStatus>): ReplicationStatus {
+    return ReplicationStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplicationStatus>): ReplicationStatus {
+    const message = createBaseReplicationStatus();
+    message.to = object.to ?? "";
+    message.syncIntervalMs = object.syncIntervalMs ?? 0;
+    message.litestreamState = object.litestreamState ?? "";
+    message.litestreamPid = object.litestreamPid ?? 0;
+    message.restarts = object.restarts ?? 0;
+    message.lastError = object.lastError ?? "";
+    message.lagSeconds = object.lagSeconds ?? 0;
+    message.lastConfirmedAtMs = object.lastConfirmedAtMs ?? 0;
+    message.sampleError = object.sampleError ?? "";
+    return message;
+  },
+};
+
+function createBaseControllerStatusResponse(): ControllerStatusResponse {
+  return { state: "", controllerId: "", epoch: "", db: "", replication: undefined };
+}
+
+export const ControllerStatusResponse: MessageFns<ControllerStatusResponse> = {
+  encode(message: ControllerStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== "") {
+      writer.uint32(10).string(message.state);
+    }
+    if (message.controllerId !== "") {
+      writer.uint32(18).string(message.controllerId);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
+    }
+    if (message.db !== "") {
+      writer.uint32(34).string(message.db);
+    }
+    if (message.replication !== undefined) {
+      ReplicationStatus.encode(message.replication, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControllerStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControllerStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.controllerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.db = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.replication = ReplicationStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControllerStatusResponse {
+    return {
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      controllerId: isSet(object.controllerId)
+        ? globalThis.String(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.String(object.controller_id)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      db: isSet(object.db) ? globalThis.String(object.db) : "",
+      replication: isSet(object.replication) ? ReplicationStatus.fromJSON(object.replication) : undefined,
+    };
+  },
+
+  toJSON(message: ControllerStatusResponse): unknown {
+    const obj: any = {};
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.controllerId !== "") {
+      obj.controllerId = message.controllerId;
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.db !== "") {
+      obj.db = message.db;
+    }
+    if (message.replication !== undefined) {
+      obj.replication = ReplicationStatus.toJSON(message.replication);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ControllerStatusResponse>): ControllerStatusResponse {
+    return ControllerStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ControllerStatusResponse>): ControllerStatusResponse {
+    const message = createBaseControllerStatusResponse();
+    message.state = object.state ?? "";
+    message.controllerId = object.controllerId ?? "";
+    message.epoch = object.epoch ?? "";
+    message.db = object.db ?? "";
+    message.replication = (object.replication !== undefined && object.replication !== null)
+      ? ReplicationStatus.fromPartial(object.replication)
+      : undefined;
+    return message;
+  },
+};
+
 export type ControllerServiceService = typeof ControllerServiceService;
 export const ControllerServiceService = {
   /** Plans a rolling reload; with dry_run only the plan is returned and nothing changes. */
@@ -6088,6 +6546,18 @@ export const ControllerServiceService = {
       Buffer.from(ScheduleActionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ScheduleActionResponse => ScheduleActionResponse.decode(value),
   },
+  /** The controller itself: identity, fencing epoch, history replication and its lag. */
+  controllerStatus: {
+    path: "/fleet.controller.v1.ControllerService/ControllerStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ControllerStatusRequest): Buffer =>
+      Buffer.from(ControllerStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ControllerStatusRequest => ControllerStatusRequest.decode(value),
+    responseSerialize: (value: ControllerStatusResponse): Buffer =>
+      Buffer.from(ControllerStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ControllerStatusResponse => ControllerStatusResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -6108,6 +6578,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   listSchedules: handleUnaryCall<ListSchedulesRequest, ListSchedulesResponse>;
   /** run, pause or resume a schedule. */
   scheduleAction: handleUnaryCall<ScheduleActionRequest, ScheduleActionResponse>;
+  /** The controller itself: identity, fencing epoch, history replication and its lag. */
+  controllerStatus: handleUnaryCall<ControllerStatusRequest, ControllerStatusResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -6239,6 +6711,22 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScheduleActionResponse) => void,
   ): ClientUnaryCall;
+  /** The controller itself: identity, fencing epoch, history replication and its lag. */
+  controllerStatus(
+    request: ControllerStatusRequest,
+    callback: (error: ServiceError | null, response: ControllerStatusResponse) => void,
+  ): ClientUnaryCall;
+  controllerStatus(
+    request: ControllerStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ControllerStatusResponse) => void,
+  ): ClientUnaryCall;
+  controllerStatus(
+    request: ControllerStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ControllerStatusResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(
@@ -6256,6 +6744,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -1,0 +1,97 @@
+// Fencing on the agent: a mutating call that carries a controller identity and
+// epoch (gRPC metadata x-fleet-controller-id / x-fleet-epoch) is refused when
+// that controller has already been seen here with a newer epoch — a standby
+// took over, and the old controller must not act. The newest epoch is
+// recorded on disk before the call acts. Calls without the metadata (the
+// `fleet agent` CLI, an operator debugging one host) are allowed and logged
+// as unfenced: they never come from a controller's rollout.
+import { failedPrecondition, invalidArgument } from "../../common/errors.js";
+import { compareEpochs, formatEpoch, isControllerId, parseEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
+import type { Logger } from "../../common/logger.js";
+import { EpochFileChanged, type EpochStore, type SeenEpoch } from "./epoch-store.js";
+
+/** Attempts when another writer changes the file between our read and our write. */
+const ATTEMPTS = 5;
+
+export type Verdict = { act: "accept" } | { act: "record" } | { act: "refuse"; message: string };
+
+/** Pure: what to do with `offered` from controller `id` given what was seen. */
+export function judgeEpoch(id: string, offered: ControllerEpoch, seen: ControllerEpoch | undefined): Verdict {
+  if (!seen) return { act: "record" };
+  const order = compareEpochs(offered, seen);
+  if (order > 0) return { act: "record" };
+  if (order === 0) return { act: "accept" };
+  return {
+    act: "refuse",
+    message:
+      `controller ${id} at epoch ${formatEpoch(offered)} is fenced: this agent has accepted epoch ${formatEpoch(seen)} from controller ${id}, ` +
+      `so another controller took over its history (or it was restarted since); nothing was done. Stop this controller; the one at epoch ${formatEpoch(seen)} or newer drives this host`,
+  };
+}
+
+/** Reads the two headers; undefined when neither is there. */
+export function fencingHeaders(get: (key: "id" | "epoch") => string | undefined): { id: string; epoch: ControllerEpoch } | undefined {
+  const id = get("id");
+  const epochText = get("epoch");
+  if (id === undefined && epochText === undefined) return undefined;
+  if (id === undefined || epochText === undefined) throw invalidArgument("x-fleet-controller-id and x-fleet-epoch come together or not at all");
+  if (!isControllerId(id)) throw invalidArgument(`x-fleet-controller-id must be 1-64 letters, digits, '_' or '-', got ${JSON.stringify(id.slice(0, 80))}`);
+  const epoch = parseEpoch(epochText);
+  if (!epoch) throw invalidArgument(`x-fleet-epoch must be TAKEOVER.START (two decimal numbers), got ${JSON.stringify(epochText.slice(0, 80))}`);
+  return { id, epoch };
+}
+
+export class EpochGuard {
+  /** Everything accepted in this process, so a state_dir moved by SIGHUP cannot lower a fence. */
+  private readonly memory = new Map<string, SeenEpoch>();
+  /** One check at a time: two calls must not both read the old file and race their writes. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: EpochStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves when the call may act; rejects with FAILED_PRECONDITION when its controller is fenced. */
+  admit(rpc: string, caller: string, headers: { id: string; epoch: ControllerEpoch } | undefined): Promise<void> {
+    if (!headers) {
+      this.logger.info("call without a controller epoch: not fenced (fleet agent CLI or another direct caller)", { rpc, caller });
+      return Promise.resolve();
+    }
+    const run = this.queue.then(() => this.check(rpc, headers.id, headers.epoch));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async check(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.checkOnce(rpc, id, epoch);
+      } catch (err) {
+        // Judged again on what the other writer left: it may have recorded a newer epoch.
+        if (!(err instanceof EpochFileChanged)) throw err;
+        if (attempt >= ATTEMPTS) throw failedPrecondition(`the controller epoch file kept changing while this agent wrote it (${ATTEMPTS} attempts; another agent sharing its state_dir?); nothing was done`);
+      }
+    }
+  }
+
+  private async checkOnce(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {
+    const all = await this.store.read();
+    for (const [k, v] of this.memory) {
+      const onDisk = all.get(k);
+      if (!onDisk || compareEpochs(v.epoch, onDisk.epoch) > 0) all.set(k, v);
+    }
+    const verdict = judgeEpoch(id, epoch, all.get(id)?.epoch);
+    if (verdict.act === "refuse") {
+      this.logger.warn("call from a fenced controller refused", { rpc, controller: id, epoch: formatEpoch(epoch), seen: formatEpoch(all.get(id)!.epoch) });
+      throw failedPrecondition(verdict.message);
+    }
+    if (verdict.act === "record") {
+      const seen = { epoch, seenAt: new Date().toISOString() };
+      all.set(id, seen);
+      await this.store.write(all);
+      this.memory.set(id, seen);
+      this.logger.info("controller epoch recorded", { controller: id, epoch: formatEpoch(epoch) });
+    }
+  }
+}

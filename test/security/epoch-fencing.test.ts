@@ -1,0 +1,133 @@
+// Fencing on a real agent: an older epoch of a controller is refused with both
+// epochs named and nothing done, across an agent restart (the fence is on
+// disk); calls without the metadata (the `fleet agent` CLI) still work. The
+// hostile cases: a state_dir swapped for a symlink or left writable by others,
+// a corrupt epoch file, headers that come alone or malformed, and a burst of
+// concurrent calls with shuffled epochs (the newest wins, no temp file left).
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { status } from "@grpc/grpc-js";
+import { AgentCallError, createAgentClient, type AgentClient } from "../../common/agent-client.js";
+import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
+import { runFleet } from "../helpers/run-cli.js";
+import { scratchDir } from "../helpers/scratch-dir.js";
+import { startWebService, type WebService } from "../helpers/web-service.js";
+
+const scratch = scratchDir("fencing-");
+const stateDir = path.join(scratch.dir, "state");
+const conf = path.join(scratch.dir, "agent.yaml");
+let web: WebService;
+let agent: AgentProcess;
+const clients: AgentClient[] = [];
+let n = 0;
+
+const as = (controllerId: string, takeover: number, start: number) => {
+  const c = createAgentClient(agent.address, { fencing: { controllerId, epoch: { takeover, start } } });
+  clients.push(c);
+  return c;
+};
+const reload = (c: AgentClient) => c.reload({ requestId: `fence-${++n}`, service: "web", allowRestart: false, generationTimeoutMs: 0, healthyForMs: 0 });
+const reloads = async () => (await web.generation()).reloads;
+const refusal = async (p: Promise<unknown>): Promise<AgentCallError> => {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof AgentCallError, `expected a refusal, got ${String(err)}`);
+  return err;
+};
+const epochsOnDisk = () => JSON.parse(readFileSync(path.join(stateDir, "controller-epochs.json"), "utf8")).controllers as Record<string, { epoch: string; seen_at: string }>;
+
+before(async () => {
+  web = await startWebService(scratch.dir, "web");
+  writeFileSync(
+    conf,
+    `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${stateDir}\nlimits: { mutations_per_second: 1000 }\nservices:\n  web:\n    reload: { signal: HUP, pidfile: ${web.pidfile} }\n    generation: { http: "http://127.0.0.1:${web.port}/generation", json: generation }\n    health: [{ http: "http://127.0.0.1:${web.port}/healthz" }]\n    healthy_for: 100ms\n`,
+  );
+  agent = await spawnAgent(conf);
+});
+after(async () => {
+  clients.forEach((c) => c.close());
+  await agent?.stopInside();
+  await web?.stop();
+  scratch.remove();
+});
+
+test("an older epoch is refused naming both, also after the agent restarts; unfenced calls still work", async () => {
+  const start = await reloads();
+  assert.equal((await reload(as("ctl01", 1, 1))).ok, true);
+  assert.deepEqual(epochsOnDisk(), { ctl01: { epoch: "1.1", seen_at: epochsOnDisk().ctl01!.seen_at } });
+  assert.equal(statSync(path.join(stateDir, "controller-epochs.json")).mode & 0o777, 0o600);
+
+  const err = await refusal(reload(as("ctl01", 0, 7)));
+  assert.equal(err.code, status.FAILED_PRECONDITION);
+  assert.match(err.message, /controller ctl01 at epoch 0\.7 is fenced: this agent has accepted epoch 1\.1 from controller ctl01/);
+  assert.equal(await reloads(), start + 1, "nothing was reloaded");
+  // Another controller identity is fenced separately; the same epoch again is fine.
+  assert.equal((await reload(as("other", 0, 1))).ok, true);
+  assert.equal((await reload(as("ctl01", 1, 1))).ok, true);
+
+  await agent.stopInside();
+  agent = await spawnAgent(conf);
+  const again = await refusal(reload(as("ctl01", 1, 0)));
+  assert.match(again.message, /epoch 1\.0 is fenced: this agent has accepted epoch 1\.1/);
+  const fence = await as("ctl01", 2, 1).fence();
+  assert.deepEqual([fence.controllerId, fence.epoch], ["ctl01", "2.1"]);
+  assert.match((await refusal(as("ctl01", 1, 9).fence())).message, /epoch 1\.9 is fenced: this agent has accepted epoch 2\.1/);
+
+  // The operator's debugging CLI carries no epoch: allowed (and logged as unfenced).
+  const cli = await runFleet(["agent", "reload", agent.address, "web", "--json"]);
+  assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+  assert.match(agent.output(), /call without a controller epoch: not fenced/);
+  assert.equal(await reloads(), start + 4);
+});
+
+test("headers alone or malformed are refused; Fence without them too", async () => {
+  const raw = createAgentClient(agent.address);
+  clients.push(raw);
+  assert.equal((await refusal(raw.fence())).code, status.INVALID_ARGUMENT);
+  for (const id of ["../../etc", "", "x".repeat(65)]) {
+    const err = await refusal(reload(as(id, 1, 1)));
+    assert.equal(err.code, status.INVALID_ARGUMENT, id);
+  }
+});
+
+test("a burst of concurrent calls with shuffled epochs: the newest is what stays, and no temp file is left", async () => {
+  const epochs = Array.from({ length: 40 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  const results = await Promise.allSettled(epochs.map((e) => as("burst", 0, e).fence()));
+  assert.ok(results.some((r) => r.status === "fulfilled"));
+  assert.equal(epochsOnDisk().burst!.epoch, "0.40");
+  assert.deepEqual(readdirSync(stateDir).filter((f) => f.includes("controller-epochs") && f !== "controller-epochs.json"), []);
+  for (const r of results) if (r.status === "rejected") assert.match(String(r.reason), /is fenced: this agent has accepted epoch 0\.\d+/);
+});
+
+test("a hostile state_dir: symlink, writable by others, corrupt file — fenced calls refused, nothing done; unfenced calls unaffected", async () => {
+  const start = await reloads();
+  const c = as("ctl01", 3, 1);
+
+  chmodSync(stateDir, 0o777);
+  assert.match((await refusal(reload(c))).message, /state_dir .* mode 0777: the controller epochs this agent fences with are kept only in a directory that uid 0 owns and no one else can write/);
+  chmodSync(stateDir, 0o700);
+
+  const real = `${stateDir}.real`;
+  const elsewhere = path.join(scratch.dir, "elsewhere");
+  mkdirSync(elsewhere, { mode: 0o700 });
+  renameSync(stateDir, real);
+  symlinkSync(elsewhere, stateDir);
+  assert.match((await refusal(reload(c))).message, /is a symlink or not a directory/);
+  assert.deepEqual(readdirSync(elsewhere), [], "nothing written through the symlink");
+  rmSync(stateDir);
+  renameSync(real, stateDir);
+
+  const file = path.join(stateDir, "controller-epochs.json");
+  const good = readFileSync(file);
+  writeFileSync(file, "{ truncated");
+  const corrupt = await refusal(reload(c));
+  assert.equal(corrupt.code, status.FAILED_PRECONDITION);
+  assert.match(corrupt.message, /controller-epochs.json cannot be read \(not JSON.*calls from controllers are refused until it is repaired or removed/);
+  assert.equal(await reloads(), start, "nothing was reloaded by a refused call");
+  const unfenced = createAgentClient(agent.address);
+  clients.push(unfenced);
+  assert.equal((await reload(unfenced)).ok, true, "the debugging path is not blocked by a broken epoch file");
+  writeFileSync(file, good);
+  assert.equal((await reload(c)).ok, true);
+});
