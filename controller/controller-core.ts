@@ -19,6 +19,7 @@ import type {
 import { LockBusyError, type HistoryStore, type RolloutRecord } from "./history/history-store.js";
 import type { GroupConfig, Inventory } from "./inventory/inventory.js";
 import { ControllerEvents } from "./observability/controller-events.js";
+import { globMatch } from "./glob-match.js";
 import { planRollout } from "./rollout/plan-rollout.js";
 import { planResume } from "./rollout/resume-plan.js";
 import { RolloutExecutor, type AgentClientFactory, type RolloutSettings } from "./rollout/rollout-executor.js";
@@ -317,11 +318,4 @@ export class ControllerCore implements ControllerApi {
 function requestedBy(req: ReloadRequest): string {
   const said = `${req.caller.user || "unknown"}@${req.caller.host || "unknown"}`;
   return req.identity ? `cert:${req.identity} (${said})` : said;
-}
-
-/** Host filter: exact address, or a glob where * matches any run of characters. */
-export function globMatch(pattern: string, text: string): boolean {
-  if (!pattern.includes("*")) return pattern === text;
-  const re = new RegExp("^" + pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
-  return re.test(text);
 }
