@@ -2,6 +2,7 @@
 // when the inventory is read (resolveWebhookSecrets), so a missing or empty
 // secret is a config error at start-up or SIGHUP, not a failed delivery later.
 import { readSmallFile } from "../../common/read-small-file.js";
+import { MAX_CREDENTIAL_BYTES } from "../inventory/resolve-credentials.js";
 import type { ConfigProblem } from "../../common/errors.js";
 import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 
@@ -92,7 +93,7 @@ export async function resolveWebhookSecrets(endpoints: WebhookEndpoint[]): Promi
       if (!w.secretFile) return;
       const path = ["webhooks", i, "secret_file"];
       // Like the agents' credentials: a FIFO or a device in its place is refused, never waited on.
-      const read = readSmallFile(w.secretFile, 64 * 1024);
+      const read = readSmallFile(w.secretFile, MAX_CREDENTIAL_BYTES);
       if (!read.ok) return void problems.push({ path, message: read.code ? `cannot read ${w.secretFile}: ${read.code}` : read.reason });
       const secret = Buffer.from(read.bytes.toString("utf8").trim());
       if (secret.length < 16) problems.push({ path, message: `${w.secretFile} holds ${secret.length} bytes; a signing secret needs at least 16` });
