@@ -161,6 +161,12 @@ export interface HistoryStore {
   recordScheduleRun(run: ScheduleRun): void;
   lastScheduleRun(name: string): ScheduleRun | undefined;
   scheduleRuns(name: string, limit: number): ScheduleRun[];
+  /**
+   * Runs `work` as one transaction: every write it makes commits, or none
+   * does (it throws). A journal write made of several calls is retried whole,
+   * so a half-committed one must be impossible.
+   */
+  atomically<T>(work: () => T): T;
   /** A stable id of this history database, to make agent request ids unique across databases. */
   readonly instanceId: string;
   close(): void;

@@ -42,6 +42,26 @@ export class MemoryHistoryStore implements HistoryStore {
     return work();
   }
 
+  /** All or nothing, like a transaction: on a throw everything `work` changed is put back. */
+  atomically<T>(work: () => T): T {
+    const saved = structuredClone({ rollouts: this.rollouts, steps: this.steps, events: this.events, groupLocks: this.groupLocks, hostLocks: this.hostLocks, nextId: this.nextId });
+    try {
+      return work();
+    } catch (err) {
+      const put = <K, V>(into: Map<K, V>, from: Map<K, V>) => {
+        into.clear();
+        for (const [k, v] of from) into.set(k, v);
+      };
+      put(this.rollouts, saved.rollouts);
+      put(this.steps, saved.steps);
+      put(this.groupLocks, saved.groupLocks);
+      put(this.hostLocks, saved.hostLocks);
+      this.events.splice(0, this.events.length, ...saved.events);
+      this.nextId = saved.nextId;
+      throw err;
+    }
+  }
+
   createRollout(r: NewRollout, now: number): RolloutRecord {
     return this.write(() => {
       const id = this.nextId;

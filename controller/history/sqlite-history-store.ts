@@ -118,6 +118,11 @@ export class SqliteHistoryStore implements HistoryStore {
     }).immediate();
   }
 
+  atomically<T>(work: () => T): T {
+    // IMMEDIATE: the write lock is taken (or waited for) first, never upgraded to mid-way.
+    return this.db.transaction(work).immediate();
+  }
+
   addSteps(rolloutId: number, steps: NewStep[]): void {
     const next = Number((this.stmt("SELECT coalesce(max(position) + 1, 0) AS n FROM steps WHERE rollout_id = ?").get(rolloutId) as Row).n);
     const insert = this.stmt("INSERT INTO steps (rollout_id, host, batch, canary, position, status, target_sha256) VALUES (?, ?, ?, ?, ?, 'pending', ?)");

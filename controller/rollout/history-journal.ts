@@ -9,6 +9,12 @@ export interface JournalOptions {
   logger: Logger;
   /** Called once, on the first failed write. */
   onFault: (err: Error) => void;
+  /**
+   * Runs one write as a transaction (HistoryStore.atomically): a write made of
+   * several calls that fails half-way leaves nothing behind, so its retry
+   * cannot trip over its own first half (a UNIQUE step row, say).
+   */
+  atomically?: (write: () => void) => void;
   firstRetryMs?: number;
   maxRetryMs?: number;
 }
@@ -36,7 +42,8 @@ export class HistoryJournal {
 
   private attempt(what: string, write: () => void): boolean {
     try {
-      write();
+      if (this.options.atomically) this.options.atomically(write);
+      else write();
       return true;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

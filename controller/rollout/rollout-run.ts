@@ -44,6 +44,7 @@ export class RolloutRun {
     this.journal = new HistoryJournal({
       logger: this.log,
       onFault: (error) => this.stop({ kind: "storage", error }),
+      atomically: (write) => deps.history.atomically(write),
       firstRetryMs: deps.journalRetryMs?.first,
       maxRetryMs: deps.journalRetryMs?.max,
     });
