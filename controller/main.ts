@@ -57,7 +57,8 @@ Config file (YAML):
       deadline: 10m                 # retries (1s, 2s, 4s ... 60s apart) stop this long after the event
 
 Signals: SIGHUP re-reads the config (an invalid file or credential is refused, the old one kept;
-agent deadlines and credentials apply to running rollouts at once);
+agent deadlines and credentials apply to running rollouts at once, controller.operators to the next
+call; controller.listen, sockets, groups, tls and db on restart);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
 
 async function main(): Promise<number> {
@@ -79,8 +80,9 @@ async function main(): Promise<number> {
   const { core, observability } = await startController(inventory, logger);
 
   reloadOnSighup("inventory", () => readInventory(file), (next) => {
-    const now = core.currentInventory.controller;
-    if (JSON.stringify(next.controller) !== JSON.stringify(now)) logger.warn("controller.* (listen, sockets, tls, operators, db) take effect on restart");
+    // Operators are read on every call (a removed name is refused at once); what is bound waits for a restart.
+    const bound = ({ operators: _, ...rest }: typeof next.controller) => JSON.stringify(rest);
+    if (bound(next.controller) !== bound(core.currentInventory.controller)) logger.warn("controller.listen, sockets, groups, tls and db take effect on restart; controller.operators applies now");
     core.replaceInventory(next);
     observability.reconfigure(next);
     logger.info("inventory reloaded", { groups: [...next.groups.keys()] });

@@ -27,7 +27,7 @@ export async function startController(inventory: Inventory, logger: Logger, opti
   let observability: RunningObservability | undefined;
   try {
     observability = await startObservability(core, history, metrics, logger);
-    const servers = await startControllerServers(core, inventory.controller, inventory.credentials.listener, logger, observability.deliveries);
+    const servers = await startControllerServers(core, () => core.currentInventory.controller, inventory.credentials.listener, logger, observability.deliveries);
     const watching = observability;
     // Stopped with the listeners once the rollouts are: queued webhooks get the same grace.
     core.serving([servers, { shutdown: (graceMs) => watching.stop(graceMs) }]);

@@ -45,23 +45,29 @@ interface Serving {
   deliveries: (rolloutId: number) => DeliveryAttempt[];
 }
 
+/**
+ * `current` gives controller.* as the inventory says now: what is bound (listen,
+ * sockets, groups, TLS) is read once here and changes on restart; the grants
+ * are read on every call, so an operator removed by SIGHUP is refused at once.
+ */
 export async function startControllerServers(
   api: ControllerApi,
-  settings: ControllerSettings,
+  current: () => ControllerSettings,
   listenerTls: TlsFiles | undefined,
   logger: Logger,
   deliveries: Serving["deliveries"] = () => [],
 ): Promise<RunningControllerServers> {
   const serving: Serving = { api, logger, deliveries };
+  const settings = current();
   const servers: { server: Server; address: string }[] = [];
   try {
     if (settings.listen.startsWith("unix:")) {
-      servers.push(await serveUnix(serving, settings.listen, settings.socketGroup, () => socketGrant(settings, "listen")));
+      servers.push(await serveUnix(serving, settings.listen, settings.socketGroup, () => socketGrant(current(), "listen")));
     } else {
       if (!listenerTls) throw new Error(`controller.listen ${settings.listen}: a TCP listen needs TLS (controller.tls)`);
-      servers.push(await serveTcp(serving, settings, listenerTls));
+      servers.push(await serveTcp(serving, settings, current, listenerTls));
     }
-    if (settings.readSocket) servers.push(await serveUnix(serving, settings.readSocket, settings.readGroup, () => socketGrant(settings, "read_socket")));
+    if (settings.readSocket) servers.push(await serveUnix(serving, settings.readSocket, settings.readGroup, () => socketGrant(current(), "read_socket")));
   } catch (err) {
     await Promise.all(servers.map((s) => shutdownGracefully(s.server, 0)));
     throw err;
@@ -95,12 +101,12 @@ async function serveUnix(serving: Serving, listen: string, group: string | undef
   return { server, address: listen };
 }
 
-async function serveTcp(serving: Serving, settings: ControllerSettings, tls: TlsFiles) {
+async function serveTcp(serving: Serving, settings: ControllerSettings, current: () => ControllerSettings, tls: TlsFiles) {
   const { logger } = serving;
   const creds = ServerCredentials.createSsl(tls.ca.bytes, [{ cert_chain: tls.cert.bytes, private_key: tls.key.bytes }], true);
   const grant: GrantOf = (call) => {
     const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
-    return certificateGrant(settings, Array.isArray(cn) ? cn[0] : cn);
+    return certificateGrant(current(), Array.isArray(cn) ? cn[0] : cn);
   };
   let port = 0;
   const server = await bind(serving, settings.listen, creds, grant, (p) => (port = p));
