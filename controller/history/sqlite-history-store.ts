@@ -28,13 +28,25 @@ const ROLLOUT_COLUMNS = `r.*,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'skipped') AS hosts_skipped,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.outcome = 'unverified') AS hosts_unverified`;
 
+/**
+ * How long a write waits for another process's write lock (an sqlite3 shell,
+ * a backup) once serving. Writes are synchronous on the controller's only
+ * thread, so this is how long everything else stalls per attempt: kept short,
+ * a busy database fails the write fast into the journal's retry with backoff
+ * (the rollout stops acting and ends interrupted once it can be written).
+ * Reads are never blocked by a writer (WAL) and take no write lock.
+ */
+const BUSY_MS = 200;
+const OPEN_BUSY_MS = 5000;
+
 export class SqliteHistoryStore implements HistoryStore {
   private readonly db: Database.Database;
   readonly instanceId: string;
 
   constructor(file: string) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    this.db = new Database(file, { timeout: 5000 });
+    // Opening and migrating may wait for another writer: nothing is served yet.
+    this.db = new Database(file, { timeout: OPEN_BUSY_MS });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
@@ -45,6 +57,7 @@ export class SqliteHistoryStore implements HistoryStore {
       this.instanceId = randomUUID().slice(0, 8);
       this.stmt("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
     }
+    this.db.pragma(`busy_timeout = ${BUSY_MS}`);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
