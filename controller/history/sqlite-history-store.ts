@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { hostKey } from "../inventory/host-key.js";
 import { MIGRATIONS } from "./migrations.js";
 import {
   LockBusyError,
@@ -104,9 +105,10 @@ export class SqliteHistoryStore implements HistoryStore {
     if (held) throw new LockBusyError(`group ${r.group}`, this.holderOf(held, r.group));
     this.stmt("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(r.group, r.id, r.requestedBy, now);
     for (const host of hosts) {
-      const h = this.stmt("SELECT * FROM host_locks WHERE host = ? AND service = ?").get(host, r.service) as Row | undefined;
+      // Keyed by the normalized address: one agent under two spellings is one host.
+      const h = this.stmt("SELECT * FROM host_locks WHERE host = ? AND service = ?").get(hostKey(host), r.service) as Row | undefined;
       if (h) throw new LockBusyError(`host ${host} (service ${r.service})`, this.holderOf(h, String(h.grp)));
-      this.stmt("INSERT INTO host_locks (host, service, rollout_id, grp, holder, acquired_at) VALUES (?, ?, ?, ?, ?, ?)").run(host, r.service, r.id, r.group, r.requestedBy, now);
+      this.stmt("INSERT INTO host_locks (host, service, rollout_id, grp, holder, acquired_at) VALUES (?, ?, ?, ?, ?, ?)").run(hostKey(host), r.service, r.id, r.group, r.requestedBy, now);
     }
   }
 

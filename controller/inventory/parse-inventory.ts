@@ -5,6 +5,7 @@ import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string,
 import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
 import { parseWebhooks } from "../webhooks/webhook-config.js";
 import { applyPolicyText, DEFAULT_POLICY, type PolicyText } from "../rollout/rollout-policy.js";
+import { hostKey } from "./host-key.js";
 import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type TlsPaths } from "./inventory.js";
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -193,8 +194,11 @@ function addressList(v: unknown, path: Path, p: Problems, required: boolean): st
   const out: string[] = [];
   v.forEach((a, i) => {
     if (typeof a !== "string" || !ADDRESS.test(a)) p.add([...path, i], `must be HOST:PORT or unix:/PATH, got ${JSON.stringify(a)}`);
-    else if (out.includes(a)) p.add([...path, i], `${a} is listed twice`);
-    else out.push(a);
+    else {
+      const same = out.find((o) => hostKey(o) === hostKey(a));
+      if (same === undefined) out.push(a);
+      else p.add([...path, i], same === a ? `${a} is listed twice` : `${a} is ${same} again (one agent: addresses are compared without case, trailing dot or leading zeros, and localhost, 127.0.0.1 and [::1] are one)`);
+    }
   });
   return out;
 }
