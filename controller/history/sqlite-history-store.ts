@@ -37,7 +37,7 @@ const ROLLOUT_COLUMNS = `r.*,
  * (the rollout stops acting and ends interrupted once it can be written).
  * Reads are never blocked by a writer (WAL) and take no write lock.
  */
-const BUSY_MS = 200;
+export const BUSY_MS = 200;
 const OPEN_BUSY_MS = 5000;
 
 export class SqliteHistoryStore implements HistoryStore {
