@@ -56,6 +56,11 @@ Config file (YAML):
       timeout: 10s                  # per attempt
       deadline: 10m                 # retries (1s, 2s, 4s ... 60s apart) stop this long after the event
 
+One controller per history database: it holds a lease in the database (renewed every 2s); a second
+controller on the same db is refused at start, naming the first (pid, host), and so is a listen
+socket another process serves. A controller killed with -9 is replaced at once on the same host
+(its pid is gone); otherwise its lease lapses 10s after its last renewal.
+
 Signals: SIGHUP re-reads the config (an invalid file or credential is refused, the old one kept;
 agent deadlines and credentials apply to running rollouts at once, controller.operators to the next
 call; controller.listen, sockets, groups, tls and db on restart);
@@ -77,7 +82,7 @@ async function main(): Promise<number> {
   if (typeof inventory === "number") return inventory;
   if (values["check-config"]) return console.log(`${file}: ok (${inventory.groups.size} groups)`), 0;
 
-  const { core, observability } = await startController(inventory, logger);
+  const { core, observability, leaseLost } = await startController(inventory, logger);
 
   reloadOnSighup("inventory", () => readInventory(file), (next) => {
     // Operators are read on every call (a removed name is refused at once); what is bound waits for a restart.
@@ -88,10 +93,17 @@ async function main(): Promise<number> {
     logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
   }, logger);
 
-  return untilStopped(async (sig) => {
-    logger.info("shutting down", { signal: sig });
-    await core.shutdown(5000);
+  const takenOver = leaseLost.then(async () => {
+    await core.shutdown(0);
+    return 1;
   });
+  return Promise.race([
+    untilStopped(async (sig) => {
+      logger.info("shutting down", { signal: sig });
+      await core.shutdown(5000);
+    }),
+    takenOver,
+  ]);
 }
 
 main().then(
