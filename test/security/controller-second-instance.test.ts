@@ -104,3 +104,27 @@ test("a stale socket file is replaced, and a controller killed with -9 is restar
     await again.stop();
   }
 });
+
+test("a controller frozen past its lease is replaced; when it wakes it learns so and exits 1 without serving on", async () => {
+  const file = writeInventory(scratch.dir, `  web:\n    service: web\n    hosts: [${fleet.hosts[0]!.address}]\n`);
+  const frozen = await startControllerDaemon(file);
+  // The successor serves its own socket: a stopped process's socket still accepts connections (the kernel queues them).
+  const other = `${scratch.dir}/successor.yaml`;
+  writeFileSync(other, readFileSync(file, "utf8").replace(`unix:${scratch.dir}/controller.sock`, `unix:${scratch.dir}/successor.sock`));
+  frozen.child.kill("SIGSTOP");
+  let successor: Awaited<ReturnType<typeof startControllerDaemon>> | undefined;
+  try {
+    // Refused (naming the frozen one) until its lease lapses, 10 s after its last renewal.
+    successor = await waitFor("the frozen controller's lease to lapse", () => startControllerDaemon(other).catch(() => undefined), 40_000, 1000);
+    frozen.child.kill("SIGCONT");
+    const code = await Promise.race([frozen.exited, new Promise((r) => setTimeout(() => r("still running 15 s after waking"), 15_000))]);
+    assert.equal(code, 1, frozen.output());
+    assert.match(frozen.output(), /another controller took over the history database; stopping without writing to it/);
+    const h = await runFleet(["history"], { FLEET_CONTROLLER: `unix:${scratch.dir}/successor.sock` }, 10_000);
+    assert.equal(h.code, 0, h.stderr);
+  } finally {
+    frozen.child.kill("SIGCONT");
+    frozen.child.kill("SIGKILL");
+    await successor?.stop();
+  }
+});
