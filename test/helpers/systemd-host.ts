@@ -1,4 +1,4 @@
-// A test host with its own real systemd as PID 1 (DESIGN.md "Test hosts"):
+// A test host with its own real systemd as PID 1:
 // new PID, mount, UTS, IPC and network namespaces; tmpfs over /run, /tmp and
 // /var/tmp; unit files in /run/systemd/system. Needs root.
 import { spawn, type ChildProcess } from "node:child_process";
