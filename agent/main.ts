@@ -112,6 +112,8 @@ async function main(): Promise<number> {
     logger.warn("running with insecure: true — no authentication; any client that can reach the port may reload services. Use tls or auth.token_file outside loopback demos.", { listen: config.listen });
   }
 
+  let serving!: (apply: (next: AgentConfig) => void) => void;
+  reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);
   const runner = processGroupRunner;
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
   // prom-client is loaded only when metrics are on (metrics.listen needs a restart to change).
@@ -120,7 +122,7 @@ async function main(): Promise<number> {
   metrics?.countConnectionsWith(() => server.connections());
   const metricsServer = config.metrics && metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger) : undefined;
 
-  reloadOnSighup("config", () => readAgentConfig(file), (next) => swapConfig(core, server, next, logger), logger);
+  serving((next) => swapConfig(core, server, next, logger));
 
   return untilStopped(async (sig) => {
     const deadline = core.currentConfig.shutdownTimeoutMs;

@@ -9,12 +9,14 @@ import type { Logger } from "./logger.js";
  * read or the apply throws is logged as the refusal and the previous config
  * stays — a SIGHUP never takes the daemon down.
  */
-export function reloadOnSighup<T>(what: string, read: () => Promise<T>, apply: (next: T) => void, logger: Logger): void {
+export function reloadOnSighup<T>(what: string, read: () => Promise<T>, apply: ((next: T) => void) | Promise<(next: T) => void>, logger: Logger): void {
+  // Registered before the daemon starts serving (SIGHUP's default action would kill it); a SIGHUP
+  // that arrives while it starts waits for `apply` to exist.
   let queue = Promise.resolve();
   process.on("SIGHUP", () => {
     queue = queue
-      .then(read)
-      .then(apply)
+      .then(() => Promise.all([read(), apply]))
+      .then(([next, applyNow]) => applyNow(next))
       .catch((err: unknown) =>
         logger.error(`${what} reload refused; keeping the previous ${what}`, { error: err instanceof Error ? err.message : String(err) }),
       );

@@ -335,6 +335,13 @@ export class ControllerCore implements ControllerApi {
 
   /** A rollout recorded as running that this controller is not running: why, in words. */
   private whyRunning(r: RolloutRecord): string {
+    // A rollback entry is run by its parent's run, and ends with it.
+    if (r.parentId !== null && this.executor.isRunning(r.parentId)) {
+      const parent = r.parentId;
+      const fault = this.executor.storageFault(parent);
+      const state = fault ? `which stopped acting because the history cannot be written (${fault.message}); both end as soon as it can be` : `which is running; this entry ends with it (fleet abort ${parent} stops it; restores in flight finish)`;
+      return `rollout ${r.id} is the rollback entry of rollout ${parent}, ${state}`;
+    }
     const fault = this.executor.storageFault(r.id);
     if (fault) return `rollout ${r.id} stopped acting because the history cannot be written (${fault.message}); it ends interrupted as soon as it can be, then fleet resume ${r.id} finishes it`;
     if (this.executor.isRunning(r.id)) return `rollout ${r.id} is running (fleet abort ${r.id} stops it)`;

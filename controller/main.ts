@@ -5,6 +5,7 @@ import { plural } from "../common/plural.js";
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, stopSignal, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
+import type { Inventory } from "./inventory/inventory.js";
 import { readInventory } from "./inventory/read-inventory.js";
 import { restoreFromReplica, RestoreRefused } from "./replication/restore-replica.js";
 import { startController } from "./start-controller.js";
@@ -84,8 +85,14 @@ Config file (YAML):
       timeout: 10s                  # per attempt
       deadline: 10m                 # retries (1s, 2s, 4s ... 60s apart) stop this long after the event
 
+One controller per history database: it holds a lease in the database (renewed every 2s); a second
+controller on the same db is refused at start, naming the first (pid, host), and so is a listen
+socket another process serves. A controller killed with -9 is replaced at once on the same host
+(its pid is gone); otherwise its lease lapses 10s after its last renewal.
+
 Signals: SIGHUP re-reads the config (an invalid file or credential is refused, the old one kept;
-agent deadlines and credentials apply to running rollouts at once);
+agent deadlines and credentials apply to running rollouts at once, controller.operators to the next
+call; controller.listen, sockets, groups, tls and db on restart);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
 
 async function main(): Promise<number> {
@@ -119,20 +126,30 @@ async function main(): Promise<number> {
       return 2;
     }
   }
-  const { core, observability } = await startController(inventory, logger, { restoredFrom });
+  let serving!: (apply: (next: Inventory) => void) => void;
+  reloadOnSighup("inventory", () => readInventory(file), new Promise<(next: Inventory) => void>((resolve) => (serving = resolve)), logger);
+  const { core, observability, leaseLost } = await startController(inventory, logger, { restoredFrom });
 
-  reloadOnSighup("inventory", () => readInventory(file), (next) => {
-    const now = core.currentInventory.controller;
-    if (JSON.stringify(next.controller) !== JSON.stringify(now)) logger.warn("controller.* (listen, sockets, tls, operators, db) take effect on restart");
+  serving((next) => {
+    // Operators are read on every call (a removed name is refused at once); what is bound waits for a restart.
+    const bound = ({ operators: _, ...rest }: typeof next.controller) => JSON.stringify(rest);
+    if (bound(next.controller) !== bound(core.currentInventory.controller)) logger.warn("controller.listen, sockets, groups, tls and db take effect on restart; controller.operators applies now");
     core.replaceInventory(next);
     observability.reconfigure(next);
     logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
-  }, logger);
+  });
 
-  return untilStopped(async (sig) => {
-    logger.info("shutting down", { signal: sig });
-    await core.shutdown(5000);
-  }, stopping);
+  const takenOver = leaseLost.then(async () => {
+    await core.shutdown(0);
+    return 1;
+  });
+  return Promise.race([
+    untilStopped(async (sig) => {
+      logger.info("shutting down", { signal: sig });
+      await core.shutdown(5000);
+    }, stopping),
+    takenOver,
+  ]);
 }
 
 main().then(

@@ -1,11 +1,15 @@
 // The one way a controller is started — by the daemon, the tests and the
-// demo: the history, this start's fencing epoch and the history's replication
-// (when configured), the core (which recovers rollouts a dead controller left
-// running), what watches it (metrics, webhooks, web view), then the listeners.
-// Stopping is core.shutdown(), for all of them.
+// demo. The order matters: the history database's lease first (a second
+// controller on the same database is refused before it touches anything),
+// then the history, this start's fencing epoch and the history's replication
+// (when configured), the core, what watches it (metrics, webhooks, web view)
+// and the listeners (a socket another live controller serves is never taken
+// over); only once all of that stands are the rollouts a dead controller left
+// running marked interrupted. Stopping is core.shutdown(), for all of them.
 import { formatEpoch, nextEpoch } from "../common/controller-epoch.js";
 import type { Logger } from "../common/logger.js";
 import { ControllerCore, type CoreOptions } from "./controller-core.js";
+import { ControllerLease } from "./history/controller-lease.js";
 import type { HistoryStore } from "./history/history-store.js";
 import { SqliteHistoryStore } from "./history/sqlite-history-store.js";
 import type { Inventory } from "./inventory/inventory.js";
@@ -22,6 +26,12 @@ export interface StartedController {
   address: string;
   readAddress?: string;
   observability: RunningObservability;
+  /**
+   * Resolves (with why) if another controller took the history database over
+   * — this one was frozen past the lease's stale time. The core is then
+   * already stopping without writing; the daemon exits non-zero.
+   */
+  leaseLost: Promise<string>;
 }
 
 export interface StartOptions extends CoreOptions {
@@ -32,34 +42,61 @@ export interface StartOptions extends CoreOptions {
 
 export async function startController(inventory: Inventory, logger: Logger, options: StartOptions = {}): Promise<StartedController> {
   const metrics = createControllerMetrics(inventory.controller.db);
+  let lost!: (why: string) => void;
+  const leaseLost = new Promise<string>((resolve) => (lost = resolve));
+  let onLost = (why: string) => lost(why);
+  // An injected history is the caller's to guard; the database we open ourselves is leased.
+  const lease = options.history
+    ? undefined
+    : ControllerLease.take(inventory.controller.db, (why) => onLost(why), (err, missed) => logger.warn("history lease renewal failed; retrying", { error: err.message, missed }));
   let replication: RunningReplication | undefined;
-  const history =
-    options.history ??
-    timedHistory(new SqliteHistoryStore(inventory.controller.db, { walAutocheckpoint: inventory.replicate ? 0 : undefined }), (op, seconds) => {
-      metrics.historyWrite(op, seconds);
-      replication?.noteWrite(Date.now());
-    });
-  const fencing = options.history ? options.fencing : recordStart(inventory, logger, options.restoredFrom);
+  let history: HistoryStore;
+  let fencing: CoreOptions["fencing"];
   try {
+    history =
+      options.history ??
+      timedHistory(new SqliteHistoryStore(inventory.controller.db, { walAutocheckpoint: inventory.replicate ? 0 : undefined }), (op, seconds) => {
+        metrics.historyWrite(op, seconds);
+        replication?.noteWrite(Date.now());
+      });
+  } catch (err) {
+    lease?.release();
+    throw err;
+  }
+  try {
+    fencing = options.history ? options.fencing : recordStart(inventory, logger, options.restoredFrom);
     if (fencing && inventory.replicate) {
       replication = await startReplication({ db: inventory.controller.db, replicate: inventory.replicate, controllerId: fencing.controllerId, epoch: fencing.epoch, logger });
       registerReplicationMetrics(metrics.registry, replication);
     }
   } catch (err) {
     history.close();
+    lease?.release();
     throw err;
   }
   const core = new ControllerCore(inventory, history, logger, { ...options, fencing, replication });
-  core.recoverInterrupted();
+  onLost = (why) => {
+    logger.error("another controller took over the history database; stopping without writing to it", { why });
+    // Fenced first: closed, every later write fails (and is dropped at shutdown) instead of overwriting the new owner's records.
+    history.close();
+    void core.shutdown(0);
+    lost(why);
+  };
+  // After the history closes: Litestream's last sync, then the lease (its own connection) goes last.
+  const afterHistory = [
+    ...(replication ? [{ shutdown: (graceMs: number) => replication!.stop(Math.max(graceMs, 10_000)) }] : []),
+    { shutdown: async () => lease?.release() },
+  ];
   let observability: RunningObservability | undefined;
-  const afterHistory = replication ? [{ shutdown: (graceMs: number) => replication!.stop(Math.max(graceMs, 10_000)) }] : [];
   try {
     observability = await startObservability(core, history, metrics, logger);
-    const servers = await startControllerServers(core, inventory.controller, inventory.credentials.listener, logger, observability.deliveries);
+    const servers = await startControllerServers(core, () => core.currentInventory.controller, inventory.credentials.listener, logger, observability.deliveries);
+    // Only now, with the listeners ours: nothing that can still fail comes after this.
+    core.recoverInterrupted();
     const watching = observability;
     // Stopped with the listeners once the rollouts are: queued webhooks get the same grace.
     core.serving([servers, { shutdown: (graceMs) => watching.stop(graceMs) }], afterHistory);
-    return { core, address: servers.address, readAddress: servers.readAddress, observability };
+    return { core, address: servers.address, readAddress: servers.readAddress, observability, leaseLost };
   } catch (err) {
     await observability?.stop(0);
     core.serving([], afterHistory);

@@ -52,14 +52,16 @@ export async function runCheck(svc: ServiceConfig, target: string, deps: Pick<Ch
 }
 
 async function namespaceCheck(changed: SetEntry[], svc: ServiceConfig, deps: CheckDeps): Promise<SetCheckReport> {
-  const staged: { entry: SetEntry; name: string }[] = [];
+  const staged: { entry: SetEntry; name: string; id: string }[] = [];
   try {
     for (const entry of changed) {
-      if (entry.content) staged.push({ entry, name: await entry.dir.writeTemp(entry.name, "staged", entry.content, entry.spec) });
+      if (!entry.content) continue;
+      const written = await entry.dir.writeTempWithId(entry.name, "staged", entry.content, entry.spec);
+      staged.push({ entry, name: written.name, id: `${written.id.dev}:${written.id.ino}` });
     }
-    const stagedPath = new Map(staged.map((s) => [s.entry, path.join(s.entry.dir.path, s.name)]));
+    const stagedFile = new Map(staged.map((s) => [s.entry, { path: path.join(s.entry.dir.path, s.name), id: s.id }]));
     const ops = planNamespaceMounts(
-      changed.map((e) => ({ live: e.spec.path, liveExists: e.live !== undefined, staged: stagedPath.get(e) })),
+      changed.map((e) => ({ live: e.spec.path, liveExists: e.live !== undefined, staged: stagedFile.get(e)?.path, stagedId: stagedFile.get(e)?.id })),
       deps.scratchDir,
     );
     await mkdir(deps.scratchDir, { recursive: true, mode: 0o700 });

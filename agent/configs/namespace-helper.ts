@@ -11,7 +11,11 @@
 //   touch PATH           an empty file inside that tmpfs (a bind-mount target for a new file)
 //   whiteout PATH        an overlayfs whiteout inside that tmpfs (hides a file being removed)
 //   overlay DIR UP WORK  overlayfs over DIR (lower: DIR itself, upper/work: in the tmpfs)
-//   bind SRC DST         bind-mount SRC over DST
+//   bind SRC DST ID      bind-mount SRC over DST, where SRC must still be the very file ID
+//                        ("DEV:INO", as the agent wrote it): SRC is opened without following a
+//                        symlink, checked, and mounted from that open file (/proc/self/fd/3 of
+//                        mount), so a symlink renamed over the staged name in between cannot
+//                        make the check see (or write) another file; a symlink at DST is refused
 //
 // Kept as plain CommonJS source so it runs as `node -e` from the sources and
 // from the bundled build alike, with no file to install.
@@ -23,16 +27,37 @@ export const SETUP_FAILED_MARKER = "fleet check namespace:";
 export const NAMESPACE_HELPER = `"use strict";
 const { spawn, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
-const ARITY = { tmpfs: 1, mkdir: 1, touch: 1, whiteout: 1, overlay: 3, bind: 2 };
+const ARITY = { tmpfs: 1, mkdir: 1, touch: 1, whiteout: 1, overlay: 3, bind: 3 };
 const fail = (msg) => {
   process.stderr.write(${JSON.stringify(SETUP_FAILED_MARKER)} + " " + msg + "\\n");
   process.exit(${SETUP_FAILED_EXIT});
 };
-const run = (argv) => {
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+const run = (argv, fd) => {
+  const stdio = fd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", "pipe", "pipe", fd];
+  const r = spawnSync(argv[0], argv.slice(1), { stdio, encoding: "utf8" });
   if (r.status !== 0) fail(argv.join(" ") + ": " + (r.error ? r.error.message : (r.stderr || r.stdout || "exit " + r.status).trim()));
 };
 const args = process.argv.slice(1);
+// Every staged file is opened (no symlink followed) and checked to be the very file the agent
+// wrote BEFORE any mount: overlays mounted later over its directory cannot change what is bound.
+const stagedFds = new Map();
+for (let j = 0; args[j] !== undefined && args[j] !== "--"; ) {
+  const op = args[j];
+  const n = Object.prototype.hasOwnProperty.call(ARITY, op) ? ARITY[op] : 0;
+  if (op === "bind") {
+    const [src, , id] = args.slice(j + 1, j + 4);
+    let fd;
+    try {
+      fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      fail(src + ": " + err.message);
+    }
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.dev + ":" + st.ino !== id) fail(src + " is no longer the staged file the agent wrote");
+    stagedFds.set(src, fd);
+  }
+  j += n + 1;
+}
 let root = "";
 const inRoot = (p) => {
   if (!root || !p.startsWith(root + "/") || p.split("/").includes("..")) fail(p + " is not inside the namespace's own tmpfs");
@@ -53,7 +78,10 @@ while (args[i] !== "--") {
     else if (op === "touch") fs.writeFileSync(inRoot(a), "", { flag: "wx", mode: 0o600 });
     else if (op === "whiteout") run(["mknod", inRoot(a), "c", "0", "0"]);
     else if (op === "overlay") run(["mount", "-n", "-t", "overlay", "-o", "lowerdir=" + a + ",upperdir=" + inRoot(b) + ",workdir=" + inRoot(c), "fleet-check", a]);
-    else run(["mount", "-n", "--bind", a, b]);
+    else {
+      if (fs.lstatSync(b).isSymbolicLink()) fail(b + " is a symbolic link; a declared config path must be a file");
+      run(["mount", "-n", "--bind", "/proc/self/fd/3", b], stagedFds.get(a));
+    }
   } catch (err) {
     fail(op + " " + a + ": " + err.message);
   }

@@ -13,6 +13,8 @@ export interface MountedFile {
   liveExists: boolean;
   /** The staged copy to show at `live`; undefined = the file is being removed. */
   staged?: string;
+  /** "DEV:INO" of the staged copy as written: the helper binds only that very file. */
+  stagedId?: string;
 }
 
 /** overlayfs options are comma-separated with ':' between lower layers; such paths are refused rather than escaped. */
@@ -32,7 +34,7 @@ export function planNamespaceMounts(files: MountedFile[], scratch: string): stri
     for (const name of whiteout) ops.push("whiteout", `${layer}/u/${name}`);
     ops.push("overlay", dir, `${layer}/u`, `${layer}/w`);
   });
-  for (const f of files) if (f.staged) ops.push("bind", f.staged, f.live);
+  for (const f of files) if (f.staged) ops.push("bind", f.staged, f.live, f.stagedId ?? "");
   return ops;
 }
 

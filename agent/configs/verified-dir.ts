@@ -98,6 +98,11 @@ export class VerifiedDir {
 
   /** Creates a new temp file next to `name` (O_EXCL, no-follow), written and synced; returns its name. */
   async writeTemp(name: string, tag: string, content: Buffer, own: Ownership): Promise<string> {
+    return (await this.writeTempWithId(name, tag, content, own)).name;
+  }
+
+  /** writeTemp, also saying which file (device and inode) was written, as the open file knows it. */
+  async writeTempWithId(name: string, tag: string, content: Buffer, own: Ownership): Promise<{ name: string; id: FileId }> {
     const tmp = `.${name}.fleet-${tag}-${randomBytes(6).toString("hex")}`;
     const fh = await open(this.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0o600);
     try {
@@ -106,8 +111,9 @@ export class VerifiedDir {
       // After chown, which clears set-id bits.
       await fh.chmod(own.mode);
       await fh.sync();
+      const st = await fh.stat();
       await fh.close();
-      return tmp;
+      return { name: tmp, id: { dev: st.dev, ino: st.ino } };
     } catch (err) {
       await fh.close().catch(() => undefined);
       await this.remove(tmp);

@@ -41,6 +41,9 @@ const MAX_OVERRIDE_MS = 600_000;
 /** Concurrent Status/Probe computations, and how many may wait for one. */
 const MAX_CONCURRENT_READS = 4;
 const MAX_WAITING_READS = 1024;
+/** Diffs may take seconds each (whole files): their own small queue, so they never hold up Status and Probe. */
+const MAX_CONCURRENT_DIFFS = 1;
+const MAX_WAITING_DIFFS = 16;
 
 /**
  * Per-connection and keepalive limits (grpc-js server options): bounded
@@ -100,7 +103,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
     "grpc.max_send_message_length": config.limits.maxMessageBytes,
     interceptors: [authenticateOnHeaders(() => state.authenticate, logger, (rpc, err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"))],
   });
-  server.addService(AgentServiceService, agentHandlers(core, guard, new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS), observer));
+  server.addService(AgentServiceService, agentHandlers(core, guard, { status: new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS), diffs: new ReadLimiter(MAX_CONCURRENT_DIFFS, MAX_WAITING_DIFFS) }, observer));
   server.addService(HealthService, healthHandlers(logger));
 
   const tls = config.auth.mode === "tls" ? new ReloadableTlsCredentials(config.auth.material) : undefined;
@@ -135,7 +138,8 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
 
 type Guard = <Req, Res>(rpc: string, impl: (req: Req, fenced?: { id: string; epoch: ControllerEpoch }) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
 
-function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observer: AgentServerObserver | undefined): AgentServiceServer {
+function agentHandlers(core: AgentCore, guard: Guard, limits: { status: ReadLimiter; diffs: ReadLimiter }, observer: AgentServerObserver | undefined): AgentServiceServer {
+  const reads = limits.status;
   return {
     describe: guard("Describe", async () => core.describe()),
     status: guard("Status", async (req: { service: string }) =>
@@ -168,7 +172,7 @@ function agentHandlers(core: AgentCore, guard: Guard, reads: ReadLimiter, observ
     // Read-only, but it reads and diffs whole files: bounded like Status and Probe.
     diffConfig: guard("DiffConfig", async (req: DiffConfigRequest) => {
       const files = diffedFiles(req);
-      return reads.run(async () => diffToProto(await core.diffConfig({ service: req.service, files, maxDiffBytes: req.maxDiffBytes }), core.hostname));
+      return limits.diffs.run(async () => diffToProto(await core.diffConfig({ service: req.service, files, maxDiffBytes: req.maxDiffBytes }), core.hostname));
     }),
     // The guard has already checked and recorded the epoch; nothing else happens.
     fence: guard("Fence", async (_req: object, fenced) => {

@@ -5,9 +5,10 @@
 // instead of the controller quietly presenting a credential the operator took
 // away.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createAgentClient, type AgentClient, type AgentClientOptions } from "../../common/agent-client.js";
+import { readSmallFile } from "../../common/read-small-file.js";
 import type { CredentialFile, Inventory } from "../inventory/inventory.js";
+import { MAX_CREDENTIAL_BYTES } from "../inventory/resolve-credentials.js";
 
 export class AgentPool {
   private clients = new Map<string, AgentClient>();
@@ -49,14 +50,13 @@ export class AgentPool {
   }
 }
 
+/** Checked before every agent call, on the event loop: never blocks (no FIFO waited on, no device read). */
 function stillHolds(f: CredentialFile): void {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(f.file);
-  } catch (err) {
-    throw new Error(`${f.field} ${f.file} can no longer be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the controller does not use a credential that was removed: put it back, or fix the inventory and SIGHUP`);
+  const read = readSmallFile(f.file, MAX_CREDENTIAL_BYTES);
+  if (!read.ok) {
+    throw new Error(`${f.field} ${f.file} ${read.code ? `can no longer be read (${read.code})` : `can no longer be used (${read.reason})`}; the controller does not use a credential that was removed or replaced: put it back, or fix the inventory and SIGHUP`);
   }
-  if (createHash("sha256").update(bytes).digest("hex") !== f.sha256) {
+  if (createHash("sha256").update(read.bytes).digest("hex") !== f.sha256) {
     throw new Error(`${f.field} ${f.file} changed since the inventory was loaded; SIGHUP the controller to load the new one`);
   }
 }

@@ -2,6 +2,7 @@
 // locking and state rules as the SQLite store, and a switch that makes every
 // write fail (a full disk) until it is turned off.
 import { createHash } from "node:crypto";
+import { hostKey } from "../inventory/host-key.js";
 import {
   LockBusyError,
   mergeStepFiles,
@@ -123,12 +124,12 @@ export class MemoryHistoryStore implements HistoryStore {
     const group = this.groupLocks.get(r.group);
     if (group) throw new LockBusyError(`group ${r.group}`, group);
     for (const host of hosts) {
-      const h = this.hostLocks.get(`${host} ${r.service}`);
+      const h = this.hostLocks.get(`${hostKey(host)} ${r.service}`);
       if (h) throw new LockBusyError(`host ${host} (service ${r.service})`, h);
     }
     const holder = { rolloutId: r.id, group: r.group, holder: r.requestedBy, since: now };
     this.groupLocks.set(r.group, holder);
-    for (const host of hosts) this.hostLocks.set(`${host} ${r.service}`, holder);
+    for (const host of hosts) this.hostLocks.set(`${hostKey(host)} ${r.service}`, holder);
   }
 
   private unlock(id: number) {

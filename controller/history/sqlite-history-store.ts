@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { hostKey } from "../inventory/host-key.js";
 import { MIGRATIONS } from "./migrations.js";
 import {
   LockBusyError,
@@ -32,6 +33,17 @@ const ROLLOUT_COLUMNS = `r.*,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'skipped') AS hosts_skipped,
   (SELECT count(*) FROM steps s WHERE s.rollout_id = r.id AND s.status = 'done' AND s.outcome = 'unverified') AS hosts_unverified`;
 
+/**
+ * How long a write waits for another process's write lock (an sqlite3 shell,
+ * a backup) once serving. Writes are synchronous on the controller's only
+ * thread, so this is how long everything else stalls per attempt: kept short,
+ * a busy database fails the write fast into the journal's retry with backoff
+ * (the rollout stops acting and ends interrupted once it can be written).
+ * Reads are never blocked by a writer (WAL) and take no write lock.
+ */
+export const BUSY_MS = 200;
+const OPEN_BUSY_MS = 5000;
+
 export class SqliteHistoryStore implements HistoryStore {
   private readonly db: Database.Database;
   readonly instanceId: string;
@@ -39,7 +51,8 @@ export class SqliteHistoryStore implements HistoryStore {
   /** `walAutocheckpoint: 0` while Litestream replicates: it checkpoints instead (https://litestream.io/tips/). */
   constructor(file: string, options: { walAutocheckpoint?: number } = {}) {
     if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    this.db = new Database(file, { timeout: 5000 });
+    // Opening and migrating may wait for another writer: nothing is served yet.
+    this.db = new Database(file, { timeout: OPEN_BUSY_MS });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
@@ -51,6 +64,7 @@ export class SqliteHistoryStore implements HistoryStore {
       this.instanceId = randomUUID().slice(0, 8);
       this.stmt("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run(this.instanceId);
     }
+    this.db.pragma(`busy_timeout = ${BUSY_MS}`);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -76,7 +90,8 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    // IMMEDIATE: the write lock is taken (or waited for) first, never upgraded to mid-way.
+    return this.db.transaction(work).immediate();
   }
 
   createRollout(r: NewRollout, now: number): RolloutRecord {
@@ -101,9 +116,10 @@ export class SqliteHistoryStore implements HistoryStore {
     if (held) throw new LockBusyError(`group ${r.group}`, this.holderOf(held, r.group));
     this.stmt("INSERT INTO group_locks (grp, rollout_id, holder, acquired_at) VALUES (?, ?, ?, ?)").run(r.group, r.id, r.requestedBy, now);
     for (const host of hosts) {
-      const h = this.stmt("SELECT * FROM host_locks WHERE host = ? AND service = ?").get(host, r.service) as Row | undefined;
+      // Keyed by the normalized address: one agent under two spellings is one host.
+      const h = this.stmt("SELECT * FROM host_locks WHERE host = ? AND service = ?").get(hostKey(host), r.service) as Row | undefined;
       if (h) throw new LockBusyError(`host ${host} (service ${r.service})`, this.holderOf(h, String(h.grp)));
-      this.stmt("INSERT INTO host_locks (host, service, rollout_id, grp, holder, acquired_at) VALUES (?, ?, ?, ?, ?, ?)").run(host, r.service, r.id, r.group, r.requestedBy, now);
+      this.stmt("INSERT INTO host_locks (host, service, rollout_id, grp, holder, acquired_at) VALUES (?, ?, ?, ?, ?, ?)").run(hostKey(host), r.service, r.id, r.group, r.requestedBy, now);
     }
   }
 

@@ -3,6 +3,7 @@
 // { address, vars, labels }. Pure; every problem is reported with its field.
 import { isRecord, Problems, type Path } from "../../common/field-checks.js";
 import type { InventoryHost } from "./inventory.js";
+import { hostKey } from "./host-key.js";
 
 export const ADDRESS = /^(unix:\/.+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/;
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -25,7 +26,7 @@ function listForm(raw: unknown[], path: Path, p: Problems): InventoryHost[] {
   const out: InventoryHost[] = [];
   raw.forEach((a, i) => {
     if (typeof a !== "string" || !ADDRESS.test(a)) p.add([...path, i], `must be HOST:PORT or unix:/PATH, got ${JSON.stringify(a)}`);
-    else if (out.some((h) => h.address === a)) p.add([...path, i], `${a} is listed twice`);
+    else if (out.some((h) => hostKey(h.address) === hostKey(a))) p.add([...path, i], sameAgent(a, out.find((h) => hostKey(h.address) === hostKey(a))!.address));
     else out.push({ name: a, address: a, vars: {}, labels: {} });
   });
   return out;
@@ -38,8 +39,8 @@ function mapForm(raw: Record<string, unknown>, path: Path, p: Problems): Invento
     if (!HOST_NAME.test(name)) p.add(at, `host name must be 1-128 letters, digits, '_', '.' or '-' (starting with a letter or digit), got ${JSON.stringify(name)}`);
     const host = hostEntry(name, entry, at, p);
     if (!host) continue;
-    const twin = out.find((h) => h.address === host.address);
-    if (twin) p.add([...at, "address"], `${host.address} is also the address of host ${twin.name}`);
+    const twin = out.find((h) => hostKey(h.address) === hostKey(host.address));
+    if (twin) p.add([...at, "address"], `${host.address} is also the address of host ${twin.name}${twin.address === host.address ? "" : ` (${twin.address}: the same agent)`}`);
     else out.push(host);
   }
   return out;
@@ -100,4 +101,9 @@ export function resolveCanary(raw: unknown, hosts: InventoryHost[], at: Path, p:
 
 function describe(v: unknown): string {
   return v === undefined ? "nothing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** Two spellings of one agent (case, a trailing dot, localhost for 127.0.0.1, ...): see hostKey. */
+function sameAgent(a: string, earlier: string): string {
+  return earlier === a ? `${a} is listed twice` : `${a} is ${earlier} again (one agent: addresses are compared without case, trailing dot or leading port zeros, and localhost, 127.0.0.1 and [::1] are one host)`;
 }

@@ -2,8 +2,10 @@
 // bearer token or mutual-TLS files, and the controller listener's TLS files —
 // so that a missing, unreadable or malformed one is a config problem at
 // start-up and on SIGHUP, never a surprise in the middle of a rollout.
+// Only small regular files are read (a FIFO, a device or a directory in a
+// credential's place is refused at once, never waited on).
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readSmallFile } from "../../common/read-small-file.js";
 import type { ConfigProblem } from "../../common/errors.js";
 import type { CredentialFile, Credentials, Inventory, ParsedInventory, TlsFiles, TlsPaths } from "./inventory.js";
 
@@ -30,15 +32,17 @@ export async function resolveCredentials(parsed: ParsedInventory): Promise<{ ok:
   return { ok: true, value: { ...parsed, credentials: { agents, listener } } };
 }
 
+/** A bearer token or a PEM file (a certificate chain, a key, a CA bundle) is far below this. */
+export const MAX_CREDENTIAL_BYTES = 1024 * 1024;
+
 /** The file's bytes and digest, or a problem naming the field and why. */
 export async function readCredential(path: Path, file: string, problems: ConfigProblem[]): Promise<CredentialFile | undefined> {
-  try {
-    const bytes = await readFile(file);
-    return { field: path.join("."), file, bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
-  } catch (err) {
-    problems.push({ path, message: `cannot read ${file}: ${(err as Error).message}` });
+  const read = readSmallFile(file, MAX_CREDENTIAL_BYTES);
+  if (!read.ok) {
+    problems.push({ path, message: read.code ? `cannot read ${file}: ${read.code}` : read.reason });
     return undefined;
   }
+  return { field: path.join("."), file, bytes: read.bytes, sha256: createHash("sha256").update(read.bytes).digest("hex") };
 }
 
 async function readTls(path: Path, paths: TlsPaths, problems: ConfigProblem[]): Promise<TlsFiles | undefined> {

@@ -2,6 +2,7 @@
 // globs of either) and --select (labels: `zone=a,role!=edge`, every term must
 // hold). Pure; says for every host left out why.
 import type { InventoryHost } from "./inventory.js";
+import { globMatch } from "../glob-match.js";
 
 export interface LabelTerm {
   key: string;
@@ -31,30 +32,6 @@ export function parseSelector(text: string): { ok: true; terms: LabelTerm[] } | 
   return { ok: true, terms };
 }
 
-/** Whether `pattern` (a name or address, `*` any run of characters, `?` one character) matches `text`. */
-export function globMatch(pattern: string, text: string): boolean {
-  // Linear time (no backtracking RegExp: "********x" must not freeze the controller): on a
-  // mismatch, let the last `*` absorb one more character and retry from there.
-  let p = 0;
-  let t = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (p < pattern.length && (pattern[p] === "?" || pattern[p] === text[t])) {
-      p++;
-      t++;
-    } else if (p < pattern.length && pattern[p] === "*") {
-      star = p++;
-      resume = t;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++resume;
-    } else return false;
-  }
-  while (p < pattern.length && pattern[p] === "*") p++;
-  return p === pattern.length;
-}
-
 /** Why `host` fails a term, or "" when it holds. A host without the label matches no term about it. */
 function failedTerm(host: InventoryHost, t: LabelTerm): string {
   const have = host.labels[t.key];
@@ -74,3 +51,5 @@ export function selectHosts(members: InventoryHost[], patterns: string[], terms:
   }
   return selection;
 }
+
+export { globMatch };

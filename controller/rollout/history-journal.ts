@@ -100,7 +100,9 @@ export class HistoryJournal {
     let current = this.queue[0];
     try {
       const tx = this.options.transaction;
-      if (this.queue.length > 1 && tx) {
+      // Always one transaction when the store offers it: a write of several statements (a restore's
+      // step, added and marked running) is then whole or absent, and its retry cannot half-repeat.
+      if (tx) {
         const entries = this.queue.slice();
         tx(() => entries.forEach((e) => ((current = e), e.write())));
         this.queue.splice(0, entries.length);

@@ -4,7 +4,8 @@
 // loopback included — by mutual TLS with operator certificates. Each RPC then
 // needs a role (operator-roles.ts). Handlers are thin; errors map in one place
 // (common/grpc-status.ts); streams end with the rollout.
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import path from "node:path";
 import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
 import { invalidArgument } from "../../common/errors.js";
@@ -54,23 +55,29 @@ interface Serving {
   deliveries: (rolloutId: number) => DeliveryAttempt[];
 }
 
+/**
+ * `current` gives controller.* as the inventory says now: what is bound (listen,
+ * sockets, groups, TLS) is read once here and changes on restart; the grants
+ * are read on every call, so an operator removed by SIGHUP is refused at once.
+ */
 export async function startControllerServers(
   api: ControllerApi,
-  settings: ControllerSettings,
+  current: () => ControllerSettings,
   listenerTls: TlsFiles | undefined,
   logger: Logger,
   deliveries: Serving["deliveries"] = () => [],
 ): Promise<RunningControllerServers> {
   const serving: Serving = { api, logger, deliveries };
+  const settings = current();
   const servers: { server: Server; address: string }[] = [];
   try {
     if (settings.listen.startsWith("unix:")) {
-      servers.push(await serveUnix(serving, settings.listen, settings.socketGroup, () => socketGrant(settings, "listen")));
+      servers.push(await serveUnix(serving, settings.listen, settings.socketGroup, () => socketGrant(current(), "listen")));
     } else {
       if (!listenerTls) throw new Error(`controller.listen ${settings.listen}: a TCP listen needs TLS (controller.tls)`);
-      servers.push(await serveTcp(serving, settings, listenerTls));
+      servers.push(await serveTcp(serving, settings, current, listenerTls));
     }
-    if (settings.readSocket) servers.push(await serveUnix(serving, settings.readSocket, settings.readGroup, () => socketGrant(settings, "read_socket")));
+    if (settings.readSocket) servers.push(await serveUnix(serving, settings.readSocket, settings.readGroup, () => socketGrant(current(), "read_socket")));
   } catch (err) {
     await Promise.all(servers.map((s) => shutdownGracefully(s.server, 0)));
     throw err;
@@ -88,7 +95,7 @@ async function serveUnix(serving: Serving, listen: string, group: string | undef
   const { logger } = serving;
   const file = listen.slice(5);
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-  rmSync(file, { force: true });
+  await claimSocketPath(file, listen);
   const server = await bind(serving, listen, ServerCredentials.createInsecure(), grant);
   // The kernel checks connect() against the file: root only (0600), or root and the group (0660).
   if (group) {
@@ -104,12 +111,12 @@ async function serveUnix(serving: Serving, listen: string, group: string | undef
   return { server, address: listen };
 }
 
-async function serveTcp(serving: Serving, settings: ControllerSettings, tls: TlsFiles) {
+async function serveTcp(serving: Serving, settings: ControllerSettings, current: () => ControllerSettings, tls: TlsFiles) {
   const { logger } = serving;
   const creds = ServerCredentials.createSsl(tls.ca.bytes, [{ cert_chain: tls.cert.bytes, private_key: tls.key.bytes }], true);
   const grant: GrantOf = (call) => {
     const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
-    return certificateGrant(settings, Array.isArray(cn) ? cn[0] : cn);
+    return certificateGrant(current(), Array.isArray(cn) ? cn[0] : cn);
   };
   let port = 0;
   const server = await bind(serving, settings.listen, creds, grant, (p) => (port = p));
@@ -404,6 +411,41 @@ function detailToProto(d: RolloutDetail, deliveries: Serving["deliveries"]): Sho
 
 function scheduleRunToProto(r: ScheduleRun, rolloutState = "") {
   return { atMs: r.at, outcome: r.outcome, rolloutId: r.rolloutId ?? 0, rolloutState, reason: r.reason };
+}
+
+/**
+ * Makes way for our socket at `file`: a socket another process still accepts
+ * connections on (another controller) is refused and left alone; a stale one
+ * that refuses connections (a controller that died) is replaced; anything
+ * else at that path is not ours to delete.
+ */
+async function claimSocketPath(file: string, listen: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  if (!st.isSocket()) throw new Error(`cannot listen on ${listen}: ${file} exists and is not a socket; not replacing it (remove it if it is not needed)`);
+  if (await acceptsConnections(file)) throw new Error(`cannot listen on ${listen}: another process (another fleet-controller?) is serving this socket; stop it first — its socket is left in place`);
+  rmSync(file, { force: true });
+}
+
+/** Whether something listens on the unix socket (a connect succeeds, or hangs past a short deadline). */
+function acceptsConnections(file: string, deadlineMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ path: file });
+    const done = (listening: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(listening);
+    };
+    const timer = setTimeout(() => done(true), deadlineMs);
+    socket.once("connect", () => done(true));
+    // ECONNREFUSED: a socket file nobody listens on. Anything else (EAGAIN: a full backlog) is someone's.
+    socket.once("error", (err: NodeJS.ErrnoException) => done(err.code !== "ECONNREFUSED" && err.code !== "ENOENT"));
+  });
 }
 
 function groupId(name: string): number | undefined {

@@ -2,6 +2,7 @@
 // a connection of its own (the history store owns the schema and migrates it
 // first). SQLite in WAL mode serialises the two connections' writes.
 import Database from "better-sqlite3";
+import { BUSY_MS } from "../history/sqlite-history-store.js";
 
 export type AttemptResult = "delivered" | "failed" | "gave_up" | "dropped";
 
@@ -46,6 +47,8 @@ export class SqliteDeliveryLog implements DeliveryLog {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.byRollout = this.db.prepare("SELECT * FROM webhook_deliveries WHERE rollout_id = ? ORDER BY id LIMIT ?");
+    // Like the history's writes: a database locked by another process fails a record fast (logged), never freezing the controller.
+    this.db.pragma(`busy_timeout = ${BUSY_MS}`);
   }
 
   record(a: DeliveryAttempt): void {

@@ -1,7 +1,8 @@
 // fleet.yaml's `webhooks:` list: parsed purely here; the secret files are read
 // when the inventory is read (resolveWebhookSecrets), so a missing or empty
 // secret is a config error at start-up or SIGHUP, not a failed delivery later.
-import { readFile } from "node:fs/promises";
+import { readSmallFile } from "../../common/read-small-file.js";
+import { MAX_CREDENTIAL_BYTES } from "../inventory/resolve-credentials.js";
 import type { ConfigProblem } from "../../common/errors.js";
 import { Problems, absolutePath, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 
@@ -91,13 +92,12 @@ export async function resolveWebhookSecrets(endpoints: WebhookEndpoint[]): Promi
     endpoints.map(async (w, i) => {
       if (!w.secretFile) return;
       const path = ["webhooks", i, "secret_file"];
-      try {
-        const secret = Buffer.from((await readFile(w.secretFile, "utf8")).trim());
-        if (secret.length < 16) problems.push({ path, message: `${w.secretFile} holds ${secret.length} bytes; a signing secret needs at least 16` });
-        else w.secret = secret;
-      } catch (err) {
-        problems.push({ path, message: `cannot read ${w.secretFile}: ${(err as Error).message}` });
-      }
+      // Like the agents' credentials: a FIFO or a device in its place is refused, never waited on.
+      const read = readSmallFile(w.secretFile, MAX_CREDENTIAL_BYTES);
+      if (!read.ok) return void problems.push({ path, message: read.code ? `cannot read ${w.secretFile}: ${read.code}` : read.reason });
+      const secret = Buffer.from(read.bytes.toString("utf8").trim());
+      if (secret.length < 16) problems.push({ path, message: `${w.secretFile} holds ${secret.length} bytes; a signing secret needs at least 16` });
+      else w.secret = secret;
     }),
   );
   return problems;

@@ -22,6 +22,7 @@ describe("DiffConfig", () => {
   const big = path.join(dir, "big.conf");
   const linked = path.join(dir, "linked.conf");
   const secret = path.join(scratch.dir, "secret");
+  const key = path.join(dir, "tls.key");
   const MAIN = "worker_processes 2;\nevents {}\nhttp {\n  server { listen 80; }\n}\n";
   let agent: AgentHarness;
   const file = (p: string, content: string | Buffer) => ({ path: p, content: Buffer.from(content), sha256: sha(content) });
@@ -36,6 +37,7 @@ describe("DiffConfig", () => {
     writeFileSync(big, "#".repeat(5000) + "\n");
     writeFileSync(secret, "root-only secret\n", { mode: 0o600 });
     symlinkSync(secret, linked);
+    writeFileSync(key, "-----BEGIN PRIVATE KEY-----\nold key\n", { mode: 0o600 });
     mkdirSync(path.join(scratch.dir, "state"));
     agent = await startAgent(`listen: 127.0.0.1:0
 insecure: true
@@ -45,7 +47,7 @@ services:
   app:
     reload: { command: [/bin/true] }
     generation: none
-    configs: [{ path: ${main} }, { path: ${fresh} }, { path: ${cert} }, { path: ${big} }, { path: ${linked} }]
+    configs: [{ path: ${main} }, { path: ${fresh} }, { path: ${cert} }, { path: ${big} }, { path: ${linked} }, { path: ${key}, mode: "0600" }]
 `);
   });
   after(async () => {
@@ -102,5 +104,13 @@ services:
     await assert.rejects(diff([file(main, "#".repeat(5000))]), (e: AgentCallError) => e.code === status.INVALID_ARGUMENT && /exceeds limits\.max_config_bytes \(4096\)/.test(e.message));
     await assert.rejects(diff([{ ...file(main, "a"), sha256: sha("b") }]), (e: AgentCallError) => e.code === status.INVALID_ARGUMENT && /sha256 does not match/.test(e.message));
     await assert.rejects(agent.client.diffConfig({ service: "nope", files: [file(main, "a")] }), (e: AgentCallError) => e.code === status.PERMISSION_DENIED && /service "nope" is not declared/.test(e.message));
+  });
+
+  test("a file others may not read (a key) is never shown: hashes only, whoever asks", async () => {
+    const r = await diff([file(key, "-----BEGIN PRIVATE KEY-----\nnew key\n")]);
+    const f = r.files[0]!;
+    assert.equal(f.liveSha256, sha("-----BEGIN PRIVATE KEY-----\nold key\n"));
+    assert.doesNotMatch(f.unifiedDiff, /old key|new key|PRIVATE/);
+    assert.match(f.unifiedDiff, /is not world-readable \(mode 0600\); only its hashes are shown/);
   });
 });

@@ -16,21 +16,21 @@ describe("namespace mount plan", () => {
   test("changed existing files are bind-mounted over their live paths; no tmpfs needed", () => {
     const ops = planNamespaceMounts(
       [
-        { live: "/etc/nginx/nginx.conf", liveExists: true, staged: "/etc/nginx/.nginx.conf.fleet-staged-1" },
-        { live: "/etc/nginx/sites/a.conf", liveExists: true, staged: "/etc/nginx/sites/.a.conf.fleet-staged-2" },
+        { live: "/etc/nginx/nginx.conf", liveExists: true, staged: "/etc/nginx/.nginx.conf.fleet-staged-1", stagedId: "8:1" },
+        { live: "/etc/nginx/sites/a.conf", liveExists: true, staged: "/etc/nginx/sites/.a.conf.fleet-staged-2", stagedId: "8:2" },
       ],
       "/var/lib/fleet-agent/check-namespace",
     );
-    assert.deepEqual(ops, ["bind", "/etc/nginx/.nginx.conf.fleet-staged-1", "/etc/nginx/nginx.conf", "bind", "/etc/nginx/sites/.a.conf.fleet-staged-2", "/etc/nginx/sites/a.conf"]);
+    assert.deepEqual(ops, ["bind", "/etc/nginx/.nginx.conf.fleet-staged-1", "/etc/nginx/nginx.conf", "8:1", "bind", "/etc/nginx/sites/.a.conf.fleet-staged-2", "/etc/nginx/sites/a.conf", "8:2"]);
   });
 
   test("new and removed files: one overlay per directory on a tmpfs, parents first, placeholders and whiteouts in its upper layer, binds last", () => {
     const s = "/state/ns";
     const ops = planNamespaceMounts(
       [
-        { live: "/etc/app/conf.d/new.conf", liveExists: false, staged: "/etc/app/conf.d/.new.conf.fleet-staged-1" },
+        { live: "/etc/app/conf.d/new.conf", liveExists: false, staged: "/etc/app/conf.d/.new.conf.fleet-staged-1", stagedId: "8:1" },
         { live: "/etc/app/old.conf", liveExists: true },
-        { live: "/etc/app/main.conf", liveExists: true, staged: "/etc/app/.main.conf.fleet-staged-2" },
+        { live: "/etc/app/main.conf", liveExists: true, staged: "/etc/app/.main.conf.fleet-staged-2", stagedId: "8:2" },
         { live: "/etc/app/gone.conf", liveExists: false },
       ],
       s,
@@ -39,8 +39,8 @@ describe("namespace mount plan", () => {
       "tmpfs", s,
       "mkdir", `${s}/0`, "mkdir", `${s}/0/u`, "mkdir", `${s}/0/w`, "whiteout", `${s}/0/u/old.conf`, "overlay", "/etc/app", `${s}/0/u`, `${s}/0/w`,
       "mkdir", `${s}/1`, "mkdir", `${s}/1/u`, "mkdir", `${s}/1/w`, "touch", `${s}/1/u/new.conf`, "overlay", "/etc/app/conf.d", `${s}/1/u`, `${s}/1/w`,
-      "bind", "/etc/app/conf.d/.new.conf.fleet-staged-1", "/etc/app/conf.d/new.conf",
-      "bind", "/etc/app/.main.conf.fleet-staged-2", "/etc/app/main.conf",
+      "bind", "/etc/app/conf.d/.new.conf.fleet-staged-1", "/etc/app/conf.d/new.conf", "8:1",
+      "bind", "/etc/app/.main.conf.fleet-staged-2", "/etc/app/main.conf", "8:2",
     ]);
   });
 

@@ -1,9 +1,7 @@
-// Attack (issue 13a review): a local user who owns a declared config directory
-// replaces the staged copy (.NAME.fleet-staged-*) with a symlink to a root-only
-// file between writeTemp and the helper's `mount --bind`, which resolves the
-// source by path. The check, root inside the namespace, then reads and writes
-// that file at {path}: its content comes back in the check output, and what the
-// check writes lands in the real file outside the namespace.
+// The check of a config set binds into its namespace only the very staged files the agent wrote:
+// each is opened without following a symlink and checked (device and inode) before any mount, and
+// bound from that open file. A local user who owns the config directory and renames a symlink over
+// a staged name cannot make the root check read or write another file (a root-only secret).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -35,7 +33,7 @@ while time.time() < end:
         pass
 `;
 
-describe("attack: staged copy swapped for a symlink before the bind mount", { skip }, () => {
+describe("staged copy swapped for a symlink before the bind mount", { skip }, () => {
   const scratch = scratchDir("fleet-attack-sets-");
   const conf = path.join(scratch.dir, "conf");
   const secret = path.join(scratch.dir, "secret", "shadow");
