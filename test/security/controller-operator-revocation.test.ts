@@ -37,7 +37,10 @@ test("removing an operator from controller.operators and SIGHUP revokes that cer
   const daemon = await startControllerDaemon(file);
   const env = { FLEET_CONTROLLER: `127.0.0.1:${port}`, FLEET_TLS_CA: `${tls}/ca.crt`, FLEET_TLS_CERT: `${tls}/operator-mallory.crt`, FLEET_TLS_KEY: `${tls}/operator-mallory.key` };
   try {
-    assert.equal((await runFleet(["reload", "web", "--dry-run"], env)).code, 0, "mallory may operate before the revocation");
+    // Authorized, the dry run gets as far as its preflight, which finds the (TEST-NET) agent unreachable: exit 3, not a refused role.
+    const before = await runFleet(["reload", "web", "--dry-run"], env);
+    assert.equal(before.code, 3, `mallory may operate before the revocation:\n${before.stdout}${before.stderr}`);
+    assert.match(before.stdout, /preflight_failed 192\.0\.2\.1:7601 unreachable/);
     // Revoke mallory: no operators at all any more (another name keeps the file valid).
     writeFileSync(file, base.replace(/listen: "unix:[^"]+"/, listen("alice")));
     daemon.child.kill("SIGHUP");
