@@ -30,9 +30,10 @@ Config file (YAML), every field (defaults in parentheses):
     cert: FILE
     key: FILE
     ca: FILE
-    allow: { Describe: ["*"], Status: ["*"], Probe: ["*"], Reload: [controller], PushConfig: [controller], RollbackConfig: [controller], DiffConfig: [controller] }
+    allow: { Describe: ["*"], Status: ["*"], Probe: ["*"], Reload: [controller], PushConfig: [controller], RollbackConfig: [controller], DiffConfig: [controller], Fence: [controller] }
                                       # per RPC, the client certificate names (CN) that may call it (any);
-                                      # DiffConfig without a list follows PushConfig's
+                                      # DiffConfig without a list follows PushConfig's; Fence follows
+                                      # Reload/PushConfig/RollbackConfig's
   insecure: true                      # loopback demos only; warned at every start
   limits:
     max_message_bytes: 4194304        # largest gRPC message (needs a restart)

@@ -1,10 +1,12 @@
 // fleet-controller: the daemon holding the inventory, the history and the
 // rollouts. Reloads its inventory on SIGHUP; on SIGTERM in-flight hosts finish
 // and running rollouts are left interrupted, resumable.
+import { existsSync } from "node:fs";
 import { plural } from "../common/plural.js";
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, stopSignal, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
+import { ControllerLease, LeaseHeldError } from "./history/controller-lease.js";
 import type { Inventory } from "./inventory/inventory.js";
 import { readInventory } from "./inventory/read-inventory.js";
 import { restoreFromReplica, RestoreRefused } from "./replication/restore-replica.js";
@@ -119,9 +121,11 @@ async function main(): Promise<number> {
   const restoredFrom = values["restore-from"];
   if (restoredFrom !== undefined) {
     try {
+      // A controller still serving this database must not have it moved from under it (--force).
+      if (existsSync(inventory.controller.db)) ControllerLease.take(inventory.controller.db, () => undefined, () => undefined).release();
       await restoreFromReplica({ from: restoredFrom, db: inventory.controller.db, force: values.force!, logger });
     } catch (err) {
-      if (!(err instanceof RestoreRefused)) throw err;
+      if (!(err instanceof RestoreRefused) && !(err instanceof LeaseHeldError)) throw err;
       console.error(`fleet-controller: ${err.message}`);
       return 2;
     }

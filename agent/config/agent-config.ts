@@ -92,7 +92,7 @@ export type AgentAuth =
   | { mode: "tls"; cert: string; key: string; ca: string; allow?: Record<string, string[]>; material: TlsMaterial };
 
 /** RPCs that `tls.allow` may restrict to certain client certificate names. */
-export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig", "DiffConfig"] as const;
+export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig", "DiffConfig", "Fence"] as const;
 
 export interface AgentLimits {
   maxMessageBytes: number;

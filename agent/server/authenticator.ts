@@ -41,9 +41,18 @@ export function createAuthenticator(auth: AgentAuth): Authenticate {
   }
 }
 
-/** DiffConfig reads what PushConfig would change: unless it has its own list, PushConfig's applies. */
+/**
+ * DiffConfig reads what PushConfig would change: unless it has its own list, PushConfig's applies.
+ * Fence moves the epoch that every mutating call is judged by: unless it has its own list, only a
+ * client that may call Reload, PushConfig or RollbackConfig may fence (a read-only certificate
+ * must not be able to lock the controller out).
+ */
 function allowRule(allow: Record<string, string[]> | undefined, rpc: string): { names: string[]; from: string } | undefined {
   if (allow?.[rpc]) return { names: allow[rpc], from: `tls.allow.${rpc}` };
   if (rpc === "DiffConfig" && allow?.PushConfig) return { names: allow.PushConfig, from: "tls.allow.PushConfig, which DiffConfig follows" };
+  if (rpc === "Fence") {
+    const lists = (["Reload", "PushConfig", "RollbackConfig"] as const).filter((r) => allow?.[r]);
+    if (lists.length) return { names: [...new Set(lists.flatMap((r) => allow![r]!))], from: `tls.allow.${lists.join("/")}, which Fence follows` };
+  }
   return undefined;
 }
