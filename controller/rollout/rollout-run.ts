@@ -12,6 +12,7 @@ import { HistoryJournal } from "./history-journal.js";
 import { shouldHalt } from "./plan-rollout.js";
 import { preflightWant, runPreflight, type PreflightReport } from "./preflight.js";
 import type { RolloutEvent, RolloutSettings } from "./rollout-executor.js";
+import { abortableSleep } from "../../common/abortable-sleep.js";
 
 export interface RunDeps {
   history: HistoryStore;
@@ -183,7 +184,7 @@ export class RolloutRun {
       if (this.approvalPending && !batch.canary && !(await this.awaitApproval())) break;
       if (!first && this.settings.pauseMs > 0) {
         this.emit({ kind: "pause", batch: batch.index, message: `pausing ${this.settings.pauseMs}ms before batch ${batch.index}` });
-        await sleep(this.settings.pauseMs, this.stopSignal.signal);
+        await abortableSleep(this.settings.pauseMs, this.stopSignal.signal);
         if (this.stopReason) break;
       }
       first = false;
@@ -314,7 +315,7 @@ export class RolloutRun {
         const bad = await this.deps.actions.probe(host, service);
         if (bad) return `${host}: ${bad}`;
       }
-      await sleep(Math.min(this.deps.bakeProbeEveryMs, Math.max(0, until - this.deps.now())), this.stopSignal.signal);
+      await abortableSleep(Math.min(this.deps.bakeProbeEveryMs, Math.max(0, until - this.deps.now())), this.stopSignal.signal);
     }
     return "";
   }
@@ -492,18 +493,6 @@ function groupByBatch(steps: StepRecord[]): Batch[] {
   return [...map.entries()].sort((a, b) => a[0] - b[0]).map(([index, list]) => ({ index, canary: list.some((s) => s.canary), steps: list }));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** An unverified reload is a failure unless the rollout accepts unverified reloads; the outcome word stays. */
 function accepting<R extends StepResult>(result: R, settings: RolloutSettings): R {

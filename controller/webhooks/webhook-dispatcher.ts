@@ -12,6 +12,7 @@ import type { WebhookEndpoint } from "./webhook-config.js";
 import type { AttemptResult, DeliveryAttempt, DeliveryLog } from "./delivery-log.js";
 import { backoffMs, jsonBody, noticeForScheduleRun, noticesForRolloutEvent, signBody, slackBody, type Notice } from "./webhook-message.js";
 import { postJson, type PostJson } from "./post-json.js";
+import { abortableSleep } from "../../common/abortable-sleep.js";
 
 export interface DispatcherDeps {
   log: DeliveryLog;
@@ -127,7 +128,7 @@ export class WebhookDispatcher implements ControllerObserver {
         if (last) this.deps.logger.warn("webhook delivery given up", { endpoint: endpoint.name, event: p.notice.event, rollout: p.notice.rolloutId, attempts: attempt, error });
         return;
       }
-      await sleep(wait, this.stopping.signal);
+      await abortableSleep(wait, this.stopping.signal);
     }
   }
 
@@ -162,17 +163,4 @@ export class WebhookDispatcher implements ControllerObserver {
     this.stopping.abort();
     await Promise.allSettled([...this.draining.values()]);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -77,7 +77,7 @@ describe("packages", { skip: missing }, () => {
     const shipped = spawnSync(process.execPath, [agent, "--check-config", "--config", path.join(agentX, "etc/fleet/agent.yaml")], { encoding: "utf8", timeout: 30_000 });
     assert.equal(shipped.status, 2);
     assert.match(shipped.stderr, /declares no service/);
-    assert.match(spawnSync(process.execPath, [agent, "--help"], { encoding: "utf8" }).stdout, /Config file \(YAML\):/);
+    assert.match(spawnSync(process.execPath, [agent, "--help"], { encoding: "utf8" }).stdout, /Config file \(YAML\)/);
     const controller = path.join(ctlX, "usr/lib/fleet/fleet-controller.mjs");
     const refused = spawnSync(process.execPath, [controller, "--check-config", "--config", path.join(ctlX, "etc/fleet/fleet.yaml")], { encoding: "utf8", timeout: 30_000 });
     assert.equal(refused.status, 2);

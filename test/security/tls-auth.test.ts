@@ -111,8 +111,9 @@ ${service}`;
       const env = { FLEET_CONTROLLER: controller.address };
       const before = (await web.generation()).reloads;
       const bad = await runFleet(["reload", "impostor", "--json"], env);
-      assert.equal(bad.code, 1);
-      const host = bad.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.kind === "host_finished");
+      // The preflight asks it first and refuses the rollout (unreachable: exit 3) before any host is touched.
+      assert.equal(bad.code, 3, bad.stdout + bad.stderr);
+      const host = bad.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.kind === "preflight_failed");
       assert.equal(host.outcome, "unreachable");
       assert.match(host.message, /certificate|altnames|IP: 127\.0\.0\.1 is not in the cert's list/i);
       assert.equal((await web.generation()).reloads, before, "the impostor was never asked to reload");
