@@ -12,7 +12,7 @@ import { freePort } from "../../common/free-port.js";
 import { childrenOf } from "../../agent/process/proc-fs.js";
 import { ConfigChange } from "../../proto/gen/fleet/agent/v1/agent.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
-import { NGINX, nginxMissing } from "../helpers/nginx.js";
+import { NGINX, nginxMissing, nginxPreamble } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -64,18 +64,7 @@ describe("a certificate and key rotated together", { skip }, () => {
     const conf = path.join(dir, "nginx.conf");
     writeFileSync(
       conf,
-      `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
+      `${nginxPreamble(dir, 1, 64)}  server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${crt};
     ssl_certificate_key ${key};

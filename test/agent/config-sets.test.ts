@@ -19,7 +19,7 @@ import { childrenOf, readProc } from "../../agent/process/proc-fs.js";
 import { ConfigChange } from "../../proto/gen/fleet/agent/v1/agent.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
 import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
-import { NGINX, nginxMissing } from "../helpers/nginx.js";
+import { NGINX, nginxMissing, nginxPreamble } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -28,18 +28,7 @@ const notRoot = process.getuid?.() === 0 ? undefined : "mount namespaces need ro
 
 /** nginx.conf including every file of sites/ inside its server block, by absolute path. */
 function mainConf(dir: string, port: number, opts: { http?: string; healthz?: string } = {}) {
-  return `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  ${opts.http ?? ""}
+  return `${nginxPreamble(dir, 1, 64)}  ${opts.http ?? ""}
   server {
     listen 127.0.0.1:${port};
     location = /healthz { ${opts.healthz ?? 'return 200 "ok\\n";'} }

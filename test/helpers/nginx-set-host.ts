@@ -9,7 +9,7 @@ import path from "node:path";
 import { freePort } from "../../common/free-port.js";
 import { childrenOf } from "../../agent/process/proc-fs.js";
 import { spawnAgent, type AgentProcess } from "./agent-process.js";
-import { NGINX } from "./nginx.js";
+import { NGINX, nginxPreamble } from "./nginx.js";
 import { REPO_ROOT } from "./web-service.js";
 import { waitFor } from "./wait-for.js";
 
@@ -21,18 +21,7 @@ export const livePath = (name: keyof typeof SET_FILES) => path.join(SET_DIR, SET
 /** nginx.conf as every host has it; `marker` lets a test change it harmlessly. */
 export function setNginxConf(marker = "v1"): string {
   return `# ${marker}
-worker_processes 2;
-pid ${SET_DIR}/nginx.pid;
-error_log ${SET_DIR}/error.log notice;
-events { worker_connections 128; }
-http {
-  access_log off;
-  client_body_temp_path ${SET_DIR}/tmp/body;
-  proxy_temp_path ${SET_DIR}/tmp/proxy;
-  fastcgi_temp_path ${SET_DIR}/tmp/fastcgi;
-  uwsgi_temp_path ${SET_DIR}/tmp/uwsgi;
-  scgi_temp_path ${SET_DIR}/tmp/scgi;
-  server {
+${nginxPreamble(SET_DIR)}  server {
     include ${SET_DIR}/listen.conf;
     location = /healthz { return 200 "ok\\n"; }
     include ${livePath("site")};

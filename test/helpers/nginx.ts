@@ -8,12 +8,12 @@ import { waitFor } from "./wait-for.js";
 export const NGINX = "/usr/sbin/nginx";
 export const nginxMissing = existsSync(NGINX) ? undefined : `${NGINX} not installed (apt-get install nginx-light; .ci/run installs it)`;
 
-/** An nginx.conf whose every path is under `dir`; `listen` is the server's listen directive. */
-export function nginxConfText(dir: string, listen: string, body: string, healthz = 'return 200 "ok\\n";'): string {
-  return `worker_processes 2;
+/** The start of an nginx.conf whose every path (pid, log, temp files) is under `dir`, ending inside `http {`. */
+export function nginxPreamble(dir: string, workers = 2, connections = 128): string {
+  return `worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log notice;
-events { worker_connections 128; }
+events { worker_connections ${connections}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/tmp/body;
@@ -21,7 +21,12 @@ http {
   fastcgi_temp_path ${dir}/tmp/fastcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi;
   scgi_temp_path ${dir}/tmp/scgi;
-  server {
+`;
+}
+
+/** An nginx.conf whose every path is under `dir`; `listen` is the server's listen directive. */
+export function nginxConfText(dir: string, listen: string, body: string, healthz = 'return 200 "ok\\n";'): string {
+  return `${nginxPreamble(dir)}  server {
     ${listen}
     location = /healthz { ${healthz} }
     location / { return 200 "${body}\\n"; }
