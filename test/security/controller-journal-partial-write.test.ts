@@ -12,9 +12,8 @@ import { silentLogger } from "../../common/logger.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import type { HistoryStore } from "../../controller/history/history-store.js";
 import { SqliteHistoryStore } from "../../controller/history/sqlite-history-store.js";
-import type { Inventory } from "../../controller/inventory/inventory.js";
-import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 import { FakeAgents } from "../helpers/fake-agents.js";
+import { unitInventory } from "../helpers/unit-inventory.js";
 
 const HOSTS = ["h1:7601", "h2:7601"];
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -38,13 +37,7 @@ test("a restore-step write that half-commits on a full disk does not wedge the r
       return typeof v === "function" ? v.bind(target) : v;
     },
   }) as HistoryStore;
-  const inventory: Inventory = {
-    controller: { listen: "unix:/nonexistent", db: "/nonexistent", operators: { read: [], operate: [] } },
-    agents: { access: { mode: "insecure" }, deadlineMs: 1000, reloadDeadlineMs: 20_000 },
-    groups: new Map([["web", { name: "web", service: "web", hosts: HOSTS, members: HOSTS.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }]]),
-    schedules: [],
-    credentials: { agents: { mode: "insecure" } },
-  };
+  const inventory = unitInventory({ web: HOSTS });
   const agents = new FakeAgents(HOSTS);
   const bad = "bad config";
   agents.hosts.forEach((h) => h.badConfigs.add(sha(bad)));

@@ -8,22 +8,15 @@ import { silentLogger } from "../../common/logger.js";
 import type { ConfigRolloutRequest } from "../../controller/controller-api.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import { MemoryHistoryStore } from "../../controller/history/memory-history-store.js";
-import type { Inventory } from "../../controller/inventory/inventory.js";
-import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 import { ConfigChange } from "../../proto/gen/fleet/agent/v1/agent.js";
 import { FakeAgents } from "../helpers/fake-agents.js";
+import { unitInventory } from "../helpers/unit-inventory.js";
 
 const HOSTS = ["h1:7601", "h2:7601"];
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const LIE = "f".repeat(64);
 
-const inventory: Inventory = {
-  controller: { listen: "unix:/nonexistent", db: "/nonexistent", operators: { read: [], operate: [] } },
-  agents: { access: { mode: "insecure" }, deadlineMs: 1000, reloadDeadlineMs: 20_000 },
-  groups: new Map([["web", { name: "web", service: "web", hosts: HOSTS, members: HOSTS.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }]]),
-  schedules: [],
-  credentials: { agents: { mode: "insecure" } },
-} as unknown as Inventory;
+const inventory = unitInventory({ web: HOSTS });
 
 test("an agent's answer that does not match what was pushed fails the step and records nothing as desired", async () => {
   const store = new MemoryHistoryStore();

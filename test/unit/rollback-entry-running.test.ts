@@ -7,23 +7,16 @@ import { test } from "node:test";
 import { silentLogger } from "../../common/logger.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import { MemoryHistoryStore } from "../../controller/history/memory-history-store.js";
-import type { Inventory } from "../../controller/inventory/inventory.js";
-import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 import { FakeAgents } from "../helpers/fake-agents.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { unitInventory } from "../helpers/unit-inventory.js";
 
 const HOSTS = ["h1:7601", "h2:7601"];
 
 test("a rollback entry whose parent is running: abort and resume say it ends with its parent", async () => {
   const store = new MemoryHistoryStore();
   const agents = new FakeAgents(HOSTS);
-  const inventory: Inventory = {
-    controller: { listen: "unix:/nonexistent", db: "/nonexistent", operators: { read: [], operate: [] } },
-    agents: { access: { mode: "insecure" }, deadlineMs: 1000, reloadDeadlineMs: 20_000 },
-    groups: new Map([["web", { name: "web", service: "web", hosts: HOSTS, members: HOSTS.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }]]),
-    schedules: [],
-    credentials: { agents: { mode: "insecure" } },
-  };
+  const inventory = unitInventory({ web: HOSTS });
   const core = new ControllerCore(inventory, store, silentLogger, { agents: agents.client, retryMs: { first: 10, max: 40 } });
   const bad = "bad config";
   agents.hosts.forEach((h) => h.badConfigs.add(createHash("sha256").update(bad).digest("hex")));

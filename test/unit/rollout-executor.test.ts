@@ -9,24 +9,15 @@ import { silentLogger } from "../../common/logger.js";
 import type { ConfigRolloutRequest, ReloadRequest } from "../../controller/controller-api.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import { MemoryHistoryStore } from "../../controller/history/memory-history-store.js";
-import type { Inventory } from "../../controller/inventory/inventory.js";
 import { requestIdFor, type RolloutEvent } from "../../controller/rollout/rollout-executor.js";
-import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 import { FakeAgents } from "../helpers/fake-agents.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { unitInventory } from "../helpers/unit-inventory.js";
 
 const HOSTS = ["h1:7601", "h2:7601", "h3:7601", "h4:7601", "h5:7601", "h6:7601"];
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-function inventory(reloadDeadlineMs = 20_000, groups: Record<string, string[]> = { web: HOSTS }): Inventory {
-  return {
-    controller: { listen: "unix:/nonexistent", db: "/nonexistent", operators: { read: [], operate: [] } },
-    agents: { access: { mode: "insecure" }, deadlineMs: 1000, reloadDeadlineMs },
-    groups: new Map(Object.entries(groups).map(([name, hosts]) => [name, { name, service: "web", hosts, members: hosts.map((address) => ({ name: address, address, vars: {}, labels: {} })), vars: {}, canary: [], policy: DEFAULT_POLICY }])),
-    schedules: [],
-    credentials: { agents: { mode: "insecure" } },
-  };
-}
+const inventory = (reloadDeadlineMs = 20_000, groups: Record<string, string[]> = { web: HOSTS }) => unitInventory(groups, reloadDeadlineMs);
 
 function setup(groups?: Record<string, string[]>) {
   const store = new MemoryHistoryStore();
