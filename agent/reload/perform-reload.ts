@@ -387,16 +387,22 @@ async function identifyAfter(ctx: RunContext): Promise<void> {
 
 async function findMainAgain(ctx: RunContext): Promise<void> {
   const { ev } = ctx;
-  let again = await ctx.driver.locate().catch(() => undefined);
+  const locate = (): Promise<Located> =>
+    ctx.driver.locate().then(
+      (l) => l ?? { state: "error", reason: `${ctx.driver.method} cannot locate a main process` },
+      (err: Error) => ({ state: "error", reason: err.message }),
+    );
+  let again = await locate();
   const deadline = ctx.tSignal + ctx.facts.generation.timeoutMs;
   const settle = now() + Math.min(2000, Math.max(0, deadline - now()));
   // A supervisor may take a moment to bring a replacement up.
-  while (again?.state !== "running" && now() < settle) {
+  while (again.state !== "running" && now() < settle) {
     await sleep(50);
-    again = await ctx.driver.locate().catch(() => undefined);
+    again = await locate();
   }
-  if (again?.state !== "running") {
+  if (again.state !== "running") {
     ctx.facts.mainAfter = "gone";
+    ctx.facts.mainGoneReason = again.reason;
     return;
   }
   ev.mainAfter = again.main;

@@ -33,6 +33,8 @@ export interface ReloadFacts {
   mainBefore?: Identity;
   /** Undefined when the method has no main process to watch. */
   mainAfter?: Identity | "gone";
+  /** What looking for the main process after the reload last said, when it was not found. */
+  mainGoneReason?: string;
   generation: GenerationFacts;
   rejectMarker?: string;
   /** The wait was cut short by the caller (shutdown, cancelled request). */
@@ -66,7 +68,7 @@ export function classifyOutcome(f: ReloadFacts): Classification {
 }
 
 function identityOutcome(f: ReloadFacts): Classification | undefined {
-  if (f.mainBefore && f.mainAfter === "gone") return fail("failed", `the main process (pid ${f.mainBefore.pid}) died after the reload and nothing replaced it`);
+  if (f.mainBefore && f.mainAfter === "gone") return fail("failed", `the main process (pid ${f.mainBefore.pid}) died after the reload and nothing replaced it${f.mainGoneReason ? ` (${f.mainGoneReason})` : ""}`);
   if (!f.mainBefore || !f.mainAfter || f.mainAfter === "gone") return undefined;
   const changed = identityChanged(f.mainBefore, f.mainAfter);
   if (!changed) return undefined;

@@ -38,6 +38,7 @@ describe("systemd and journal evidence on a real systemd test host", { skip: sys
     assert.equal(journald.output.trim(), "active", "journald runs inside the test host");
     const r = await host.run(["/bin/sh", "-c", `systemctl start failreload rejecting genlog silent ${existsSync(REDIS) ? "kvstore" : ""}`]);
     assert.equal(r.exitCode, 0, r.output);
+    await host.waitHupHandled(["rejecting", "genlog", "silent", ...(existsSync(REDIS) ? ["kvstore"] : [])]);
 
     const conf = path.join(host.dir, "agent.yaml");
     writeFileSync(

@@ -28,6 +28,7 @@ describe("systemd method on a real systemd test host", { skip: systemdHostMissin
     writeFileSync(path.join(host.dir, "web.json"), JSON.stringify({ healthy: true }));
     const r = await host.run(["/bin/sh", "-c", "systemctl daemon-reload && systemctl start web noreload fakereload"]);
     assert.equal(r.exitCode, 0, r.output);
+    await host.waitHupHandled(["web.service"]);
 
     const conf = path.join(host.dir, "agent.yaml");
     writeFileSync(

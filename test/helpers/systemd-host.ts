@@ -23,6 +23,12 @@ export interface SystemdHost {
   pid1: number;
   run(argv: string[], timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
   spawn(argv: string[]): ChildProcess;
+  /**
+   * Waits until each unit's main process handles SIGHUP (caught or ignored). `systemctl start`
+   * of a simple unit returns once the process is forked; a HUP before its handler is installed
+   * kills it, which is the service's start-up race, not what a test means to exercise.
+   */
+  waitHupHandled(units: string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +102,21 @@ exec /lib/systemd/systemd --system --unit=basic.target
     },
     spawn(argv) {
       return spawn("/usr/bin/nsenter", ["-t", String(pid1), "-a", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    },
+    async waitHupHandled(units, timeoutMs = 30_000) {
+      for (const unit of units) {
+        const script = `pid=$(systemctl show -p MainPID --value ${unit}) && grep -E '^Sig(Cgt|Ign):' /proc/$pid/status`;
+        await waitFor(
+          `${unit} to handle SIGHUP`,
+          async () => {
+            const r = await host.run(["/bin/sh", "-c", script], 5000);
+            // SigCgt and SigIgn are hex masks; SIGHUP (1) is bit 0 of either.
+            return r.exitCode === 0 && [...r.output.matchAll(/^Sig(?:Cgt|Ign):\s*([0-9a-f]+)/gm)].some((m) => (BigInt(`0x${m[1]}`) & 1n) === 1n);
+          },
+          timeoutMs,
+          100,
+        );
+      }
     },
     async stop() {
       // SIGRTMIN+4 asks systemd for a clean poweroff; node has no name for it.

@@ -36,7 +36,7 @@ function fakeDriver(fake: FakeProcessInspector, hooks: { beforeSend?: () => void
     summary: "fake",
     async locate() {
       const facts = await fake.inspect(MAIN);
-      if (!facts) return { state: "not_running" as const, reason: "gone" };
+      if (!facts) return { state: "not_running" as const, reason: `pid ${MAIN} is gone` };
       return { state: "running" as const, main: { pid: MAIN, startTime: facts.startTime, uid: facts.uid, command: facts.command }, facts };
     },
     preflight: async () => undefined,
@@ -160,6 +160,7 @@ describe("reload phases over a fake process table", () => {
     const r = await run(service(), fakeDriver(fake, { onSend: () => fake.procs.delete(MAIN) }), fake);
     assert.equal(r.outcome, "failed", r.reason);
     assert.match(r.reason, /died after the reload/);
+    assert.match(r.reason, /pid \d+ is gone\)$/, "the reason says what looking for it again found");
   });
 
   test("journal evidence counts only the unit's own lines written after the signal", async () => {
