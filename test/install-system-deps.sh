@@ -2,9 +2,11 @@
 # Debian packages the tests drive for real: nginx, supervisor, systemd (for test
 # hosts), iproute2/util-linux (namespaces), chromium (the web view, driven headless
 # by playwright-core), python3-prometheus-client (the reference parser for /metrics).
+# With --bench, also what the benchmarks compare against: sshd and Ansible.
 # Idempotent; needs root.
 set -euo pipefail
 pkgs=(nginx-light supervisor systemd iproute2 util-linux procps rpm openssl redis-server chromium python3-prometheus-client)
+if [ "${1:-}" = "--bench" ]; then pkgs+=(openssh-server openssh-client ansible-core); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,6 +1,6 @@
 // Reads process facts from /proc. Identity is (pid, starttime): a PID alone
 // can be reused, starttime (field 22 of /proc/PID/stat) cannot repeat for it.
-import { readFile, readdir, readlink, stat } from "node:fs/promises";
+import { open, readFile, readdir, readlink, stat } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 
 export interface ProcInfo {
@@ -103,21 +103,58 @@ export async function socketInodes(pid: number): Promise<Set<number>> {
 }
 
 /**
- * Inodes of listening TCP sockets the process holds open. Reads the netns's
- * TCP tables, whose size grows with every connection on the host.
+ * Inodes of listening TCP sockets the process holds open, from its netns's TCP
+ * tables. Those tables list every connection on the host (tens of thousands on
+ * a busy proxy, and the kernel formats each one), but the kernel walks its
+ * listening hash before the established one, so the LISTEN rows come first:
+ * reading stops at the first row in another state.
  */
 export async function listeningSocketInodes(pid: number): Promise<number[]> {
   const held = await socketInodes(pid);
   if (held.size === 0) return [];
-  const listening = new Set<number>();
-  for (const table of ["tcp", "tcp6"]) {
-    const text = await readFile(`/proc/${pid}/net/${table}`, "utf8").catch(() => "");
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === "0A") listening.add(Number(cols[9])); // 0A = TCP_LISTEN
-    }
-  }
+  const tables = await Promise.all(["tcp", "tcp6"].map((t) => listenRows(`/proc/${pid}/net/${t}`)));
+  const listening = new Set(tables.flat());
   return [...held].filter((i) => listening.has(i)).sort((a, b) => a - b);
+}
+
+/** A bound on what one table read may cost, should the rows ever not be ordered. */
+const LISTEN_TABLE_MAX_BYTES = 4 << 20;
+
+/** Socket inodes of the leading TCP_LISTEN (0A) rows of one /proc/net/tcp* table. */
+async function listenRows(file: string): Promise<number[]> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch {
+    return [];
+  }
+  const inodes: number[] = [];
+  try {
+    const buf = Buffer.alloc(4096); // one page: the kernel formats only the rows it returns
+    let carry = "";
+    let header = true;
+    for (let total = 0; total < LISTEN_TABLE_MAX_BYTES; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      const lines = (carry + buf.toString("latin1", 0, bytesRead)).split("\n");
+      carry = lines.pop()!;
+      for (const line of lines) {
+        if (header) {
+          header = false;
+          continue;
+        }
+        const cols = line.trim().split(/\s+/);
+        if (cols[3] !== "0A") return inodes; // 0A = TCP_LISTEN; the rest of the table is connections
+        inodes.push(Number(cols[9]));
+      }
+    }
+    return inodes;
+  } catch {
+    return inodes;
+  } finally {
+    await fh.close();
+  }
 }
 
 interface PasswdEntry {

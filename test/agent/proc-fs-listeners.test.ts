@@ -1,0 +1,70 @@
+// listeningSocketInodes stops reading the TCP tables at the first row that is
+// not listening; against real sockets it must find exactly what a full read
+// of the tables finds, however many connections follow the listeners.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { after, before, test } from "node:test";
+import { listeningSocketInodes, socketInodes } from "../../agent/process/proc-fs.js";
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+function listen(host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer((c) => sockets.push(c)).once("error", reject);
+    s.listen(0, host, () => resolve(s));
+    servers.push(s);
+  });
+}
+
+/** The oracle: every LISTEN row of both tables, read whole. */
+function fullTableListeners(pid: number): Set<number> {
+  const found = new Set<number>();
+  for (const t of ["tcp", "tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${pid}/net/${t}`, "latin1");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === "0A") found.add(Number(cols[9]));
+    }
+  }
+  return found;
+}
+
+before(async () => {
+  const v4 = await listen("127.0.0.1");
+  await listen("127.0.0.1");
+  const hasV6 = await listen("::1").then(
+    () => true,
+    () => false,
+  );
+  if (!hasV6) console.log("# no IPv6 loopback here: the tcp6 table is checked with no listener in it");
+  // Far more than one page of connection rows after the listeners.
+  const port = (v4.address() as { port: number }).port;
+  await Promise.all(
+    Array.from({ length: 200 }, () => new Promise<void>((resolve, reject) => sockets.push(createConnection(port, "127.0.0.1", resolve).once("error", reject)))),
+  );
+});
+
+after(() => {
+  sockets.forEach((s) => s.destroy());
+  servers.forEach((s) => s.close());
+});
+
+test("the listening sockets a process holds: the same as a full read of the TCP tables", async () => {
+  const held = await socketInodes(process.pid);
+  const expected = [...fullTableListeners(process.pid)].filter((i) => held.has(i)).sort((a, b) => a - b);
+  assert.ok(expected.length >= 2, `at least the two IPv4 listeners (found ${expected.length})`);
+  assert.deepEqual(await listeningSocketInodes(process.pid), expected);
+  const rows = readFileSync(`/proc/${process.pid}/net/tcp`, "latin1").length;
+  assert.ok(rows > 4096 * 4, `the table is several pages long (${rows} bytes), so stopping early matters`);
+});
+
+test("a process that holds no sockets, and one that is gone: nothing", async () => {
+  assert.deepEqual(await listeningSocketInodes(1 << 22), []);
+});
