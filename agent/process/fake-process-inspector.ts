@@ -49,6 +49,9 @@ export class FakeProcessInspector implements ProcessInspector {
   async socketInodes(pid: number) {
     return new Set(this.sockets.get(pid) ?? []);
   }
+  async holdsAnySocket(pid: number, inodes: ReadonlySet<number>) {
+    return (this.sockets.get(pid) ?? []).some((i) => inodes.has(i));
+  }
   async listeningSocketInodes(pid: number) {
     return [...(this.listening.get(pid) ?? [])];
   }

@@ -1,7 +1,14 @@
 // Reads process facts from /proc. Identity is (pid, starttime): a PID alone
 // can be reused, starttime (field 22 of /proc/PID/stat) cannot repeat for it.
-import { open, readFile, readdir, readlink, stat } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+//
+// The files a reload polls (stat, status, task children, fd links, the TCP
+// tables' leading rows) are read synchronously: the kernel formats them from
+// its own tables without waiting on the target (unlike cmdline or environ,
+// which take the target's memory lock), each read costs microseconds, while
+// an asynchronous read costs a thread-pool round trip per open/read/close and
+// milliseconds once the machine is busy. cmdline stays asynchronous.
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { readFile, readdir, stat } from "node:fs/promises";
 
 export interface ProcInfo {
   pid: number;
@@ -56,13 +63,12 @@ export async function listProcs(): Promise<ProcInfo[]> {
 export async function childPids(pid: number): Promise<number[] | undefined> {
   let tasks: string[];
   try {
-    tasks = await readdir(`/proc/${pid}/task`);
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return [];
   }
   try {
-    const lists = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, "utf8")));
-    return lists.flatMap((l) => l.split(" ").filter(Boolean).map(Number));
+    return tasks.flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "latin1").split(" ").filter(Boolean).map(Number));
   } catch (err) {
     // The process exited between the two reads, or the kernel has no children files.
     return (err as NodeJS.ErrnoException).code === "ENOENT" && !(await exists(`/proc/${pid}`)) ? [] : undefined;
@@ -71,6 +77,16 @@ export async function childPids(pid: number): Promise<number[] | undefined> {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
+/** A process that exists and has not exited (a zombie has). */
+function isLive(pid: number): boolean {
+  try {
+    const st = parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
+    return !!st && st.state !== "Z" && st.state !== "X";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Child PIDs of a process, zombies left out. /proc/PID/task/TID/children
  * (CONFIG_PROC_CHILDREN) is cheap; without it, every process in /proc is read.
@@ -78,28 +94,53 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 export async function childrenOf(pid: number): Promise<number[]> {
   const kids = await childPids(pid);
   if (kids === undefined) return (await listProcs()).filter((p) => p.ppid === pid).map((p) => p.pid).sort((a, b) => a - b);
-  // Zombies (exited, not yet reaped) are not a generation.
-  const live = await Promise.all(kids.map(async (k) => ((await readProc(k)) ? k : undefined)));
-  return live.filter((k): k is number => k !== undefined).sort((a, b) => a - b);
+  return kids.filter(isLive).sort((a, b) => a - b);
 }
 
-/** Inodes of every socket the process holds open (its fd links only: cheap). */
-export async function socketInodes(pid: number): Promise<Set<number>> {
-  let fds: string[];
+/** How many fd links are read between yields to the event loop: a proxy's worker may hold tens of thousands. */
+const FD_LINKS_PER_TURN = 1024;
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Visits the socket inodes a process holds open, lowest fd first (its fd
+ * links only: cheap), until `visit` returns true; then true.
+ */
+async function scanSockets(pid: number, visit: (inode: number) => boolean): Promise<boolean> {
+  let fds: number[];
   try {
-    fds = await readdir(`/proc/${pid}/fd`);
+    fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
   } catch {
-    return new Set();
+    return false;
   }
+  for (const [i, fd] of fds.entries()) {
+    if (i > 0 && i % FD_LINKS_PER_TURN === 0) await nextTurn();
+    let link = "";
+    try {
+      link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed since the listing
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m && visit(Number(m[1]))) return true;
+  }
+  return false;
+}
+
+/** Inodes of every socket the process holds open. */
+export async function socketInodes(pid: number): Promise<Set<number>> {
   const held = new Set<number>();
-  await Promise.all(
-    fds.map(async (fd) => {
-      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
-      const m = /^socket:\[(\d+)\]$/.exec(link);
-      if (m) held.add(Number(m[1]));
-    }),
-  );
+  await scanSockets(pid, (inode) => (held.add(inode), false));
   return held;
+}
+
+/**
+ * Whether the process still holds any of these sockets. Listeners are opened
+ * at start-up, before any connection, so they sit among the lowest fds: a
+ * process that still listens is answered after a few links, and only one that
+ * stopped costs a full scan.
+ */
+export function holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promise<boolean> {
+  return scanSockets(pid, (inode) => inodes.has(inode));
 }
 
 /**
@@ -122,9 +163,9 @@ const LISTEN_TABLE_MAX_BYTES = 4 << 20;
 
 /** Socket inodes of the leading TCP_LISTEN (0A) rows of one /proc/net/tcp* table. */
 async function listenRows(file: string): Promise<number[]> {
-  let fh;
+  let fd: number;
   try {
-    fh = await open(file, "r");
+    fd = openSync(file, "r");
   } catch {
     return [];
   }
@@ -134,7 +175,7 @@ async function listenRows(file: string): Promise<number[]> {
     let carry = "";
     let header = true;
     for (let total = 0; total < LISTEN_TABLE_MAX_BYTES; ) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const bytesRead = readSync(fd, buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       total += bytesRead;
       const lines = (carry + buf.toString("latin1", 0, bytesRead)).split("\n");
@@ -153,7 +194,7 @@ async function listenRows(file: string): Promise<number[]> {
   } catch {
     return inodes;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

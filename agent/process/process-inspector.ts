@@ -2,7 +2,7 @@
 // the reload phases can run against a fake as well as against /proc.
 import { constants, readFileSync } from "node:fs";
 import { open, readFile, readlink, stat } from "node:fs/promises";
-import { childPids, childrenOf, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
+import { childPids, childrenOf, holdsAnySocket, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
 export interface ProcessFacts {
   pid: number;
@@ -39,6 +39,8 @@ export interface ProcessInspector {
   /** Children as the kernel lists them, zombies included: cheap, for polling. Undefined when the kernel cannot list them cheaply. */
   childPids(pid: number): Promise<number[] | undefined>;
   socketInodes(pid: number): Promise<Set<number>>;
+  /** Whether the process holds any of these sockets open (stops at the first). */
+  holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promise<boolean>;
   listeningSocketInodes(pid: number): Promise<number[]>;
   /** A PID file, read safely: see readPidfile. */
   readPidfile(path: string): Promise<PidfileRead>;
@@ -152,6 +154,7 @@ export const procFsInspector: ProcessInspector = {
   children: childrenOf,
   childPids,
   socketInodes,
+  holdsAnySocket,
   listeningSocketInodes,
   readPidfile,
   selfMountNamespace: () => readlink("/proc/self/ns/mnt").catch(() => undefined),

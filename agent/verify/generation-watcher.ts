@@ -106,7 +106,7 @@ function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspe
     return fresh.length > 0;
   };
   const stillListening = async () => {
-    const listening = await Promise.all(old.map(async (pid) => ([...(await inspector.socketInodes(pid))].some((i) => listeners.has(i)) ? pid : undefined)));
+    const listening = await Promise.all(old.map(async (pid) => ((await inspector.holdsAnySocket(pid, listeners)) ? pid : undefined)));
     return listening.filter((pid): pid is number => pid !== undefined);
   };
   return {

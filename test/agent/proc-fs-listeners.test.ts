@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
-import { listeningSocketInodes, socketInodes } from "../../agent/process/proc-fs.js";
+import { holdsAnySocket, listeningSocketInodes, socketInodes } from "../../agent/process/proc-fs.js";
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -47,7 +47,7 @@ before(async () => {
   // Far more than one page of connection rows after the listeners.
   const port = (v4.address() as { port: number }).port;
   await Promise.all(
-    Array.from({ length: 200 }, () => new Promise<void>((resolve, reject) => sockets.push(createConnection(port, "127.0.0.1", resolve).once("error", reject)))),
+    Array.from({ length: 600 }, () => new Promise<void>((resolve, reject) => sockets.push(createConnection(port, "127.0.0.1", resolve).once("error", reject)))),
   );
 });
 
@@ -63,6 +63,23 @@ test("the listening sockets a process holds: the same as a full read of the TCP 
   assert.deepEqual(await listeningSocketInodes(process.pid), expected);
   const rows = readFileSync(`/proc/${process.pid}/net/tcp`, "latin1").length;
   assert.ok(rows > 4096 * 4, `the table is several pages long (${rows} bytes), so stopping early matters`);
+});
+
+test("holdsAnySocket: finds a listener among the first fds and a connection past a thousand others; false once closed", async () => {
+  const listeners = new Set(await listeningSocketInodes(process.pid));
+  assert.equal(await holdsAnySocket(process.pid, listeners), true);
+  const all = await socketInodes(process.pid);
+  assert.ok(all.size > 1024, `more socket fds than one scanning turn reads (${all.size})`);
+  const last = Math.max(...all);
+  assert.equal(await holdsAnySocket(process.pid, new Set([last])), true, "the scan reaches the last fds");
+  assert.equal(await holdsAnySocket(process.pid, new Set([1])), false, "an inode this process does not hold");
+  const s = servers.pop()!;
+  const before = await listeningSocketInodes(process.pid);
+  await new Promise((r) => s.close(r));
+  const after = new Set(await listeningSocketInodes(process.pid));
+  const gone = new Set(before.filter((i) => !after.has(i)));
+  assert.equal(gone.size, 1, "closing one server removes one listener");
+  assert.equal(await holdsAnySocket(process.pid, gone), false);
 });
 
 test("a process that holds no sockets, and one that is gone: nothing", async () => {
