@@ -81,7 +81,7 @@ test("controller transports: sockets, roles and TLS fields are checked, each pro
     "controller.socket_group: must be a unix group name, got \"bad group\"",
     "controller.read_group: is required with read_socket: the group whose members may read (status, history, show, schedules)",
     "controller.operators.operate.0: must be a certificate name, got \"no good\"",
-    "controller.operators: only applies to a TCP listen (on a unix socket, roles come from socket_group and read_socket)",
+    "controller.operators: only applies to a TCP listen or to metrics.tls / web.tls (on a unix socket, roles come from socket_group and read_socket)",
   ]);
   const tcp = parse(`{ listen: "10.0.0.2:7600", operators: { read: [mon], operate: [alice] } }`, "tls: { cert: /c.crt, key: /c.key, ca: /ca.crt }\n");
   assert.ok(tcp.ok);
