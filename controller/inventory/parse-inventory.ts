@@ -62,7 +62,8 @@ export function parseInventory(data: unknown): { ok: true; value: ParsedInventor
   const metrics = top.metrics === undefined ? undefined : parseMetricsConfig(top.metrics, p, controllerTls);
   const web = top.web === undefined ? undefined : parseWebConfig(top.web, p, controllerTls);
   const operatorsGiven = isRecord(top.controller) && top.controller.operators !== undefined;
-  checkOperators(controller, operatorsGiven, [...(metrics?.tls ? ["metrics.tls"] : []), ...(web?.tls ? ["web.tls"] : [])], p);
+  const tlsAsked = (section: "metrics" | "web") => isRecord(top[section]) && top[section].tls !== undefined && top[section].tls !== false;
+  checkOperators(controller, operatorsGiven, (["metrics", "web"] as const).filter(tlsAsked).map((s) => `${s}.tls`), p);
   const webhooks = top.webhooks === undefined ? [] : parseWebhooks(top.webhooks, Object.keys(rawGroups ?? {}), p);
   const replicate = top.replicate === undefined ? undefined : parseReplicateConfig(top.replicate, controller.db, p);
   if (p.list.length) return { ok: false, problems: p.list };
