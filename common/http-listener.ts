@@ -51,7 +51,7 @@ export function createHttpServer(handler: RequestListener, tls?: ClientCertAcces
  * Plain HTTP: a request whose Host is not a loopback name is refused (421), so a web
  * page cannot read these listeners through DNS rebinding.
  */
-export function createLoopbackHttpServer(handler: RequestListener): Server {
+function createLoopbackHttpServer(handler: RequestListener): Server {
   return createServer(HTTP_OPTIONS, (req, res) => {
     if (!loopbackHostHeader(req)) return refuseForeignHost(res);
     handler(req, res);

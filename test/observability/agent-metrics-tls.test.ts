@@ -64,9 +64,11 @@ services:
 
   test("no client certificate, or one from another CA: refused at the handshake", async () => {
     const none = await httpsRefused(metricsAt, "/metrics", clients.none);
-    assert.match(`${none.code} ${none.message}`, /CERTIFICATE_REQUIRED|certificate required|ECONNRESET|socket hang up/i, `${none.code} ${none.message}`);
+    assert.match(`${none.code} ${none.message}`, /CERTIFICATE_REQUIRED/, `${none.code} ${none.message}`);
     const foreign = await httpsRefused(metricsAt, "/metrics", clients.foreignMon);
-    assert.match(`${foreign.code} ${foreign.message}`, /UNKNOWN_CA|unknown ca|DECRYPT_ERROR|ECONNRESET|socket hang up/i, `${foreign.code} ${foreign.message}`);
+    assert.match(`${foreign.code} ${foreign.message}`, /UNKNOWN_CA|ECONNRESET|socket hang up/, `${foreign.code} ${foreign.message}`);
+    // (Under TLS 1.3 the client has sent its certificate before the server rejects it: it sees a reset.) The listener still answers the CA's certificates.
+    assert.equal((await httpsGet(metricsAt, "/metrics", clients.eve)).status, 403);
   });
 
   test("SIGHUP with another tls.allow.Metrics applies at once", async () => {

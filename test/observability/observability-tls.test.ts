@@ -89,10 +89,13 @@ services:
     for (const at of [`${metricsAt}/metrics`, `${webAt}/`]) {
       const [address, urlPath] = [at.slice(0, at.indexOf("/")), at.slice(at.indexOf("/"))];
       const none = await httpsRefused(address, urlPath, clients.none);
-      assert.match(`${none.code} ${none.message}`, /CERTIFICATE_REQUIRED|certificate required|ECONNRESET|socket hang up/i, `${at} without a certificate: ${none.code} ${none.message}`);
+      assert.match(`${none.code} ${none.message}`, /CERTIFICATE_REQUIRED/, `${at} without a certificate: ${none.code} ${none.message}`);
       const foreign = await httpsRefused(address, urlPath, clients.foreignMon);
-      assert.match(`${foreign.code} ${foreign.message}`, /UNKNOWN_CA|unknown ca|DECRYPT_ERROR|ECONNRESET|socket hang up/i, `${at} with another CA's certificate: ${foreign.code} ${foreign.message}`);
+      assert.match(`${foreign.code} ${foreign.message}`, /UNKNOWN_CA|ECONNRESET|socket hang up/, `${at} with another CA's certificate: ${foreign.code} ${foreign.message}`);
     }
+    // (Under TLS 1.3 the client has sent its certificate before the server rejects it: it sees a reset.)
+    // The listeners are fine, and refused only those: a certificate from the CA gets an HTTP answer.
+    assert.equal((await httpsGet(metricsAt, "/metrics", clients.eve)).status, 403);
     // Plain HTTP to the TLS port is no way round it.
     const plain = await fetch(`http://${metricsAt}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, (e: Error) => e.message);
     assert.notEqual(plain, 200);
