@@ -4,11 +4,13 @@ import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, untilStopped } from "../common/daemon-lifecycle.js";
 import { createLogger } from "../common/logger.js";
 import { plural } from "../common/plural.js";
+import type { BoundHttp } from "../common/http-listener.js";
 import { startMetricsServer } from "../common/metrics-server.js";
 import { AGENT_VERSION, AgentCore } from "./agent-core.js";
 import type { AgentConfig } from "./config/agent-config.js";
 import { readAgentConfig } from "./config/read-agent-config.js";
 import { restartNeeded } from "./config/restart-needed.js";
+import { metricsAccess } from "./metrics/metrics-access.js";
 import { processGroupRunner } from "./process/command-runner.js";
 import { SystemdClient } from "./process/systemd-client.js";
 import { startAgentServer, type RunningAgentServer } from "./server/agent-server.js";
@@ -30,10 +32,11 @@ Config file (YAML), every field (defaults in parentheses):
     cert: FILE
     key: FILE
     ca: FILE
-    allow: { Describe: ["*"], Status: ["*"], Probe: ["*"], Reload: [controller], PushConfig: [controller], RollbackConfig: [controller], DiffConfig: [controller], Fence: [controller] }
+    allow: { Describe: ["*"], Status: ["*"], Probe: ["*"], Reload: [controller], PushConfig: [controller], RollbackConfig: [controller], DiffConfig: [controller], Fence: [controller], Metrics: [monitoring] }
                                       # per RPC, the client certificate names (CN) that may call it (any);
                                       # DiffConfig without a list follows PushConfig's; Fence follows
-                                      # Reload/PushConfig/RollbackConfig's
+                                      # Reload/PushConfig/RollbackConfig's; Metrics: who may read
+                                      # metrics over HTTPS (metrics.tls)
   insecure: true                      # loopback demos only; warned at every start
   limits:
     max_message_bytes: 4194304        # largest gRPC message (needs a restart)
@@ -46,7 +49,10 @@ Config file (YAML), every field (defaults in parentheses):
   state_dir: /var/lib/fleet-agent     # previous config versions, for restores; check-namespace/ (an empty mount point)
   keep_versions: 5                    # versions kept per config path
   shutdown_timeout: 60s               # then in-flight work is interrupted and reported so
-  metrics: { listen: 127.0.0.1:9601 } # optional: Prometheus metrics at /metrics (loopback only)
+  metrics: { listen: 127.0.0.1:9601 } # optional: Prometheus metrics at /metrics, plain HTTP on loopback only
+  # metrics: { listen: 10.0.0.5:9601, tls: true }  # or HTTPS on any address, with tls: (the agent's
+                                      # certificate, key and CA; a client certificate from the CA is
+                                      # required, and tls.allow.Metrics names who may read)
   services:
     nginx:
       reload: { systemd: nginx.service }         # or { signal: HUP, pidfile: /run/nginx.pid }
@@ -84,9 +90,10 @@ Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number
 
 Everything the config names (token file, TLS files, owners, groups) is read
 when the config is read: at start, on SIGHUP and by --check-config alike.
-SIGHUP applies a new config whole or not at all; listen, socket_mode,
-socket_group, limits.max_message_bytes and a switch to or from tls need a
-restart and are refused (logged) on SIGHUP.
+SIGHUP applies a new config whole or not at all (new TLS files and tls.allow
+included, for the metrics listener too); listen, socket_mode, socket_group,
+limits.max_message_bytes, metrics.listen, metrics.tls and a switch to or from
+tls need a restart and are refused (logged) on SIGHUP.
 
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 invalid config.`;
 
@@ -121,9 +128,10 @@ async function main(): Promise<number> {
   const metrics = config.metrics ? new (await import("./metrics/agent-metrics.js")).AgentMetrics() : undefined;
   const server = await startAgentServer(core, config, logger, metrics);
   metrics?.countConnectionsWith(() => server.connections());
-  const metricsServer = config.metrics && metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger) : undefined;
+  const access = metricsAccess(config, () => core.currentConfig);
+  const metricsServer = config.metrics && metrics ? await startMetricsServer(config.metrics.listen, metrics.registry, logger, access) : undefined;
 
-  serving((next) => swapConfig(core, server, next, logger));
+  serving((next) => swapConfig(core, server, metricsServer, next, logger));
 
   return untilStopped(async (sig) => {
     const deadline = core.currentConfig.shutdownTimeoutMs;
@@ -137,13 +145,15 @@ async function main(): Promise<number> {
 }
 
 /** SIGHUP: everything for the new config is built first, then swapped in at once; a refusal changes nothing. */
-function swapConfig(core: AgentCore, server: RunningAgentServer, next: AgentConfig, logger: ReturnType<typeof createLogger>) {
+function swapConfig(core: AgentCore, server: RunningAgentServer, metricsServer: BoundHttp | undefined, next: AgentConfig, logger: ReturnType<typeof createLogger>) {
   const restart = restartNeeded(core.currentConfig, next);
   if (restart.length) throw new Error(`these changes need a restart of fleet-agent: ${restart.join("; ")}`);
   const commitServer = server.prepare(next);
   const commitCore = core.prepare(next);
   commitServer();
   commitCore();
+  // Metrics over HTTPS present the agent's certificate: renewed with it.
+  if (metricsServer?.replaceTls && next.auth.mode === "tls") metricsServer.replaceTls(next.auth.material);
   logger.info("config reloaded", { services: [...next.services.keys()], auth: next.auth.mode });
 }
 

@@ -1,6 +1,6 @@
-// The opt-in HTTP listeners (metrics, web view) serve plain HTTP without
-// authentication, so they bind only to loopback: anyone who can reach them
-// already has a shell on the machine.
+// The opt-in HTTP listeners (metrics, web view): plain HTTP without
+// authentication binds only to loopback (anyone who can reach it already has
+// a shell on the machine); with TLS and client certificates any address will do.
 import type { Path, Problems } from "./field-checks.js";
 import { string } from "./field-checks.js";
 
@@ -17,14 +17,21 @@ export function splitHostPort(listen: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-/** A config field holding a loopback HOST:PORT (port 0 = any free port). */
-export function loopbackListen(v: unknown, path: Path, p: Problems): string | undefined {
+/**
+ * A config field holding HOST:PORT (port 0 = any free port): on loopback unless
+ * the listener serves TLS with client certificates (`tls`); `howToTls` tells
+ * the reader how to configure that, for the refusal.
+ */
+export function httpListen(v: unknown, path: Path, p: Problems, tls: boolean, howToTls: string): string | undefined {
   const s = string(v, path, p);
   if (s === undefined) return undefined;
   const m = HOST_PORT.exec(s);
-  if (!m || Number(m[2]) > 65535) return p.add(path, `must be HOST:PORT on loopback, e.g. 127.0.0.1:9601, got ${JSON.stringify(s)}`);
-  if (!isLoopbackHost(m[1]!)) {
-    return p.add(path, `${s} is not a loopback address: this listener serves plain HTTP without authentication, so it binds only to 127.0.0.1, [::1] or localhost (put a TLS proxy in front to reach it from elsewhere)`);
+  if (!m || Number(m[2]) > 65535) return p.add(path, `must be HOST:PORT, e.g. 127.0.0.1:9601, got ${JSON.stringify(s)}`);
+  if (!tls && !isLoopbackHost(m[1]!)) {
+    return p.add(
+      path,
+      `${s} is not a loopback address: without TLS this listener serves plain HTTP without authentication, so it binds only to 127.0.0.1, [::1] or localhost; to serve it elsewhere, configure tls (${howToTls}) or put a TLS proxy in front`,
+    );
   }
   return s;
 }

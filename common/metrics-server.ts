@@ -1,10 +1,11 @@
-// Serves a prom-client registry at GET /metrics on an opt-in loopback address.
+// Serves a prom-client registry at GET /metrics on an opt-in address: plain
+// HTTP on loopback, or HTTPS with client certificates (`tls`).
 import type { Registry } from "prom-client";
-import { createLoopbackHttpServer, listenHttp, type BoundHttp } from "./http-listener.js";
+import { createHttpServer, listenHttp, type BoundHttp, type ClientCertAccess } from "./http-listener.js";
 import type { Logger } from "./logger.js";
 
-export async function startMetricsServer(listen: string, registry: Registry, logger: Logger): Promise<BoundHttp> {
-  const server = createLoopbackHttpServer((req, res) => {
+export async function startMetricsServer(listen: string, registry: Registry, logger: Logger, tls?: ClientCertAccess): Promise<BoundHttp> {
+  const server = createHttpServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();
     if ((req.url ?? "").split("?")[0] !== "/metrics") return void res.writeHead(404, { "content-type": "text/plain" }).end("not found; metrics are at /metrics\n");
     registry.metrics().then(
@@ -14,8 +15,8 @@ export async function startMetricsServer(listen: string, registry: Registry, log
         res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed (see the log)\n");
       },
     );
-  });
+  }, tls);
   const bound = await listenHttp(server, listen);
-  logger.info("metrics listening", { address: bound.address, path: "/metrics" });
+  logger.info("metrics listening", { address: bound.address, path: "/metrics", tls: tls ? "client certificates required" : "off (loopback only)" });
   return bound;
 }

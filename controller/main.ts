@@ -66,9 +66,14 @@ Config file (YAML):
       # an unchanged source runs only on hosts whose files drifted; fleet schedule run NAME --force: all
       policy: { canary: 1, bake: 60s }  # optional overrides of the group's policy
       when_busy: skip                   # or wait (for the group to be free, up to 1h)
-  metrics: { listen: 127.0.0.1:9600, agent_check: 60s }   # optional: Prometheus /metrics (loopback only);
+  metrics: { listen: 127.0.0.1:9600, agent_check: 60s }   # optional: Prometheus /metrics;
                                     # agent_check: how often every agent is asked for fleet_agent_reachable (0s = off)
-  web: { listen: 127.0.0.1:9680 }   # optional: read-only web view with live rollouts (loopback only)
+  web: { listen: 127.0.0.1:9680 }   # optional: read-only web view with live rollouts
+  # Without tls both serve plain HTTP on loopback only. With tls they serve HTTPS on any address:
+  #   metrics: { listen: 10.0.0.2:9600, tls: { cert: FILE, key: FILE, ca: FILE } }
+  #   web: { listen: 10.0.0.2:9680, tls: true }   # true: the controller's files (controller.tls, else tls)
+  # A client certificate from the CA is required; its name needs the read role in
+  # controller.operators (operate includes read; operators apply to a unix listen too then).
   replicate:                        # optional: stream the history to a replica with Litestream
     to: /mnt/replica/fleet          # a directory (another disk or a mount), or s3://BUCKET/PATH,
                                     # gs://, abs://, sftp:// (credentials from Litestream's environment)
@@ -94,7 +99,9 @@ socket another process serves. A controller killed with -9 is replaced at once o
 
 Signals: SIGHUP re-reads the config (an invalid file or credential is refused, the old one kept;
 agent deadlines and credentials apply to running rollouts at once, controller.operators to the next
-call; controller.listen, sockets, groups, tls and db on restart);
+call and request (an open web event stream of a removed name ends), the files of metrics.tls and
+web.tls to new connections; controller.listen, sockets, groups, tls, db, metrics.listen, web.listen
+and turning metrics/web tls on or off on restart);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
 
 async function main(): Promise<number> {

@@ -91,8 +91,8 @@ export type AgentAuth =
   | { mode: "token"; tokenFile: string; tokenDigest: Buffer }
   | { mode: "tls"; cert: string; key: string; ca: string; allow?: Record<string, string[]>; material: TlsMaterial };
 
-/** RPCs that `tls.allow` may restrict to certain client certificate names. */
-export const AGENT_RPCS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig", "DiffConfig", "Fence"] as const;
+/** What `tls.allow` may restrict to certain client certificate names: the RPCs, and the metrics endpoint over HTTPS. */
+export const TLS_ALLOW_KEYS = ["Describe", "Status", "Probe", "Reload", "PushConfig", "RollbackConfig", "DiffConfig", "Fence", "Metrics"] as const;
 
 export interface AgentLimits {
   maxMessageBytes: number;
@@ -119,8 +119,8 @@ export interface AgentConfig {
   /** How many versions of each config file to keep. */
   keepVersions: number;
   services: Map<string, ServiceConfig>;
-  /** Prometheus metrics at http://LISTEN/metrics (loopback only); absent = off. */
-  metrics?: { listen: string };
+  /** Prometheus metrics at http://LISTEN/metrics (loopback only), or https:// with `tls` (the agent's TLS files, tls.allow.Metrics); absent = off. */
+  metrics?: { listen: string; tls: boolean };
 }
 
 export const AGENT_DEFAULTS = {

@@ -5,9 +5,9 @@ import type { ConfigProblem } from "../../common/errors.js";
 import {
   Problems, type Path, record, noUnknownKeys, string, bool, int, duration, oneOf, argv, regex, absolutePath, isRecord,
 } from "../../common/field-checks.js";
-import { loopbackListen } from "../../common/loopback-listen.js";
+import { httpListen } from "../../common/loopback-listen.js";
 import {
-  AGENT_DEFAULTS, AGENT_RPCS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
+  AGENT_DEFAULTS, TLS_ALLOW_KEYS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
   type MainTarget, type ProbeSpec, type ReloadSpec, type ServiceConfig,
 } from "./agent-config.js";
 import type { HostFacts } from "./host-facts.js";
@@ -46,18 +46,24 @@ export function parseAgentConfig(data: unknown, host: HostFacts): ParseResult<Ag
       if (svc) services.set(name, svc);
     }
   }
-  const metrics = top.metrics === undefined ? undefined : parseMetrics(top.metrics, p);
+  const metrics = top.metrics === undefined ? undefined : parseMetrics(top.metrics, top.tls !== undefined && top.tls !== false, p);
   if (p.list.length || listen === undefined || auth === undefined) return { ok: false, problems: p.list };
   return { ok: true, value: { listen, socket, auth, limits, shutdownTimeoutMs, services, stateDir, keepVersions, ...(metrics ? { metrics } : {}) } };
 }
 
-/** `metrics: {listen}`: Prometheus metrics over plain HTTP, loopback only. */
-function parseMetrics(v: unknown, p: Problems): AgentConfig["metrics"] {
+/**
+ * `metrics: {listen, tls}`: Prometheus metrics over plain HTTP on loopback, or with
+ * `tls: true` over HTTPS anywhere, with the agent's own certificate, key and CA
+ * (so only an agent with `tls:` can) and the client names tls.allow.Metrics admits.
+ */
+function parseMetrics(v: unknown, agentTls: boolean, p: Problems): AgentConfig["metrics"] {
   const m = record(v, ["metrics"], p);
   if (!m) return undefined;
-  noUnknownKeys(m, ["listen"], ["metrics"], p);
-  const listen = loopbackListen(m.listen, ["metrics", "listen"], p);
-  return listen ? { listen } : undefined;
+  noUnknownKeys(m, ["listen", "tls"], ["metrics"], p);
+  const tls = m.tls === undefined ? false : bool(m.tls, ["metrics", "tls"], p);
+  if (tls && !agentTls) p.add(["metrics", "tls"], "needs the agent's mutual TLS (tls: {cert, key, ca}): metrics over HTTPS use its certificate, key and CA; with auth.token_file or insecure: true, keep metrics on loopback without tls");
+  const listen = httpListen(m.listen, ["metrics", "listen"], p, tls === true, "metrics.tls: true, with the agent's tls: {cert, key, ca}");
+  return listen && tls !== undefined ? { listen, tls } : undefined;
 }
 
 export function parseListen(v: unknown, path: Path, p: Problems): string | undefined {
@@ -101,7 +107,7 @@ function parseAuth(top: Record<string, unknown>, host: HostFacts, p: Problems): 
     if (t.allow !== undefined) {
       const a = record(t.allow, ["tls", "allow"], p);
       if (a) {
-        noUnknownKeys(a, AGENT_RPCS, ["tls", "allow"], p);
+        noUnknownKeys(a, TLS_ALLOW_KEYS, ["tls", "allow"], p);
         allow = {};
         for (const [rpc, names] of Object.entries(a)) {
           if (!Array.isArray(names) || !names.every((n) => typeof n === "string" && n.length > 0)) p.add(["tls", "allow", rpc], 'must be a list of client certificate names (CN), or ["*"]');

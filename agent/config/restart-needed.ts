@@ -11,5 +11,6 @@ export function restartNeeded(current: AgentConfig, next: AgentConfig): string[]
   if (transport(next) !== transport(current)) reasons.push(`the transport changed from ${transport(current)} to ${transport(next)}`);
   if (next.limits.maxMessageBytes !== current.limits.maxMessageBytes) reasons.push("limits.max_message_bytes changed");
   if (next.metrics?.listen !== current.metrics?.listen) reasons.push(`metrics.listen changed from ${current.metrics?.listen ?? "off"} to ${next.metrics?.listen ?? "off"}`);
+  if ((next.metrics?.tls ?? false) !== (current.metrics?.tls ?? false)) reasons.push(`metrics.tls changed from ${current.metrics?.tls ?? false} to ${next.metrics?.tls ?? false}`);
   return reasons;
 }

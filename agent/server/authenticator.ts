@@ -32,13 +32,21 @@ export function createAuthenticator(auth: AgentAuth): Authenticate {
         const cn = ctx.sslPeerCertificate?.subject?.CN;
         const name = Array.isArray(cn) ? cn[0] : cn;
         if (!name) throw unauthenticated("no client certificate");
-        const rule = allowRule(auth.allow, rpc);
-        if (rule && !rule.names.includes("*") && !rule.names.includes(name)) {
-          throw permissionDenied(`client ${name} may not call ${rpc} (${rule.from}: ${rule.names.join(", ")})`);
-        }
+        const refused = allowRefusal(auth.allow, rpc, name);
+        if (refused) throw permissionDenied(refused);
         return `cert:${name}`;
       };
   }
+}
+
+/**
+ * Why the client certificate `name` may not call `rpc` (or read Metrics) under
+ * tls.allow, or undefined when it may. Without a list, any certificate from the CA may.
+ */
+export function allowRefusal(allow: Record<string, string[]> | undefined, rpc: string, name: string): string | undefined {
+  const rule = allowRule(allow, rpc);
+  if (!rule || rule.names.includes("*") || rule.names.includes(name)) return undefined;
+  return `client ${name} may not ${rpc === "Metrics" ? "read Metrics" : `call ${rpc}`} (${rule.from}: ${rule.names.join(", ")})`;
 }
 
 /**

@@ -83,6 +83,9 @@ export interface Credentials {
   agents: { mode: "insecure" } | { mode: "token"; token: CredentialFile } | { mode: "tls"; tls: TlsFiles };
   /** The controller's own TCP listener. */
   listener?: TlsFiles;
+  /** metrics.tls and web.tls, when configured. */
+  metrics?: TlsFiles;
+  web?: TlsFiles;
 }
 
 export interface Inventory {
@@ -90,7 +93,7 @@ export interface Inventory {
   agents: { access: AgentAccess; deadlineMs: number; reloadDeadlineMs: number };
   groups: Map<string, GroupConfig>;
   schedules: ScheduleConfig[];
-  /** Opt-in Prometheus metrics and web view (loopback only); absent = off. */
+  /** Opt-in Prometheus metrics and web view (loopback only, unless they have tls); absent = off. */
   metrics?: MetricsConfig;
   web?: WebConfig;
   webhooks?: WebhookEndpoint[];

@@ -1,13 +1,14 @@
 // Pure parse of fleet.yaml's data into an Inventory; every problem reported.
 import type { ConfigProblem } from "../../common/errors.js";
 import { validateDetailed } from "node-cron";
-import { Problems, absolutePath, bool, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
+import { Problems, absolutePath, bool, isRecord, duration, noUnknownKeys, oneOf, record, string, type Path } from "../../common/field-checks.js";
 import { parseMetricsConfig, parseWebConfig } from "../observability/observability-config.js";
 import { parseReplicateConfig } from "../replication/replicate-config.js";
 import { parseWebhooks } from "../webhooks/webhook-config.js";
 import { applyPolicyText, DEFAULT_POLICY, POLICY_KEYS, type PolicyText } from "../rollout/rollout-policy.js";
+import { tlsPaths } from "./parse-tls-paths.js";
 import { ADDRESS, parseHosts, parseVars, resolveCanary } from "./parse-hosts.js";
-import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type ScheduleFile, type TlsPaths } from "./inventory.js";
+import { INVENTORY_DEFAULTS, type AgentAccess, type GroupConfig, type ParsedInventory, type ScheduleConfig, type ScheduleFile } from "./inventory.js";
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -41,7 +42,6 @@ export function parseInventory(data: unknown): { ok: true; value: ParsedInventor
     // Loopback included: any local user can reach a TCP port, so every TCP caller presents an operator certificate.
     if (!controller.tls && agents.access.mode === "tls") controller.tls = { cert: agents.access.cert, key: agents.access.key, ca: agents.access.ca };
     if (!controller.tls) p.add(["controller", "listen"], "a TCP address (loopback included) needs TLS: set controller.tls: {cert, key, ca} (or the top-level tls); CLIs then present operator certificates");
-    if (controller.operators.read.length + controller.operators.operate.length === 0) p.add(["controller", "operators"], "a TCP listen needs operator certificate names: operators: { read: [NAME], operate: [NAME] }");
   }
   const groups = new Map<string, GroupConfig>();
   const rawGroups = top.groups === undefined ? p.add(["groups"], "is required: declare at least one group of hosts") : record(top.groups, ["groups"], p);
@@ -58,8 +58,12 @@ export function parseInventory(data: unknown): { ok: true; value: ParsedInventor
       else if (sc) schedules.push(sc);
     });
   }
-  const metrics = top.metrics === undefined ? undefined : parseMetricsConfig(top.metrics, p);
-  const web = top.web === undefined ? undefined : parseWebConfig(top.web, p);
+  const controllerTls = controller.tls ?? (agents.access.mode === "tls" ? { cert: agents.access.cert, key: agents.access.key, ca: agents.access.ca } : undefined);
+  const metrics = top.metrics === undefined ? undefined : parseMetricsConfig(top.metrics, p, controllerTls);
+  const web = top.web === undefined ? undefined : parseWebConfig(top.web, p, controllerTls);
+  const operatorsGiven = isRecord(top.controller) && top.controller.operators !== undefined;
+  const tlsAsked = (section: "metrics" | "web") => isRecord(top[section]) && top[section].tls !== undefined && top[section].tls !== false;
+  checkOperators(controller, operatorsGiven, (["metrics", "web"] as const).filter(tlsAsked).map((s) => `${s}.tls`), p);
   const webhooks = top.webhooks === undefined ? [] : parseWebhooks(top.webhooks, Object.keys(rawGroups ?? {}), p);
   const replicate = top.replicate === undefined ? undefined : parseReplicateConfig(top.replicate, controller.db, p);
   if (p.list.length) return { ok: false, problems: p.list };
@@ -107,17 +111,20 @@ function parseController(raw: unknown, p: Problems): ParsedInventory["controller
         else list.forEach((n, i) => (typeof n === "string" && NAME.test(n) ? controller.operators[role].push(n) : p.add(["controller", "operators", role, i], `must be a certificate name, got ${JSON.stringify(n)}`)));
       }
     }
-    if (controller.listen.startsWith("unix:")) p.add(["controller", "operators"], "only applies to a TCP listen (on a unix socket, roles come from socket_group and read_socket)");
   }
   return controller;
 }
 
-function tlsPaths(raw: unknown, path: Path, p: Problems): TlsPaths | undefined {
-  const t = record(raw, path, p);
-  if (!t) return undefined;
-  noUnknownKeys(t, ["cert", "key", "ca"], path, p);
-  const [cert, key, ca] = (["cert", "key", "ca"] as const).map((k) => absolutePath(t[k], [...path, k], p));
-  return cert && key && ca ? { cert, key, ca } : undefined;
+/**
+ * controller.operators names the client certificates of every TLS listener: a TCP
+ * controller.listen, and metrics.tls / web.tls (which admit the read role).
+ */
+function checkOperators(controller: ParsedInventory["controller"], given: boolean, httpTls: string[], p: Problems): void {
+  const tcp = !controller.listen.startsWith("unix:");
+  const named = controller.operators.read.length + controller.operators.operate.length > 0;
+  if (tcp && !named) p.add(["controller", "operators"], "a TCP listen needs operator certificate names: operators: { read: [NAME], operate: [NAME] }");
+  else if (httpTls.length && !named) p.add(["controller", "operators"], `${httpTls.join(" and ")} admit client certificates whose names have the read role: operators: { read: [NAME] } (operate includes read)`);
+  if (!tcp && !httpTls.length && given) p.add(["controller", "operators"], "only applies to a TCP listen or to metrics.tls / web.tls (on a unix socket, roles come from socket_group and read_socket)");
 }
 
 function parseGroup(name: string, raw: unknown, path: Path, p: Problems): GroupConfig | undefined {

@@ -1,5 +1,6 @@
 // Reads and checks the credential files an inventory names — the agents'
-// bearer token or mutual-TLS files, and the controller listener's TLS files —
+// bearer token or mutual-TLS files, the controller listener's TLS files and
+// those of the metrics and web listeners —
 // so that a missing, unreadable or malformed one is a config problem at
 // start-up and on SIGHUP, never a surprise in the middle of a rollout.
 // Only small regular files are read (a FIFO, a device or a directory in a
@@ -13,6 +14,13 @@ type Path = (string | number)[];
 
 export async function resolveCredentials(parsed: ParsedInventory): Promise<{ ok: true; value: Inventory } | { ok: false; problems: ConfigProblem[] }> {
   const problems: ConfigProblem[] = [];
+  // One set of files named twice (tls: true, or the top-level tls serving the listener) is read once, and a problem reported once.
+  const seen = new Map<string, Promise<TlsFiles | undefined>>();
+  const tlsOnce = (path: Path, paths: TlsPaths) => {
+    const key = JSON.stringify([paths.cert, paths.key, paths.ca]);
+    if (!seen.has(key)) seen.set(key, readTls(path, paths, problems));
+    return seen.get(key)!;
+  };
   const access = parsed.agents.access;
   let agents: Credentials["agents"] = { mode: "insecure" };
   if (access.mode === "token") {
@@ -20,16 +28,14 @@ export async function resolveCredentials(parsed: ParsedInventory): Promise<{ ok:
     if (token && token.bytes.toString("utf8").trim() === "") problems.push({ path: ["agents", "token_file"], message: `${access.tokenFile} is empty` });
     else if (token) agents = { mode: "token", token };
   } else if (access.mode === "tls") {
-    const tls = await readTls(["tls"], access, problems);
+    const tls = await tlsOnce(["tls"], access);
     if (tls) agents = { mode: "tls", tls };
   }
-  let listener: TlsFiles | undefined;
-  if (!parsed.controller.listen.startsWith("unix:") && parsed.controller.tls) {
-    const same = access.mode === "tls" && agents.mode === "tls" && sameTls(access, parsed.controller.tls);
-    listener = same && agents.mode === "tls" ? agents.tls : await readTls(["controller", "tls"], parsed.controller.tls, problems);
-  }
+  const listener = !parsed.controller.listen.startsWith("unix:") && parsed.controller.tls ? await tlsOnce(["controller", "tls"], parsed.controller.tls) : undefined;
+  const metrics = parsed.metrics?.tls ? await tlsOnce(["metrics", "tls"], parsed.metrics.tls) : undefined;
+  const web = parsed.web?.tls ? await tlsOnce(["web", "tls"], parsed.web.tls) : undefined;
   if (problems.length) return { ok: false, problems };
-  return { ok: true, value: { ...parsed, credentials: { agents, listener } } };
+  return { ok: true, value: { ...parsed, credentials: { agents, listener, ...(metrics ? { metrics } : {}), ...(web ? { web } : {}) } } };
 }
 
 /** A bearer token or a PEM file (a certificate chain, a key, a CA bundle) is far below this. */
@@ -63,8 +69,4 @@ function parse<T>(path: Path, f: CredentialFile, problems: ConfigProblem[], how:
     problems.push({ path, message: `${f.file} is not a PEM ${path[path.length - 1] === "key" ? "private key" : "certificate"}: ${(err as Error).message}` });
     return undefined;
   }
-}
-
-function sameTls(a: TlsPaths, b: TlsPaths): boolean {
-  return a.cert === b.cert && a.key === b.key && a.ca === b.ca;
 }

@@ -1,12 +1,13 @@
 // Starts what watches the controller from the side, each opt-in from the
 // inventory: the metrics endpoint (and the agent reachability check that keeps
 // it current), webhook deliveries, and the read-only web view.
-import type { BoundHttp } from "../../common/http-listener.js";
+import type { BoundHttp, ClientCertAccess } from "../../common/http-listener.js";
 import type { Logger } from "../../common/logger.js";
 import { startMetricsServer } from "../../common/metrics-server.js";
 import type { ControllerCore } from "../controller-core.js";
 import type { HistoryStore } from "../history/history-store.js";
-import type { Inventory } from "../inventory/inventory.js";
+import type { Inventory, TlsFiles } from "../inventory/inventory.js";
+import { certificateGrant, httpRefusal, type ControllerHttpListener } from "../server/operator-roles.js";
 import { startWebServer } from "../web/web-server.js";
 import { SqliteDeliveryLog, type DeliveryAttempt } from "../webhooks/delivery-log.js";
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.js";
@@ -16,7 +17,11 @@ export interface RunningObservability {
   metricsAddress?: string;
   webAddress?: string;
   deliveries(rolloutId: number): DeliveryAttempt[];
-  /** A new inventory (SIGHUP): webhook endpoints change now, listen addresses on restart. */
+  /**
+   * A new inventory (SIGHUP): webhook endpoints, controller.operators and the TLS
+   * files of metrics.tls / web.tls change now; listen addresses and turning tls on
+   * or off on restart.
+   */
   reconfigure(next: Inventory): void;
   /** Gives queued webhooks up to `graceMs`, then closes everything. */
   stop(graceMs: number): Promise<void>;
@@ -29,12 +34,14 @@ export function createControllerMetrics(dbFile: string): ControllerMetrics {
 
 export async function startObservability(core: ControllerCore, history: HistoryStore, metrics: ControllerMetrics, logger: Logger): Promise<RunningObservability> {
   const inventory = core.currentInventory;
+  /** The TLS files serving now (for what a SIGHUP changes). */
+  let servingTls = inventory.credentials;
   const stops: (() => void | Promise<void>)[] = [];
   core.events.add(metrics);
 
   let metricsServer: BoundHttp | undefined;
   if (inventory.metrics) {
-    metricsServer = await startMetricsServer(inventory.metrics.listen, metrics.registry, logger);
+    metricsServer = await startMetricsServer(inventory.metrics.listen, metrics.registry, logger, clientCertAccess(core, "metrics", inventory.credentials.metrics));
     stops.push(() => metricsServer!.close());
     if (inventory.metrics.agentCheckMs > 0) stops.push(checkReachability(core, metrics, inventory.metrics.agentCheckMs, logger));
   }
@@ -46,7 +53,8 @@ export async function startObservability(core: ControllerCore, history: HistoryS
 
   let web: Awaited<ReturnType<typeof startWebServer>> | undefined;
   if (inventory.web) {
-    web = await startWebServer(inventory.web.listen, { history, groups: () => [...core.currentInventory.groups.keys()], deliveries: (id) => log.forRollout(id) }, logger);
+    const sources = { history, groups: () => [...core.currentInventory.groups.keys()], deliveries: (id: number) => log.forRollout(id) };
+    web = await startWebServer(inventory.web.listen, sources, logger, clientCertAccess(core, "web", inventory.credentials.web));
     core.events.add(web.streams);
     stops.push(() => web!.close());
   }
@@ -59,6 +67,10 @@ export async function startObservability(core: ControllerCore, history: HistoryS
       dispatcher.configure(next.webhooks ?? [], next.schedules);
       metrics.retainAgents([...next.groups.values()].flatMap((g) => g.hosts.map((host) => ({ group: g.name, host }))));
       if (next.metrics?.listen !== inventory.metrics?.listen || next.web?.listen !== inventory.web?.listen) logger.warn("metrics.listen and web.listen take effect on restart");
+      replaceTls("metrics", metricsServer, servingTls.metrics, next.credentials.metrics, logger);
+      // A reader admitted under the old files or names is checked again: new TLS files end every stream (browsers reconnect by themselves).
+      web?.recheckAccess(replaceTls("web", web, servingTls.web, next.credentials.web, logger));
+      servingTls = next.credentials;
     },
     async stop(graceMs) {
       await dispatcher.stop(graceMs);
@@ -67,6 +79,29 @@ export async function startObservability(core: ControllerCore, history: HistoryS
     },
   };
 }
+
+/** HTTPS when the listener has TLS files: a certificate is admitted while controller.operators (as the inventory says now) gives it the read role. */
+function clientCertAccess(core: ControllerCore, listener: ControllerHttpListener, files: TlsFiles | undefined): ClientCertAccess | undefined {
+  if (!files) return undefined;
+  return { material: material(files), refuse: (name) => httpRefusal(listener, certificateGrant(core.currentInventory.controller, name)) };
+}
+
+const material = (f: TlsFiles) => ({ cert: f.cert.bytes, key: f.key.bytes, ca: f.ca.bytes });
+
+/** SIGHUP: new certificate, key and CA files for new connections (true when they changed); switching TLS on or off waits for a restart. */
+function replaceTls(listener: ControllerHttpListener, bound: BoundHttp | undefined, before: TlsFiles | undefined, files: TlsFiles | undefined, logger: Logger): boolean {
+  if (!bound) return false;
+  if ((bound.scheme === "https") !== (files !== undefined)) {
+    logger.warn(`${listener}.tls on or off takes effect on restart`);
+    return false;
+  }
+  if (!files || (before && digests(before) === digests(files))) return false;
+  bound.replaceTls?.(material(files));
+  logger.info(`${listener}.tls files replaced for new connections`, { cert: files.cert.file });
+  return true;
+}
+
+const digests = (f: TlsFiles) => [f.cert.sha256, f.key.sha256, f.ca.sha256].join();
 
 /** Asks every agent for its status every `everyMs` (never two rounds at once) to keep reachability current. */
 function checkReachability(core: ControllerCore, metrics: ControllerMetrics, everyMs: number, logger: Logger): () => void {

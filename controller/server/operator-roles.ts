@@ -21,6 +21,14 @@ export const RPC_ROLE: Record<ControllerRpc, Role> = {
   ControllerStatus: "read",
 };
 
+/** The controller's HTTP listeners with TLS (metrics, web view) admit certificates by role too. */
+export type ControllerHttpListener = "metrics" | "web";
+
+/** Both only look. */
+export const HTTP_ROLE: Record<ControllerHttpListener, Role> = { metrics: "read", web: "read" };
+
+const HTTP_NAME: Record<ControllerHttpListener, string> = { metrics: "the metrics endpoint (metrics.tls)", web: "the web view (web.tls)" };
+
 /** What one caller may do, who it is, and where that grant comes from (for the refusal). */
 export interface Grant {
   roles: Role[];
@@ -47,7 +55,16 @@ export function certificateGrant(settings: ControllerSettings, name: string | un
 
 /** Throws PERMISSION_DENIED naming the role the call needed. */
 export function authorize(rpc: ControllerRpc, grant: Grant): void {
-  const needed = RPC_ROLE[rpc];
-  if (grant.roles.includes(needed)) return;
-  throw permissionDenied(`${rpc} needs the ${needed} role; ${grant.who} has ${grant.roles.length ? `only ${grant.roles.join(", ")}` : "no role"} (${grant.source})`);
+  const why = refusal(rpc, RPC_ROLE[rpc], grant);
+  if (why) throw permissionDenied(why);
+}
+
+/** Why `grant` may not read from an HTTP listener (the 403's text), or undefined when it may. */
+export function httpRefusal(listener: ControllerHttpListener, grant: Grant): string | undefined {
+  return refusal(HTTP_NAME[listener], HTTP_ROLE[listener], grant);
+}
+
+function refusal(what: string, needed: Role, grant: Grant): string | undefined {
+  if (grant.roles.includes(needed)) return undefined;
+  return `${what} needs the ${needed} role; ${grant.who} has ${grant.roles.length ? `only ${grant.roles.join(", ")}` : "no role"} (${grant.source})`;
 }

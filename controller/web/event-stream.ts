@@ -15,6 +15,8 @@ interface Stream {
   res: ServerResponse;
   /** Only this rollout's events; undefined = all. */
   rolloutId?: number;
+  /** Whether the reader may still read (its certificate's role, after a config reload); absent = always. */
+  admitted?: () => boolean;
 }
 
 export class EventStreams implements ControllerObserver {
@@ -39,14 +41,23 @@ export class EventStreams implements ControllerObserver {
   }
 
   /** Opens a stream on `res`; false when too many are open. */
-  open(res: ServerResponse, rolloutId?: number): boolean {
+  open(res: ServerResponse, rolloutId?: number, admitted?: () => boolean): boolean {
     if (this.streams.size >= MAX_STREAMS) return false;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
     res.write("retry: 2000\n\n");
-    const stream = { res, rolloutId };
+    const stream = { res, rolloutId, admitted };
     this.streams.add(stream);
     res.on("close", () => this.streams.delete(stream));
     return true;
+  }
+
+  /** Ends the streams whose reader is no longer admitted (a certificate revoked by SIGHUP), or, with `all`, every checked one. */
+  recheck(all = false): void {
+    for (const s of this.streams) {
+      if (!s.admitted || (!all && s.admitted())) continue;
+      this.streams.delete(s);
+      s.res.end();
+    }
   }
 
   private send(chunk: string, wants: (s: Stream) => boolean): void {

@@ -1,8 +1,9 @@
-// The read-only web view: GET only, loopback only (checked at parse time for
-// the listen address, and by the shared listener for the Host header, which
-// keeps a DNS rebinding page from reading it through a browser), no inline script.
+// The read-only web view: GET only, no inline script; loopback only (checked at
+// parse time for the listen address, and by the shared listener for the Host
+// header, which keeps a DNS rebinding page from reading it through a browser),
+// or HTTPS with client certificates (web.tls) that the shared listener checks.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createLoopbackHttpServer, listenHttp, type BoundHttp } from "../../common/http-listener.js";
+import { clientName, createHttpServer, listenHttp, type BoundHttp, type ClientCertAccess } from "../../common/http-listener.js";
 import type { Logger } from "../../common/logger.js";
 import type { HistoryStore, RolloutRecord } from "../history/history-store.js";
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
@@ -26,24 +27,27 @@ const MAX_SCAN = 5000;
 
 export interface RunningWebServer extends BoundHttp {
   streams: EventStreams;
+  /** Ends the event streams of certificates no longer admitted (after SIGHUP changed controller.operators), or all of them. */
+  recheckAccess(all?: boolean): void;
 }
 
-export async function startWebServer(listen: string, sources: WebSources, logger: Logger): Promise<RunningWebServer> {
+export async function startWebServer(listen: string, sources: WebSources, logger: Logger, tls?: ClientCertAccess): Promise<RunningWebServer> {
   const streams = new EventStreams();
-  const server = createLoopbackHttpServer((req, res) => {
+  const server = createHttpServer((req, res) => {
     try {
-      route(req, res, sources, streams);
+      route(req, res, sources, streams, tls && (() => tls.refuse(clientName(req)) === undefined));
     } catch (err) {
       logger.error("web view request failed", { url: req.url, error: err });
       if (!res.headersSent) send(res, 500, "text/plain", "internal error (see the controller's log)\n");
       else res.destroy();
     }
-  });
+  }, tls);
   const bound = await listenHttp(server, listen, 128);
-  logger.info("web view listening", { address: `http://${bound.address}/` });
+  logger.info("web view listening", { address: `${bound.scheme}://${bound.address}/`, tls: tls ? "client certificates required" : "off (loopback only)" });
   return {
     ...bound,
     streams,
+    recheckAccess: (all = false) => streams.recheck(all),
     close: async () => {
       streams.close();
       await bound.close();
@@ -55,7 +59,7 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.writeHead(status, { ...SECURITY_HEADERS, "content-type": `${type}; charset=utf-8` }).end(body);
 }
 
-function route(req: IncomingMessage, res: ServerResponse, src: WebSources, streams: EventStreams): void {
+function route(req: IncomingMessage, res: ServerResponse, src: WebSources, streams: EventStreams, admitted?: () => boolean): void {
   if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();
   const url = new URL(req.url ?? "/", "http://localhost");
   const detail = (r: RolloutRecord): RolloutDetail => ({ rollout: r, steps: src.history.getSteps(r.id) });
@@ -66,7 +70,7 @@ function route(req: IncomingMessage, res: ServerResponse, src: WebSources, strea
   if (url.pathname === "/static/style.css") return send(res, 200, "text/css", STYLE_CSS);
   if (url.pathname === "/events") {
     const id = url.searchParams.has("rollout") ? positiveInt(url.searchParams.get("rollout")!) : undefined;
-    if (!streams.open(res, id)) send(res, 503, "text/plain", "too many open event streams\n");
+    if (!streams.open(res, id, admitted)) send(res, 503, "text/plain", "too many open event streams\n");
     return;
   }
   if (url.pathname === "/fragments/running") return send(res, 200, "text/html", runningPart(running()).text);

@@ -74,3 +74,24 @@ test("SIGHUP cannot apply a new listen address, socket mode, transport or messag
   const moved = restartNeeded(base, ok(`listen: 127.0.0.1:7602\nauth: { token_file: /etc/fleet/good.token }\nlimits: { max_message_bytes: 2048 }\n${SERVICE}`));
   assert.deepEqual(moved, ["listen changed from 127.0.0.1:7601 to 127.0.0.1:7602", "limits.max_message_bytes changed"]);
 });
+
+test("metrics: plain HTTP on loopback only; tls: true serves HTTPS anywhere with the agent's mutual TLS, refused without it", () => {
+  const TLS = "tls: { cert: /etc/fleet/cert.pem, key: /etc/fleet/key.pem, ca: /etc/fleet/ca.pem, allow: { Metrics: [monitoring] } }";
+  assert.deepEqual(ok(`insecure: true\nmetrics: { listen: 127.0.0.1:9601 }\n${SERVICE}`).metrics, { listen: "127.0.0.1:9601", tls: false });
+  const https = ok(`${TLS}\nmetrics: { listen: 0.0.0.0:9601, tls: true }\n${SERVICE}`);
+  assert.deepEqual(https.metrics, { listen: "0.0.0.0:9601", tls: true });
+  assert.deepEqual(https.auth.mode === "tls" && https.auth.allow, { Metrics: ["monitoring"] });
+  assert.deepEqual(problems(`auth: { token_file: /etc/fleet/good.token }\nmetrics: { listen: 127.0.0.1:9601, tls: true }\n${SERVICE}`), [
+    "metrics.tls: needs the agent's mutual TLS (tls: {cert, key, ca}): metrics over HTTPS use its certificate, key and CA; with auth.token_file or insecure: true, keep metrics on loopback without tls",
+  ]);
+  const offLoopback = problems(`${TLS}\nmetrics: { listen: 0.0.0.0:9601 }\n${SERVICE}`);
+  assert.equal(offLoopback.length, 1);
+  assert.match(offLoopback[0]!, /^metrics\.listen: 0\.0\.0\.0:9601 is not a loopback address: without TLS .* configure tls \(metrics\.tls: true, with the agent's tls: \{cert, key, ca\}\)/);
+  assert.match(problems(`insecure: true\nmetrics: { listen: 127.0.0.1:9601, tls: yes }\n${SERVICE}`).join("\n"), /metrics\.tls: must be true or false/);
+  // Switching HTTPS on or off needs a restart; a new allow list does not.
+  assert.deepEqual(restartNeeded(https, ok(`${TLS}\nmetrics: { listen: 0.0.0.0:9601, tls: true }\n${SERVICE}`.replace("monitoring", "other"))), []);
+  assert.deepEqual(restartNeeded(https, ok(`${TLS}\nmetrics: { listen: 0.0.0.0:9601 }\n${SERVICE}`.replace("0.0.0.0:9601", "127.0.0.1:9601"))), [
+    "metrics.listen changed from 0.0.0.0:9601 to 127.0.0.1:9601",
+    "metrics.tls changed from true to false",
+  ]);
+});

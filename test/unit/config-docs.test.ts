@@ -64,7 +64,7 @@ test("every agent.yaml field is documented in the README and in fleet-agent --he
 
 test("every fleet.yaml field is documented in the README and in fleet-controller --help", () => {
   const keys = parserKeys(
-    ["controller/inventory/parse-inventory.ts", "controller/observability/observability-config.ts", "controller/webhooks/webhook-config.ts", "controller/replication/replicate-config.ts"],
+    ["controller/inventory/parse-inventory.ts", "controller/inventory/parse-tls-paths.ts", "controller/observability/observability-config.ts", "controller/webhooks/webhook-config.ts", "controller/replication/replicate-config.ts"],
     ["controller/rollout/rollout-policy.ts"],
   );
   for (const k of ["approve", "accept_unverified", "read_group", "operators", "when_busy", "secret_file", "agent_check", "vars", "template", "replicate", "sync_interval"]) assert.ok(keys.has(k), `the parser's lists include ${k}`);

@@ -81,7 +81,7 @@ test("controller transports: sockets, roles and TLS fields are checked, each pro
     "controller.socket_group: must be a unix group name, got \"bad group\"",
     "controller.read_group: is required with read_socket: the group whose members may read (status, history, show, schedules)",
     "controller.operators.operate.0: must be a certificate name, got \"no good\"",
-    "controller.operators: only applies to a TCP listen (on a unix socket, roles come from socket_group and read_socket)",
+    "controller.operators: only applies to a TCP listen or to metrics.tls / web.tls (on a unix socket, roles come from socket_group and read_socket)",
   ]);
   const tcp = parse(`{ listen: "10.0.0.2:7600", operators: { read: [mon], operate: [alice] } }`, "tls: { cert: /c.crt, key: /c.key, ca: /ca.crt }\n");
   assert.ok(tcp.ok);
@@ -111,6 +111,62 @@ test("credential files are read with the inventory: missing, empty or mismatched
     writeFileSync(file, `tls: { cert: ${scratch.dir}/notpem, key: ${scratch.dir}/notpem, ca: ${scratch.dir}/missing.crt }\ngroups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n`);
     await assert.rejects(readInventory(file), (err: Error) => {
       assert.match(err.message, /tls\.ca: cannot read .*missing\.crt: ENOENT/);
+      return true;
+    });
+  } finally {
+    scratch.remove();
+  }
+});
+
+test("metrics and web: plain HTTP on loopback, or tls (own files, or true for the controller's) with operator names", () => {
+  const parse = (yaml: string) => parseInventory(parseYamlText("fleet.yaml", `${yaml}groups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n`).data);
+  const problems = (r: ReturnType<typeof parse>) => (r.ok ? [] : r.problems.map(formatProblem));
+  const OPS = "controller: { operators: { read: [mon] } }\n";
+
+  const off = problems(parse("metrics: { listen: 0.0.0.0:9600 }\nweb: { listen: \"[::]:9680\" }\n"));
+  assert.equal(off.length, 2);
+  assert.match(off[0]!, /^metrics\.listen: 0\.0\.0\.0:9600 is not a loopback address: without TLS this listener serves plain HTTP without authentication, so it binds only to 127\.0\.0\.1, \[::1\] or localhost; to serve it elsewhere, configure tls \(metrics\.tls: \{cert, key, ca\}, or true for the controller's own\)/);
+  assert.match(off[1]!, /^web\.listen: \[::\]:9680 is not a loopback address: .*configure tls \(web\.tls:/);
+
+  const own = parse(`${OPS}metrics: { listen: 0.0.0.0:9600, tls: { cert: /m.crt, key: /m.key, ca: /ca.crt } }\n`);
+  assert.ok(own.ok, JSON.stringify(problems(own)));
+  assert.deepEqual(own.value.metrics, { listen: "0.0.0.0:9600", agentCheckMs: 60_000, tls: { cert: "/m.crt", key: "/m.key", ca: "/ca.crt" } });
+  assert.deepEqual(own.value.controller.operators, { read: ["mon"], operate: [] }, "operators on a unix listen: they name who may read metrics and web");
+
+  const shared = parse(`${OPS}tls: { cert: /t.crt, key: /t.key, ca: /ca.crt }\nweb: { listen: 10.0.0.2:9680, tls: true }\n`);
+  assert.ok(shared.ok, JSON.stringify(problems(shared)));
+  assert.deepEqual(shared.value.web, { listen: "10.0.0.2:9680", tls: { cert: "/t.crt", key: "/t.key", ca: "/ca.crt" } }, "true: the top-level tls when controller.tls is absent");
+  const controllerTls = parse(`controller: { operators: { read: [mon] }, tls: { cert: /c.crt, key: /c.key, ca: /ca.crt } }\ntls: { cert: /t.crt, key: /t.key, ca: /ca.crt }\nweb: { listen: 10.0.0.2:9680, tls: true }\n`);
+  assert.ok(controllerTls.ok);
+  assert.equal(controllerTls.value.web!.tls!.cert, "/c.crt", "true: controller.tls first");
+
+  assert.deepEqual(problems(parse(`${OPS}web: { listen: 10.0.0.2:9680, tls: true }\n`)), [
+    "web.tls: true uses the controller's TLS files (controller.tls, else the top-level tls), and neither is set: give tls: {cert, key, ca}",
+  ]);
+  assert.deepEqual(problems(parse(`${OPS}metrics: { listen: 127.0.0.1:9600, tls: yes }\n`)), ["metrics.tls: must be {cert, key, ca}, true (the controller's TLS files) or false, got \"yes\""]);
+  assert.deepEqual(problems(parse("metrics: { listen: 127.0.0.1:9600, tls: { cert: /m.crt, key: /m.key, ca: /ca.crt } }\n")), [
+    "controller.operators: metrics.tls admit client certificates whose names have the read role: operators: { read: [NAME] } (operate includes read)",
+  ]);
+  const plain = parse("metrics: { listen: 127.0.0.1:9600, tls: false }\n");
+  assert.ok(plain.ok);
+  assert.equal(plain.value.metrics!.tls, undefined);
+});
+
+test("metrics.tls files are read with the inventory: a missing one is a problem at its field; files shared with tls are read once", async () => {
+  const scratch = scratchDir();
+  try {
+    const file = path.join(scratch.dir, "fleet.yaml");
+    const groups = "groups:\n  web:\n    service: nginx\n    hosts: [a:7601]\n";
+    writeFileSync(file, `controller: { operators: { read: [mon] } }\nmetrics: { listen: 127.0.0.1:0, tls: { cert: ${scratch.dir}/none.crt, key: ${scratch.dir}/none.key, ca: ${scratch.dir}/ca.crt } }\n${groups}`);
+    await assert.rejects(readInventory(file), (err: Error) => {
+      assert.match(err.message, /line 2: metrics\.tls\.cert: cannot read .*none\.crt: ENOENT/);
+      assert.match(err.message, /metrics\.tls\.ca: cannot read .*ca\.crt: ENOENT/);
+      return true;
+    });
+    writeFileSync(file, `controller: { operators: { read: [mon] } }\ntls: { cert: ${scratch.dir}/none.crt, key: ${scratch.dir}/none.key, ca: ${scratch.dir}/ca.crt }\nweb: { listen: 127.0.0.1:0, tls: true }\n${groups}`);
+    await assert.rejects(readInventory(file), (err: Error) => {
+      assert.match(err.message, /tls\.cert: cannot read .*none\.crt: ENOENT/);
+      assert.doesNotMatch(err.message, /web\.tls/, "one problem per file, at the field that names it");
       return true;
     });
   } finally {

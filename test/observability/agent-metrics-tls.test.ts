@@ -1,0 +1,81 @@
+// The agent's metrics over HTTPS (metrics: {listen, tls: true}) with a real
+// agent daemon and real certificates: the agent's own certificate, key and CA;
+// no client certificate or one from another CA refused at the handshake; the
+// names tls.allow.Metrics lists read (parsed by a real exposition parser),
+// others get 403 naming the list; a SIGHUP that changes the list applies at once.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { initCa, issueCert } from "../../cli/certs/fleet-certs.js";
+import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
+import { certClient, httpsGet, httpsRefused, type HttpsClient } from "../helpers/client-cert-https.js";
+import { scratchDir } from "../helpers/scratch-dir.js";
+import { metricsParserMissing, parseMetricsText } from "../helpers/scrape-metrics.js";
+import { waitFor } from "../helpers/wait-for.js";
+
+const skip = existsSync("/usr/bin/openssl") ? undefined : "openssl not installed (fleet certs needs it)";
+if (skip) console.log(`# skipping agent metrics TLS tests: ${skip}`);
+
+describe("agent metrics over TLS", { skip }, () => {
+  const scratch = scratchDir();
+  const pki = path.join(scratch.dir, "pki");
+  const otherPki = path.join(scratch.dir, "other-pki");
+  const conf = path.join(scratch.dir, "agent.yaml");
+  const clients: Record<"mon" | "eve" | "foreignMon" | "none", HttpsClient> = {} as never;
+  let agent: AgentProcess;
+  let metricsAt: string;
+  const yaml = (allow: string) => `listen: 127.0.0.1:0
+tls: { cert: ${pki}/agent-127.0.0.1.crt, key: ${pki}/agent-127.0.0.1.key, ca: ${pki}/ca.crt, allow: { Metrics: [${allow}] } }
+state_dir: ${scratch.dir}/state
+metrics: { listen: 127.0.0.1:0, tls: true }
+services:
+  a:
+    reload: { systemd: a.service }
+`;
+
+  before(async () => {
+    await initCa(pki);
+    await initCa(otherPki, "another CA");
+    await issueCert(pki, "agent", "127.0.0.1");
+    for (const name of ["mon", "eve"]) await issueCert(pki, "operator", name);
+    await issueCert(otherPki, "operator", "mon");
+    const ca = readFileSync(path.join(pki, "ca.crt"));
+    Object.assign(clients, { mon: certClient(pki, "operator-mon", ca), eve: certClient(pki, "operator-eve", ca), foreignMon: certClient(otherPki, "operator-mon", ca), none: { ca } });
+    writeFileSync(conf, yaml("mon"));
+    agent = await spawnAgent(conf);
+    metricsAt = await waitFor("agent metrics address", () => /"msg":"metrics listening","address":"([^"]+)"/.exec(agent.output())?.[1]);
+  });
+
+  after(async () => {
+    if (agent) await agent.stopInside();
+    scratch.remove();
+  });
+
+  test("a name in tls.allow.Metrics reads metrics that parse; another name gets 403 naming the list", { skip: metricsParserMissing() }, async () => {
+    const ok = await httpsGet(metricsAt, "/metrics", clients.mon);
+    assert.equal(ok.status, 200, ok.body.slice(0, 300));
+    assert.equal(parseMetricsText(ok.body).family("fleet_agent_connections").type, "gauge");
+    const refused = await httpsGet(metricsAt, "/metrics", clients.eve);
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /client eve may not read Metrics \(tls\.allow\.Metrics: mon\)/);
+    assert.doesNotMatch(refused.body, /fleet_agent/);
+  });
+
+  test("no client certificate, or one from another CA: refused at the handshake", async () => {
+    const none = await httpsRefused(metricsAt, "/metrics", clients.none);
+    assert.match(`${none.code} ${none.message}`, /CERTIFICATE_REQUIRED/, `${none.code} ${none.message}`);
+    const foreign = await httpsRefused(metricsAt, "/metrics", clients.foreignMon);
+    assert.match(`${foreign.code} ${foreign.message}`, /UNKNOWN_CA|ECONNRESET|socket hang up/, `${foreign.code} ${foreign.message}`);
+    // (Under TLS 1.3 the client has sent its certificate before the server rejects it: it sees a reset.) The listener still answers the CA's certificates.
+    assert.equal((await httpsGet(metricsAt, "/metrics", clients.eve)).status, 403);
+  });
+
+  test("SIGHUP with another tls.allow.Metrics applies at once", async () => {
+    writeFileSync(conf, yaml("eve"));
+    agent.child.kill("SIGHUP");
+    await waitFor("the reload", () => agent.output().includes('"msg":"config reloaded"'), 10_000);
+    assert.equal((await httpsGet(metricsAt, "/metrics", clients.mon)).status, 403, "mon after it left the list");
+    assert.equal((await httpsGet(metricsAt, "/metrics", clients.eve)).status, 200, "eve after it joined the list");
+  });
+});
