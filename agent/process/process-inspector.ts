@@ -1,6 +1,6 @@
 // What the reload needs to know about processes, behind one small interface so
 // the reload phases can run against a fake as well as against /proc.
-import { constants, readFileSync } from "node:fs";
+import { constants, readFileSync, readlinkSync } from "node:fs";
 import { open, readFile, readlink, stat } from "node:fs/promises";
 import { childPids, childrenOf, holdsAnySocket, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
@@ -111,22 +111,27 @@ export function startedAtMs(startTicks: number, uptimeSeconds: number, nowMs: nu
 
 async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
   try {
-    const [statText, statusText, cmdline, exe, exeStat, mntNs] = await Promise.all([
-      readFile(`/proc/${pid}/stat`, "utf8"),
-      readFile(`/proc/${pid}/status`, "utf8"),
-      readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""),
-      readlink(`/proc/${pid}/exe`).catch(() => ""),
-      stat(`/proc/${pid}/exe`).catch(() => undefined),
-      readlink(`/proc/${pid}/ns/mnt`).catch(() => undefined),
-    ]);
-    // Uptime and now are read together, synchronously: an asynchronous read's result can wait on a
-    // busy event loop, and every millisecond it waits would move the computed start later (a
-    // live daemon's PID file would then look older than its process: "stale").
+    // cmdline takes the target's memory lock and /proc/PID/exe's stat asks the executable's file
+    // system: those two may wait, so they are asynchronous; the rest is kernel state, read at once.
+    const slow = Promise.all([readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""), stat(`/proc/${pid}/exe`).catch(() => undefined)]);
+    slow.catch(() => undefined);
+    let statText: string, statusText: string;
+    try {
+      statText = readFileSync(`/proc/${pid}/stat`, "utf8");
+      statusText = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      return undefined;
+    }
+    const exe = readLinkOrEmpty(`/proc/${pid}/exe`);
+    const mntNs = readLinkOrEmpty(`/proc/${pid}/ns/mnt`) || undefined;
+    // Uptime and now are read together, synchronously: every millisecond between them would move
+    // the computed start later (a live daemon's PID file would then look older than its process: "stale").
     const uptime = readFileSync("/proc/uptime", "utf8");
     const nowMs = Date.now();
     const st = parseStat(statText);
     const status = parseStatus(statusText);
     if (!st || !status) return undefined;
+    const [cmdline, exeStat] = await slow;
     return {
       pid,
       tgid: status.tgid,
@@ -148,6 +153,17 @@ async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
   }
 }
 
+function readLinkOrEmpty(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/** The agent's own mount namespace does not change while it runs. */
+let selfMntNs: Promise<string | undefined> | undefined;
+
 export const procFsInspector: ProcessInspector = {
   inspect: inspectProc,
   list: listProcs,
@@ -157,6 +173,6 @@ export const procFsInspector: ProcessInspector = {
   holdsAnySocket,
   listeningSocketInodes,
   readPidfile,
-  selfMountNamespace: () => readlink("/proc/self/ns/mnt").catch(() => undefined),
+  selfMountNamespace: () => (selfMntNs ??= readlink("/proc/self/ns/mnt").catch(() => undefined)),
   fileId: (path) => stat(path).then((s) => `${s.dev}:${s.ino}`, () => undefined),
 };

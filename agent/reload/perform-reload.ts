@@ -129,8 +129,8 @@ export function checkFailure(check: CheckReport, timeoutMs: number): string {
 export async function performReload(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRunner, opts: ReloadOptions): Promise<ReloadReport> {
   const ctx = newContext(svc, driver, runner, opts);
   const stopped = (await baseline(ctx)) ?? (await refuse(ctx)) ?? (await checkConfig(ctx));
-  if (stopped) return finish(ctx, { ...ctx.facts, stoppedBefore: stopped });
-  if (opts.signal?.aborted) return finish(ctx, { ...ctx.facts, stoppedBefore: { outcome: "failed", reason: "aborted before the reload was sent" } });
+  if (stopped) return finishEarly(ctx, { ...ctx.facts, stoppedBefore: stopped });
+  if (opts.signal?.aborted) return finishEarly(ctx, { ...ctx.facts, stoppedBefore: { outcome: "failed", reason: "aborted before the reload was sent" } });
   await prepareEvidence(ctx);
 
   const loop = new ProbeLoop(svc.health, svc.timeouts.probeIntervalMs, runner).start();
@@ -138,7 +138,7 @@ export async function performReload(svc: ServiceConfig, driver: ServiceDriver, r
     const sendFailure = await send(ctx, loop);
     if (sendFailure) {
       ctx.ev.probes = await loop.stop();
-      return finish(ctx, { ...ctx.facts, triggerFailure: sendFailure });
+      return finishEarly(ctx, { ...ctx.facts, triggerFailure: sendFailure });
     }
     await awaitGeneration(ctx, loop);
     await stayHealthy(ctx, loop);
@@ -191,6 +191,12 @@ function newContext(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRu
   };
 }
 
+/** A reload that stopped before it was watched: the config files' state is read now (a full run reads it at the end). */
+async function finishEarly(ctx: RunContext, facts: ReloadFacts): Promise<ReloadReport> {
+  ctx.ev.configs = await configFileStates(ctx.svc.configs);
+  return finish(ctx, facts);
+}
+
 function finish(ctx: RunContext, facts: ReloadFacts): ReloadReport {
   const c = classifyOutcome(facts);
   ctx.ev.durations.totalMs = Math.round(now() - ctx.t0);
@@ -215,11 +221,7 @@ async function baseline(ctx: RunContext): Promise<Stop | undefined> {
   ctx.main = main;
   ctx.ev.mainBefore = main;
   ctx.facts.mainBefore = main;
-  [ctx.ev.workersBefore, ctx.ev.listenBefore, ctx.ev.configs] = await Promise.all([
-    main ? ctx.inspector.children(main.pid) : [],
-    main ? ctx.inspector.listeningSocketInodes(main.pid) : [],
-    configFileStates(ctx.svc.configs),
-  ]);
+  [ctx.ev.workersBefore, ctx.ev.listenBefore] = await Promise.all([main ? ctx.inspector.children(main.pid) : [], main ? ctx.inspector.listeningSocketInodes(main.pid) : []]);
   return undefined;
 }
 
