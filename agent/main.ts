@@ -11,6 +11,7 @@ import { readAgentConfig } from "./config/read-agent-config.js";
 import { restartNeeded } from "./config/restart-needed.js";
 import { processGroupRunner } from "./process/command-runner.js";
 import { SystemdClient } from "./process/systemd-client.js";
+import { sweepLeftovers } from "./configs/sweep-leftovers.js";
 import { startAgentServer, type RunningAgentServer } from "./server/agent-server.js";
 
 const HELP = `fleet-agent ${AGENT_VERSION} — reloads the services declared in its config and proves the outcome
@@ -112,6 +113,9 @@ async function main(): Promise<number> {
   if (config.auth.mode === "insecure") {
     logger.warn("running with insecure: true — no authentication; any client that can reach the port may reload services. Use tls or auth.token_file outside loopback demos.", { listen: config.listen });
   }
+
+  // Before serving: no push of ours is in flight, so temp files beside declared configs are leftovers.
+  await sweepLeftovers(config, logger);
 
   let serving!: (apply: (next: AgentConfig) => void) => void;
   reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);
