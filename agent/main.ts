@@ -72,7 +72,8 @@ Config file (YAML), every field (defaults in parentheses):
         - { http: "http://127.0.0.1/healthz", status: 200, body: "ok", timeout: 1s }
         - { tcp: "127.0.0.1:443", timeout: 1s }
         - { exec: [/usr/local/bin/check-app], timeout: 1s }
-      configs:                  # every file PushConfig may write (one or a set per push)
+      configs:                  # every file PushConfig may write (one or a set per push);
+                                # normalized absolute paths (no '.', '..', '//' or trailing '/')
         - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
         - { path: /etc/nginx/sites-enabled/app.conf }
       allow_restart: false
