@@ -70,6 +70,16 @@ export interface RollbackConfigCommand {
   allowRestart: boolean;
 }
 
+/** How a change is admitted beyond the agent's own rules. */
+export interface ChangeGate {
+  /**
+   * Run again right before the change starts (after waiting for its service):
+   * rejects when the caller may no longer act, e.g. its controller was fenced
+   * while the call waited. Nothing is done then.
+   */
+  beforeStart?: () => Promise<void>;
+}
+
 export interface DiffConfigCommand {
   service: string;
   files: ConfigFileInput[];
@@ -108,6 +118,8 @@ export class AgentCore {
   /** Aborted when shutdown's deadline passes: running commands are killed, waiting work does not start. */
   private readonly stopping = new AbortController();
   private readonly namespaces: MountNamespaces;
+  /** Refusals of changes that were admitted but may no longer act when their turn came. */
+  private readonly refusedAtStart = new WeakSet<object>();
   private readonly statusCache = new StatusCache<Omit<ServiceStatusReport, "configs">>(STATUS_TTL_MS);
 
   constructor(
@@ -217,28 +229,28 @@ export class AgentCore {
     return { service: config.name, healthy: results.every((r) => r.ok), results };
   }
 
-  async reload(cmd: ReloadCommand): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
+  async reload(cmd: ReloadCommand, gate: ChangeGate = {}): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const key = `reload ${config.name}`;
-    const { result, replayed } = await this.ledger.once(cmd.requestId, key, () => this.admit(key, config.name, () => this.runReload(cmd, config, driver)));
+    const { result, replayed } = await this.once(this.ledger, cmd.requestId, key, gate, () => this.admit(key, config.name, () => this.runReload(cmd, config, driver), gate));
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
-  async pushConfig(cmd: PushConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
+  async pushConfig(cmd: PushConfigCommand, gate: ChangeGate = {}): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const files = this.verifiedFiles(config, cmd.files);
     const key = `push ${config.name} ${cmd.files.map((f) => `${f.path}@${f.sha256}`).join(",")}${cmd.restoreOnFailure ? " restore-on-failure" : ""}`;
-    const { result, replayed } = await this.configLedger.once(cmd.requestId, key, () =>
-      this.admit(key, config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigSet(config, files, cmd, this.changeDeps(driver)))),
+    const { result, replayed } = await this.once(this.configLedger, cmd.requestId, key, gate, () =>
+      this.admit(key, config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigSet(config, files, cmd, this.changeDeps(driver))), gate),
     );
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
-  async rollbackConfig(cmd: RollbackConfigCommand): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
+  async rollbackConfig(cmd: RollbackConfigCommand, gate: ChangeGate = {}): Promise<ConfigChangeReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const specs = declaredSet(config, cmd.files.map((f) => f.path));
     const key = `rollback ${config.name} ${cmd.files.map((f) => `${f.path}@${f.sha256 || "(none)"}`).join(",")}`;
-    const { result, replayed } = await this.configLedger.once(cmd.requestId, key, async () => {
+    const { result, replayed } = await this.once(this.configLedger, cmd.requestId, key, gate, async () => {
       const files: RequestedFile[] = [];
       for (const [i, spec] of specs.entries()) {
         const hash = cmd.files[i]!.sha256;
@@ -247,7 +259,7 @@ export class AgentCore {
         files.push({ spec, content });
       }
       const opts = { allowRestart: cmd.allowRestart, restoreOnFailure: false };
-      return this.admit(key, config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigSet(config, files, opts, this.changeDeps(driver))));
+      return this.admit(key, config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigSet(config, files, opts, this.changeDeps(driver))), gate);
     });
     return { ...result, requestId: cmd.requestId, replayed };
   }
@@ -316,13 +328,39 @@ export class AgentCore {
     return { ...r, reason: `interrupted by agent shutdown (shutdown_timeout ${this.config.shutdownTimeoutMs} ms): ${r.reason}` };
   }
 
+  /**
+   * The request ledger, for a caller that may have joined another caller's
+   * request (same request id) still waiting for its service. If that request
+   * was refused when it started (its controller fenced meanwhile), the
+   * refusal was not this caller's: if this caller's own admission still
+   * holds (a newer controller resuming with the same request ids), the
+   * request runs once more, for it; otherwise the refusal stands.
+   */
+  private async once<T>(ledger: RequestLedger<T>, requestId: string, key: string, gate: ChangeGate, work: () => Promise<T>): Promise<{ result: T; replayed: boolean }> {
+    try {
+      return await ledger.once(requestId, key, work);
+    } catch (err) {
+      if (!this.refusedAtStart.has(err as object)) throw err;
+      await gate.beforeStart?.().catch((err: unknown) => {
+        if (typeof err === "object" && err) this.refusedAtStart.add(err);
+        throw err;
+      });
+      return ledger.once(requestId, key, work);
+    }
+  }
+
   /** Every change to a service: within the concurrency limit, one at a time per service, tracked for shutdown. */
-  private admit<T>(label: string, service: string, work: () => Promise<T>): Promise<T> {
+  private admit<T>(label: string, service: string, work: () => Promise<T>, gate: ChangeGate): Promise<T> {
     if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
       throw resourceExhausted(`${plural(this.inFlight.size, "change")} already in progress (limits.max_concurrent_reloads); retry later`);
     }
-    const started = () => {
+    const started = async () => {
       if (this.stopping.signal.aborted) throw new FleetError("unavailable", "the agent is shutting down; nothing was done");
+      // What admitted the call may have changed while it waited (a fence): asked again, as late as possible.
+      await gate.beforeStart?.().catch((err: unknown) => {
+        if (typeof err === "object" && err) this.refusedAtStart.add(err);
+        throw err;
+      });
       // Status never answers from before a change that is running or just ended.
       this.statusCache.invalidate(service);
       return work().finally(() => this.statusCache.invalidate(service));
@@ -344,6 +382,11 @@ export class AgentCore {
     this.inFlight.set(p, label);
     void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
     return p;
+  }
+
+  /** Labels of the changes admitted and not finished (running, or waiting for their service). */
+  inProgress(): string[] {
+    return [...this.inFlight.values()];
   }
 
   /**

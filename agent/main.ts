@@ -13,6 +13,7 @@ import { restartNeeded } from "./config/restart-needed.js";
 import { metricsAccess } from "./metrics/metrics-access.js";
 import { processGroupRunner } from "./process/command-runner.js";
 import { SystemdClient } from "./process/systemd-client.js";
+import { sweepLeftovers } from "./configs/sweep-leftovers.js";
 import { startAgentServer, type RunningAgentServer } from "./server/agent-server.js";
 
 const HELP = `fleet-agent ${AGENT_VERSION} — reloads the services declared in its config and proves the outcome
@@ -77,7 +78,8 @@ Config file (YAML), every field (defaults in parentheses):
         - { http: "http://127.0.0.1/healthz", status: 200, body: "ok", timeout: 1s }
         - { tcp: "127.0.0.1:443", timeout: 1s }
         - { exec: [/usr/local/bin/check-app], timeout: 1s }
-      configs:                  # every file PushConfig may write (one or a set per push)
+      configs:                  # every file PushConfig may write (one or a set per push);
+                                # normalized absolute paths (no '.', '..', '//' or trailing '/')
         - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
         - { path: /etc/nginx/sites-enabled/app.conf }
       allow_restart: false
@@ -119,6 +121,9 @@ async function main(): Promise<number> {
   if (config.auth.mode === "insecure") {
     logger.warn("running with insecure: true — no authentication; any client that can reach the port may reload services. Use tls or auth.token_file outside loopback demos.", { listen: config.listen });
   }
+
+  // Before serving: no push of ours is in flight, so temp files beside declared configs are leftovers.
+  await sweepLeftovers(config, logger);
 
   let serving!: (apply: (next: AgentConfig) => void) => void;
   reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);

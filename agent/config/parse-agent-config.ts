@@ -1,6 +1,7 @@
 // Compiles agent.yaml's data into an AgentConfig, reporting every problem with
 // its field path. What the config names on the host (token, TLS files, users,
 // groups) is resolved through HostFacts, so nothing is left to fail later.
+import { posix } from "node:path";
 import type { ConfigProblem } from "../../common/errors.js";
 import {
   Problems, type Path, record, noUnknownKeys, string, bool, int, duration, oneOf, argv, regex, absolutePath, isRecord,
@@ -379,6 +380,15 @@ function parseProbe(v: unknown, path: Path, p: Problems): ProbeSpec | undefined 
   return p.add(path, "must be one of {http: URL, status, body}, {tcp: HOST:PORT} or {exec: [argv]}");
 }
 
+/** A declared path is matched and opened as written: one spelling per file. */
+const isNormalized = (file: string) => file !== "/" && !file.endsWith("/") && posix.normalize(file) === file;
+
+function suggestion(file: string): string {
+  const fixed = posix.normalize(file).replace(/(.)\/+$/, "$1");
+  // '..' is never resolved for the operator: what it means depends on symlinks on the host.
+  return file.split("/").includes("..") || fixed === "/" ? "" : ` (did you mean ${JSON.stringify(fixed)}?)`;
+}
+
 function parseConfigs(v: unknown, path: Path, p: Problems, host: HostFacts): ConfigFileSpec[] {
   if (!Array.isArray(v)) {
     p.add(path, "must be a list of {path, mode, owner}");
@@ -390,11 +400,13 @@ function parseConfigs(v: unknown, path: Path, p: Problems, host: HostFacts): Con
     if (!isRecord(c)) return p.add(cp, "must be a mapping {path, mode, owner}");
     noUnknownKeys(c, ["path", "mode", "owner"], cp, p);
     const file = absolutePath(c.path, [...cp, "path"], p);
-    if (file && file.split("/").includes("..")) p.add([...cp, "path"], "must not contain '..'");
+    if (file && !isNormalized(file)) {
+      p.add([...cp, "path"], `must be a normalized absolute path of a file (no '.' or '..' components, no '//', no trailing '/'), got ${JSON.stringify(file)}${suggestion(file)}`);
+    }
     const mode = c.mode === undefined ? 0o644 : octalMode(c.mode, [...cp, "mode"], p) ?? 0o644;
     const owner = c.owner === undefined ? "root" : string(c.owner, [...cp, "owner"], p) ?? "root";
     const ids = resolveOwner(owner, host, [...cp, "owner"], p);
-    if (file && ids) out.push({ path: file, mode, owner, ...ids });
+    if (file && isNormalized(file) && ids) out.push({ path: file, mode, owner, ...ids });
   });
   return out;
 }

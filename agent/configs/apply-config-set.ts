@@ -88,10 +88,26 @@ function wording(set: ConfigSet) {
   return { already: `all ${n} files already have these hashes`, theNew: `the new set of ${n} files`, untouched: "no live file was touched", restoredAll: "every file of the set was restored" };
 }
 
+/** Before anything is written: the live versions, so a rollback can return to them. */
 async function keepVersions(set: ConfigSet, svc: ServiceConfig, versions: VersionStore): Promise<void> {
   for (const e of set.changed) {
     if (e.live) await versions.save(svc.name, e.spec.path, e.live.bytes);
-    if (e.content) await versions.save(svc.name, e.spec.path, e.content);
+  }
+}
+
+/**
+ * Once the new files stay live: their versions. Not earlier, so a version the
+ * check refused (or that was restored) never counts toward keep_versions.
+ * The change itself has happened; a failure here is reported, not thrown.
+ */
+async function keepNewVersions(set: ConfigSet, svc: ServiceConfig, versions: VersionStore): Promise<string> {
+  try {
+    for (const e of set.changed) {
+      if (e.content) await versions.save(svc.name, e.spec.path, e.content);
+    }
+    return "";
+  } catch (err) {
+    return `; warning: the new version was not kept for rollback (${err instanceof Error ? err.message : String(err)})`;
   }
 }
 
@@ -120,9 +136,9 @@ async function restoreAll(set: ConfigSet): Promise<string> {
 async function reloadInstalled(set: ConfigSet, svc: ServiceConfig, check: CheckReport, opts: ChangeOptions, deps: ConfigChangeDeps, report: Report): Promise<ConfigChangeReport> {
   const reload = await reloadOnce(svc, check, opts, deps);
   const from = set.entries.length === 1 ? `${short(set.entries[0]!.previousSha256)} -> ${short(set.entries[0]!.newSha256)}` : `${set.changed.length} of ${set.entries.length} files`;
-  if (reload.ok) return report("installed", check, { ok: true, reload, reason: `installed ${from}; ${reload.outcome}` });
+  if (reload.ok) return report("installed", check, { ok: true, reload, reason: `installed ${from}; ${reload.outcome}${await keepNewVersions(set, svc, deps.versions)}` });
   const failed = `installed ${from} but the reload was ${reload.outcome}: ${reload.reason}`;
-  if (!opts.restoreOnFailure) return report("installed", check, { ok: false, reload, reason: failed });
+  if (!opts.restoreOnFailure) return report("installed", check, { ok: false, reload, reason: `${failed}${await keepNewVersions(set, svc, deps.versions)}` });
   const failures = await restoreAll(set);
   const restoreReload = await reloadOnce(svc, NO_CHECK, opts, deps);
   const again = restoreReload.ok ? `reloaded again: ${restoreReload.outcome}` : `the reload after the restore was ${restoreReload.outcome}: ${restoreReload.reason}`;

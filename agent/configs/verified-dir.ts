@@ -10,7 +10,7 @@
 // hang the agent, and a device/inode check of what was opened.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, readlink, rename, unlink, type FileHandle } from "node:fs/promises";
+import { lstat, open, opendir, readlink, rename, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition, permissionDenied } from "../../common/errors.js";
 
@@ -34,6 +34,16 @@ export interface Ownership {
 }
 
 const sameId = (a: FileId, b: FileId) => a.dev === b.dev && a.ino === b.ino;
+
+/** Our temp files are named `.NAME.fleet-TAG-HEX12`: `tmp` while installing, `staged` while checking. */
+export type TempTag = "tmp" | "staged";
+const TEMP_NAME = /^\.(.+)\.fleet-(?:tmp|staged)-[0-9a-f]{12}$/;
+const tempName = (name: string, tag: TempTag) => `.${name}.fleet-${tag}-${randomBytes(6).toString("hex")}`;
+
+/** The declared file NAME a temp file of ours was written for, or undefined if `entry` is not named like one. */
+export function tempFileOwner(entry: string): string | undefined {
+  return TEMP_NAME.exec(entry)?.[1];
+}
 
 export class VerifiedDir {
   private constructor(
@@ -97,13 +107,13 @@ export class VerifiedDir {
   }
 
   /** Creates a new temp file next to `name` (O_EXCL, no-follow), written and synced; returns its name. */
-  async writeTemp(name: string, tag: string, content: Buffer, own: Ownership): Promise<string> {
+  async writeTemp(name: string, tag: TempTag, content: Buffer, own: Ownership): Promise<string> {
     return (await this.writeTempWithId(name, tag, content, own)).name;
   }
 
   /** writeTemp, also saying which file (device and inode) was written, as the open file knows it. */
-  async writeTempWithId(name: string, tag: string, content: Buffer, own: Ownership): Promise<{ name: string; id: FileId }> {
-    const tmp = `.${name}.fleet-${tag}-${randomBytes(6).toString("hex")}`;
+  async writeTempWithId(name: string, tag: TempTag, content: Buffer, own: Ownership): Promise<{ name: string; id: FileId }> {
+    const tmp = tempName(name, tag);
     const fh = await open(this.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0o600);
     try {
       await fh.writeFile(content);
@@ -156,6 +166,26 @@ export class VerifiedDir {
     if (!current || !sameId(current, expect)) return false;
     await this.remove(name);
     return true;
+  }
+
+  /** The names in this directory (streamed: a huge directory is not read into memory at once). */
+  async *names(): AsyncGenerator<string> {
+    for await (const entry of await opendir(`/proc/self/fd/${this.handle.fd}`)) yield entry.name;
+  }
+
+  /**
+   * Removes `name` if it is a regular file (never following a symlink);
+   * anything else is left and reported. unlink(2) removes a name, never a
+   * symlink's target, so a swap after the lstat cannot make it reach outside.
+   */
+  async removeRegular(name: string): Promise<"removed" | "gone" | "not a regular file"> {
+    const st = await lstat(this.at(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (!st) return "gone";
+    if (!st.isFile()) return "not a regular file";
+    return (await this.removeIf(name, { dev: st.dev, ino: st.ino })) ? "removed" : "gone";
   }
 
   private async lstatId(name: string): Promise<FileId | undefined> {

@@ -1,10 +1,26 @@
 // Keeps the last K versions of each declared config file by sha256, so a
-// rollback can restore one by hash.
+// rollback can restore one by hash. Callers store only versions that were
+// live (applied), so refused pushes never push a good version out.
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+/** Longest escaped name used as is; NAME_MAX is 255 bytes on Linux file systems. */
+const MAX_NAME_BYTES = 240;
+
+/**
+ * The directory name of a declared path's versions, one-to-one: '%' and '/'
+ * are escaped (so the file `/d/a%2Fb` and `/d/a/b` never share a store), and
+ * a name too long for the file system is `%%` + the path's sha256, which no
+ * escaped name can be ('%' is always followed by two hex digits there). Paths
+ * without '%' keep the names earlier versions of fleet gave them.
+ */
+export function storeName(file: string): string {
+  const escaped = file.replaceAll("%", "%25").replaceAll("/", "%2F");
+  return Buffer.byteLength(escaped) <= MAX_NAME_BYTES ? escaped : `%%${sha256(Buffer.from(file))}`;
+}
 
 export class VersionStore {
   constructor(
@@ -13,7 +29,7 @@ export class VersionStore {
   ) {}
 
   private dirFor(service: string, file: string) {
-    return path.join(this.root, "versions", service, file.replaceAll("/", "%2F"));
+    return path.join(this.root, "versions", service, storeName(file));
   }
 
   async save(service: string, file: string, content: Buffer): Promise<string> {

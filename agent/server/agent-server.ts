@@ -22,7 +22,7 @@ import {
   type HealthCheckRequest,
   type HealthCheckResponse,
 } from "../../proto/gen/grpc/health/v1/health.js";
-import type { AgentCore } from "../agent-core.js";
+import type { AgentCore, ChangeGate } from "../agent-core.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import type { AgentServerObserver } from "../metrics/agent-metrics.js";
 import { authenticateOnHeaders } from "./authenticate-on-headers.js";
@@ -79,7 +79,7 @@ interface ServerState {
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger, observer?: AgentServerObserver): Promise<RunningAgentServer> {
   let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
   const epochs = new EpochGuard(new FileEpochStore(() => core.currentConfig.stateDir), logger);
-  const guard = <Req, Res>(rpc: string, impl: (req: Req, fenced?: { id: string; epoch: ControllerEpoch }) => Promise<Res>) =>
+  const guard = <Req, Res>(rpc: string, impl: (req: Req, fenced: { id: string; epoch: ControllerEpoch } | undefined, gate: ChangeGate) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
       const who = state.authenticate(call, rpc);
       gate.authenticated(call.peer);
@@ -89,12 +89,15 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         logger.info("call", { rpc, peer: call.peer, caller: who });
       }
       let fenced: { id: string; epoch: ControllerEpoch } | undefined;
+      const admission: ChangeGate = {};
       if ((FENCED_RPCS as readonly string[]).includes(rpc)) {
         const header = (key: string) => (call.metadata.get(key).length ? String(call.metadata.get(key)[0]) : undefined);
         fenced = fencingHeaders((k) => header(k === "id" ? CONTROLLER_ID_HEADER : EPOCH_HEADER));
         await epochs.admit(rpc, who, fenced);
+        // Work that waits for its service is judged again when it starts: a Fence may have come meanwhile.
+        if (fenced) admission.beforeStart = () => epochs.admit(rpc, who, fenced);
       }
-      return impl(req, fenced);
+      return impl(req, fenced, admission);
     }, (err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"));
 
   const server = new Server({
@@ -136,7 +139,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
   };
 }
 
-type Guard = <Req, Res>(rpc: string, impl: (req: Req, fenced?: { id: string; epoch: ControllerEpoch }) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
+type Guard = <Req, Res>(rpc: string, impl: (req: Req, fenced: { id: string; epoch: ControllerEpoch } | undefined, gate: ChangeGate) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
 
 function agentHandlers(core: AgentCore, guard: Guard, limits: { status: ReadLimiter; diffs: ReadLimiter }, observer: AgentServerObserver | undefined): AgentServiceServer {
   const reads = limits.status;
@@ -152,20 +155,20 @@ function agentHandlers(core: AgentCore, guard: Guard, limits: { status: ReadLimi
       if (!req.service) throw invalidArgument("service is required");
       return reads.run(() => core.probe(req.service));
     }),
-    reload: guard("Reload", async (req: { requestId: string; service: string; allowRestart: boolean; generationTimeoutMs: number; healthyForMs: number }) => {
+    reload: guard("Reload", async (req: { requestId: string; service: string; allowRestart: boolean; generationTimeoutMs: number; healthyForMs: number }, _fenced, gate) => {
       if (!req.service) throw invalidArgument("service is required");
       if (req.generationTimeoutMs > MAX_OVERRIDE_MS || req.healthyForMs > MAX_OVERRIDE_MS) throw invalidArgument(`generation_timeout_ms and healthy_for_ms must be at most ${MAX_OVERRIDE_MS}`);
-      const report = await core.reload(req);
+      const report = await core.reload(req, gate);
       observer?.reloaded(report, report.replayed);
       return reloadToProto(report, core.hostname);
     }),
-    pushConfig: guard("PushConfig", async (req: PushConfigRequest) => {
-      const report = await core.pushConfig({ requestId: req.requestId, service: req.service, files: pushedFiles(req), allowRestart: req.allowRestart, restoreOnFailure: req.restoreOnFailure });
+    pushConfig: guard("PushConfig", async (req: PushConfigRequest, _fenced, gate) => {
+      const report = await core.pushConfig({ requestId: req.requestId, service: req.service, files: pushedFiles(req), allowRestart: req.allowRestart, restoreOnFailure: req.restoreOnFailure }, gate);
       observer?.configChanged("push", report, report.replayed);
       return configChangeToProto(report, core.hostname);
     }),
-    rollbackConfig: guard("RollbackConfig", async (req: RollbackConfigRequest) => {
-      const report = await core.rollbackConfig({ requestId: req.requestId, service: req.service, files: restoredFiles(req), allowRestart: req.allowRestart });
+    rollbackConfig: guard("RollbackConfig", async (req: RollbackConfigRequest, _fenced, gate) => {
+      const report = await core.rollbackConfig({ requestId: req.requestId, service: req.service, files: restoredFiles(req), allowRestart: req.allowRestart }, gate);
       observer?.configChanged("rollback", report, report.replayed);
       return configChangeToProto(report, core.hostname);
     }),

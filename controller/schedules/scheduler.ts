@@ -3,9 +3,9 @@
 // one; an unchanged source since the last successful run does nothing and says
 // so; a busy group skips (or waits, if so declared) with the reason recorded.
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { createTask, type ScheduledTask } from "node-cron";
 import { FleetError, notFound } from "../../common/errors.js";
+import { readSmallFile } from "../../common/read-small-file.js";
 import type { Logger } from "../../common/logger.js";
 import type { RolloutStarter, ScheduleStore } from "../controller-api.js";
 import type { ScheduleRun } from "../history/history-store.js";
@@ -27,6 +27,8 @@ export interface ScheduleView {
 type Recorder = (run: Omit<ScheduleRun, "name" | "at">) => ScheduleRun;
 
 const WAIT_POLL_MS = 2000;
+/** The largest source read (an agent's default gRPC message limit); a larger one could never be pushed. */
+export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 const MAX_WAIT_MS = 3_600_000;
 
 export class Scheduler {
@@ -128,14 +130,10 @@ export class Scheduler {
    * (none: nothing to do), unless forced.
    */
   private async decide(config: ScheduleConfig, trigger: string, force: boolean, record: Recorder, finish: () => void): Promise<ScheduleRun> {
-    const files: SetFile[] = [];
-    for (const f of config.files) {
-      try {
-        files.push({ path: f.path, content: await readFile(f.source), template: f.template });
-      } catch (err) {
-        finish();
-        return record({ outcome: "skipped", rolloutId: null, reason: `cannot read source ${f.source}: ${(err as Error).message}` });
-      }
+    const files = readSources(config);
+    if (typeof files === "string") {
+      finish();
+      return record({ outcome: "skipped", rolloutId: null, reason: files });
     }
     const sha = sourceDigest(files);
     const sources = config.files.map((f) => f.source).join(", ");
@@ -195,6 +193,25 @@ export class Scheduler {
     this.stopped = true;
     for (const { task } of this.tasks.values()) void task.destroy();
   }
+}
+
+/**
+ * Every source's bytes, or why not (naming the schedule and the field). Read
+ * without blocking: a FIFO, device or directory put in a source's place is
+ * refused at once (a run stalled on it would hold the schedule for good), and
+ * so is a file over MAX_SOURCE_BYTES.
+ */
+function readSources(config: ScheduleConfig): SetFile[] | string {
+  const files: SetFile[] = [];
+  for (const [i, f] of config.files.entries()) {
+    const read = readSmallFile(f.source, MAX_SOURCE_BYTES);
+    if (!read.ok) {
+      const field = config.files.length === 1 ? "config.source" : `config[${i}].source`;
+      return `schedule ${config.name}: ${field}: ${read.reason.startsWith("cannot be read") ? `${f.source} ${read.reason}` : read.reason}; nothing was started`;
+    }
+    files.push({ path: f.path, content: read.bytes, template: f.template });
+  }
+  return files;
 }
 
 /** What "unchanged since the last successful run" compares: a single plain file's own hash (as before sets), else every path, kind and content. */
