@@ -155,10 +155,11 @@ function swapConfig(core: AgentCore, server: RunningAgentServer, metricsServer: 
   if (restart.length) throw new Error(`these changes need a restart of fleet-agent: ${restart.join("; ")}`);
   const commitServer = server.prepare(next);
   const commitCore = core.prepare(next);
+  // Metrics over HTTPS present the agent's certificate: renewed with it.
+  const commitMetrics = metricsServer?.prepareTls && next.auth.mode === "tls" ? metricsServer.prepareTls(next.auth.material) : undefined;
   commitServer();
   commitCore();
-  // Metrics over HTTPS present the agent's certificate: renewed with it.
-  if (metricsServer?.replaceTls && next.auth.mode === "tls") metricsServer.replaceTls(next.auth.material);
+  commitMetrics?.();
   logger.info("config reloaded", { services: [...next.services.keys()], auth: next.auth.mode });
 }
 

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
+import { createSecureContext, type TLSSocket } from "node:tls";
 import { isLoopbackHost, splitHostPort } from "./loopback-listen.js";
 
 export interface BoundHttp {
@@ -14,8 +14,12 @@ export interface BoundHttp {
   address: string;
   /** http or https. */
   scheme: "http" | "https";
-  /** HTTPS only: new connections get this certificate, key and CA from now on (SIGHUP). */
-  replaceTls?(material: TlsServerMaterial): void;
+  /**
+   * HTTPS only (SIGHUP): loads this certificate, key and CA now — throwing if TLS
+   * cannot use them — and returns what puts them in force for new connections,
+   * which cannot fail. Nothing changes until that is called.
+   */
+  prepareTls?(material: TlsServerMaterial): () => void;
   close(): Promise<void>;
 }
 
@@ -92,6 +96,13 @@ function refuseForeignHost(res: ServerResponse): void {
   res.writeHead(421, { "content-type": "text/plain" }).end("this listener answers only to a loopback host name (127.0.0.1, localhost, [::1])\n");
 }
 
+/** setSecureContext builds the same context again from the same bytes: having built it once here, it cannot fail there. */
+function prepareSecureContext(server: HttpsServer, m: TlsServerMaterial): () => void {
+  const options = { cert: m.cert, key: m.key, ca: m.ca };
+  createSecureContext(options);
+  return () => server.setSecureContext(options);
+}
+
 export function listenHttp(server: Server | HttpsServer, listen: string, maxConnections = 64): Promise<BoundHttp> {
   const { host, port } = splitHostPort(listen);
   server.maxConnections = maxConnections;
@@ -104,7 +115,7 @@ export function listenHttp(server: Server | HttpsServer, listen: string, maxConn
       resolve({
         address,
         scheme: https ? "https" : "http",
-        ...(https ? { replaceTls: (m: TlsServerMaterial) => (server as HttpsServer).setSecureContext({ cert: m.cert, key: m.key, ca: m.ca }) } : {}),
+        ...(https ? { prepareTls: (m: TlsServerMaterial) => prepareSecureContext(server as HttpsServer, m) } : {}),
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

@@ -11,6 +11,7 @@ import type { Inventory } from "./inventory/inventory.js";
 import { readInventory } from "./inventory/read-inventory.js";
 import { restoreFromReplica, RestoreRefused } from "./replication/restore-replica.js";
 import { startController } from "./start-controller.js";
+import { applyInventory } from "./apply-inventory.js";
 
 const HELP = `fleet-controller — rolls reloads across groups of servers and keeps their history
 
@@ -141,14 +142,7 @@ async function main(): Promise<number> {
   reloadOnSighup("inventory", () => readInventory(file), new Promise<(next: Inventory) => void>((resolve) => (serving = resolve)), logger);
   const { core, observability, leaseLost } = await startController(inventory, logger, { restoredFrom });
 
-  serving((next) => {
-    // Operators are read on every call (a removed name is refused at once); what is bound waits for a restart.
-    const bound = ({ operators: _, ...rest }: typeof next.controller) => JSON.stringify(rest);
-    if (bound(next.controller) !== bound(core.currentInventory.controller)) logger.warn("controller.listen, sockets, groups, tls and db take effect on restart; controller.operators applies now");
-    core.replaceInventory(next);
-    observability.reconfigure(next);
-    logger.info("inventory reloaded", { groups: [...next.groups.keys()] });
-  });
+  serving((next) => applyInventory(core, observability, next, logger));
 
   const takenOver = leaseLost.then(async () => {
     await core.shutdown(0);

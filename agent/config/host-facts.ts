@@ -2,9 +2,8 @@
 // secret files it names, users, groups, and whether TLS material loads. The
 // parser sees only this interface; tests pass a fake.
 import { readFileSync } from "node:fs";
-import { createSecureContext } from "node:tls";
-import { X509Certificate } from "node:crypto";
 import { readSmallFile, type FileRead } from "../../common/read-small-file.js";
+import { tlsMaterialProblem, type TlsMaterial } from "../../common/tls-material.js";
 
 export type { FileRead };
 
@@ -45,22 +44,8 @@ function colonFile(file: string): string[][] {
   return text.split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && f[0] && /^\d+$/.test(f[2]!));
 }
 
-function tlsProblem({ cert, key, ca }: { cert: Buffer; key: Buffer; ca: Buffer }): string | undefined {
-  try {
-    new X509Certificate(cert);
-  } catch (err) {
-    return `tls.cert is not a PEM certificate: ${(err as Error).message}`;
-  }
-  try {
-    new X509Certificate(ca);
-  } catch (err) {
-    return `tls.ca is not a PEM certificate: ${(err as Error).message}`;
-  }
-  try {
-    // Loads the pair exactly as the TLS server will: a key that does not match the certificate fails here.
-    createSecureContext({ cert, key, ca });
-  } catch (err) {
-    return `tls.cert and tls.key cannot be used together: ${(err as Error).message}`;
-  }
-  return undefined;
+/** Loads the files as the TLS server will; the problem names which of them is at fault (a cut-short chain is tls.cert's). */
+function tlsProblem(material: TlsMaterial): string | undefined {
+  const problem = tlsMaterialProblem(material, "tls.cert");
+  return problem && `tls.${problem.field} ${problem.message}`;
 }

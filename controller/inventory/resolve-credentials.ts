@@ -5,9 +5,10 @@
 // start-up and on SIGHUP, never a surprise in the middle of a rollout.
 // Only small regular files are read (a FIFO, a device or a directory in a
 // credential's place is refused at once, never waited on).
-import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
+import { createHash } from "node:crypto";
 import { readSmallFile } from "../../common/read-small-file.js";
 import type { ConfigProblem } from "../../common/errors.js";
+import { tlsMaterialProblem } from "../../common/tls-material.js";
 import type { CredentialFile, Credentials, Inventory, ParsedInventory, TlsFiles, TlsPaths } from "./inventory.js";
 
 type Path = (string | number)[];
@@ -54,19 +55,9 @@ export async function readCredential(path: Path, file: string, problems: ConfigP
 async function readTls(path: Path, paths: TlsPaths, problems: ConfigProblem[]): Promise<TlsFiles | undefined> {
   const [cert, key, ca] = await Promise.all((["cert", "key", "ca"] as const).map((k) => readCredential([...path, k], paths[k], problems)));
   if (!cert || !key || !ca) return undefined;
-  const before = problems.length;
-  const x509 = parse([...path, "cert"], cert, problems, (b) => new X509Certificate(b));
-  parse([...path, "ca"], ca, problems, (b) => new X509Certificate(b));
-  const privateKey = parse([...path, "key"], key, problems, (b) => createPrivateKey(b));
-  if (x509 && privateKey && !x509.checkPrivateKey(privateKey)) problems.push({ path: [...path, "key"], message: `${key.file} is not the key of ${cert.file}` });
-  return problems.length === before ? { cert, key, ca } : undefined;
-}
-
-function parse<T>(path: Path, f: CredentialFile, problems: ConfigProblem[], how: (b: Buffer) => T): T | undefined {
-  try {
-    return how(f.bytes);
-  } catch (err) {
-    problems.push({ path, message: `${f.file} is not a PEM ${path[path.length - 1] === "key" ? "private key" : "certificate"}: ${(err as Error).message}` });
-    return undefined;
-  }
+  // Loaded as the listener will load them: what passes here cannot fail when a SIGHUP swaps them in.
+  const problem = tlsMaterialProblem({ cert: cert.bytes, key: key.bytes, ca: ca.bytes }, cert.file);
+  if (!problem) return { cert, key, ca };
+  problems.push({ path: [...path, problem.field], message: `${{ cert, key, ca }[problem.field].file} ${problem.message}` });
+  return undefined;
 }

@@ -18,11 +18,13 @@ export interface RunningObservability {
   webAddress?: string;
   deliveries(rolloutId: number): DeliveryAttempt[];
   /**
-   * A new inventory (SIGHUP): webhook endpoints, controller.operators and the TLS
-   * files of metrics.tls / web.tls change now; listen addresses and turning tls on
-   * or off on restart.
+   * A new inventory (SIGHUP), in two steps: prepare builds everything that can
+   * fail (the new TLS contexts of metrics.tls / web.tls) and throws, changing
+   * nothing, if it cannot; the returned commit, which cannot fail, puts webhook
+   * endpoints, the TLS files and the effects of controller.operators in force.
+   * Listen addresses and turning tls on or off wait for a restart.
    */
-  reconfigure(next: Inventory): void;
+  prepare(next: Inventory): () => void;
   /** Gives queued webhooks up to `graceMs`, then closes everything. */
   stop(graceMs: number): Promise<void>;
 }
@@ -63,14 +65,18 @@ export async function startObservability(core: ControllerCore, history: HistoryS
     metricsAddress: metricsServer?.address,
     webAddress: web?.address,
     deliveries: (id) => log.forRollout(id),
-    reconfigure(next) {
-      dispatcher.configure(next.webhooks ?? [], next.schedules);
-      metrics.retainAgents([...next.groups.values()].flatMap((g) => g.hosts.map((host) => ({ group: g.name, host }))));
-      if (next.metrics?.listen !== inventory.metrics?.listen || next.web?.listen !== inventory.web?.listen) logger.warn("metrics.listen and web.listen take effect on restart");
-      replaceTls("metrics", metricsServer, servingTls.metrics, next.credentials.metrics, logger);
-      // A reader admitted under the old files or names is checked again: new TLS files end every stream (browsers reconnect by themselves).
-      web?.recheckAccess(replaceTls("web", web, servingTls.web, next.credentials.web, logger));
-      servingTls = next.credentials;
+    prepare(next) {
+      const commitMetricsTls = prepareTls("metrics", metricsServer, servingTls.metrics, next.credentials.metrics);
+      const commitWebTls = prepareTls("web", web, servingTls.web, next.credentials.web);
+      return () => {
+        dispatcher.configure(next.webhooks ?? [], next.schedules);
+        metrics.retainAgents([...next.groups.values()].flatMap((g) => g.hosts.map((host) => ({ group: g.name, host }))));
+        if (next.metrics?.listen !== inventory.metrics?.listen || next.web?.listen !== inventory.web?.listen) logger.warn("metrics.listen and web.listen take effect on restart");
+        commitMetricsTls(logger);
+        // A reader admitted under the old files or names is checked again: new TLS files end every stream (browsers reconnect by themselves).
+        web?.recheckAccess(commitWebTls(logger));
+        servingTls = next.credentials;
+      };
     },
     async stop(graceMs) {
       await dispatcher.stop(graceMs);
@@ -88,17 +94,25 @@ function clientCertAccess(core: ControllerCore, listener: ControllerHttpListener
 
 const material = (f: TlsFiles) => ({ cert: f.cert.bytes, key: f.key.bytes, ca: f.ca.bytes });
 
-/** SIGHUP: new certificate, key and CA files for new connections (true when they changed); switching TLS on or off waits for a restart. */
-function replaceTls(listener: ControllerHttpListener, bound: BoundHttp | undefined, before: TlsFiles | undefined, files: TlsFiles | undefined, logger: Logger): boolean {
-  if (!bound) return false;
-  if ((bound.scheme === "https") !== (files !== undefined)) {
-    logger.warn(`${listener}.tls on or off takes effect on restart`);
-    return false;
+/**
+ * SIGHUP: new certificate, key and CA files for new connections, loaded now (throws if TLS cannot use them);
+ * the commit puts them in force and says whether they changed. Switching TLS on or off waits for a restart.
+ */
+function prepareTls(listener: ControllerHttpListener, bound: BoundHttp | undefined, before: TlsFiles | undefined, files: TlsFiles | undefined): (logger: Logger) => boolean {
+  if (!bound) return () => false;
+  if ((bound.scheme === "https") !== (files !== undefined)) return (logger) => (logger.warn(`${listener}.tls on or off takes effect on restart`), false);
+  if (!files || (before && digests(before) === digests(files))) return () => false;
+  let swap: () => void;
+  try {
+    swap = bound.prepareTls!(material(files));
+  } catch (err) {
+    throw new Error(`${listener}.tls: TLS cannot use ${files.cert.file}, ${files.key.file} and ${files.ca.file}: ${(err as Error).message}`);
   }
-  if (!files || (before && digests(before) === digests(files))) return false;
-  bound.replaceTls?.(material(files));
-  logger.info(`${listener}.tls files replaced for new connections`, { cert: files.cert.file });
-  return true;
+  return (logger) => {
+    swap();
+    logger.info(`${listener}.tls files replaced for new connections`, { cert: files.cert.file });
+    return true;
+  };
 }
 
 const digests = (f: TlsFiles) => [f.cert.sha256, f.key.sha256, f.ca.sha256].join();

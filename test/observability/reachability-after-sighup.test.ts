@@ -2,6 +2,8 @@
 // an alert on `fleet_agent_reachable == 0` does not keep paging for a decommissioned host.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { silentLogger } from "../../common/logger.js";
+import { applyInventory } from "../../controller/apply-inventory.js";
 import { readInventory } from "../../controller/inventory/read-inventory.js";
 import { startController, writeInventory, type ControllerHarness } from "../helpers/controller-harness.js";
 import { startLocalFleet } from "../helpers/local-fleet.js";
@@ -30,8 +32,7 @@ describe("reachability of a host removed from the inventory", () => {
   test("the removed host's series goes away after SIGHUP (inventory reload)", async () => {
     await waitFor("the dead host reported unreachable", async () => (await scrape()).includes(`fleet_agent_reachable{group="web",host="${DEAD}"} 0`), 15_000);
     const next = await readInventory(writeInventory(scratch.dir, `  web:\n    service: web\n    hosts: [${fleet.hosts[0]!.address}]\n`, extra));
-    controller.core.replaceInventory(next);
-    controller.observability.reconfigure(next);
+    applyInventory(controller.core, controller.observability, next, silentLogger);
     await new Promise((r) => setTimeout(r, 3000)); // three reachability rounds
     const text = await scrape();
     assert.doesNotMatch(text, new RegExp(`fleet_agent_reachable\\{[^}]*host="${DEAD.replace(/\./g, "\\.")}"`), "a host no longer in the inventory is still reported unreachable");
