@@ -5,7 +5,7 @@
 // certificate from the fleet CA and admits only the names its owner allows.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { createSecureContext, type TLSSocket } from "node:tls";
 import { isLoopbackHost, splitHostPort } from "./loopback-listen.js";
 
@@ -69,13 +69,18 @@ function createLoopbackHttpServer(handler: RequestListener): Server {
  * the server's certificate check, let alone present a client certificate.
  */
 function createClientCertServer(handler: RequestListener, access: ClientCertAccess): HttpsServer {
-  return createHttpsServer({ ...HTTP_OPTIONS, ...access.material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: 10_000 }, (req, res) => {
+  const server = createHttpsServer({ ...HTTP_OPTIONS, ...access.material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: 10_000 }, (req, res) => {
     const socket = req.socket as TLSSocket;
     const refusal = socket.authorized ? access.refuse(peerName(socket)) : "a client certificate signed by the fleet CA is required";
     if (refusal) return void res.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end(`${refusal}\n`);
     handler(req, res);
   });
+  TRUSTED_CA.set(server, access.material.ca);
+  return server;
 }
+
+/** The CA an HTTPS server was created with, to tell a CA change on SIGHUP from a renewed certificate. */
+const TRUSTED_CA = new WeakMap<Server | HttpsServer, Buffer>();
 
 /** The name (CN) of the client certificate a request came with over HTTPS. */
 export function clientName(req: IncomingMessage): string | undefined {
@@ -96,17 +101,36 @@ function refuseForeignHost(res: ServerResponse): void {
   res.writeHead(421, { "content-type": "text/plain" }).end("this listener answers only to a loopback host name (127.0.0.1, localhost, [::1])\n");
 }
 
-/** setSecureContext builds the same context again from the same bytes: having built it once here, it cannot fail there. */
-function prepareSecureContext(server: HttpsServer, m: TlsServerMaterial): () => void {
+/**
+ * SIGHUP: the new context is built now (throws if TLS cannot use the files); the
+ * commit swaps it in for new connections. When the CA changed, every connection
+ * open now was verified under the old trust: all of them are closed (clients
+ * reconnect and are verified again), or a certificate of a replaced CA would keep
+ * reading over a keep-alive connection. A renewed certificate or key alone keeps them.
+ */
+function prepareSecureContext(server: HttpsServer, trust: { ca: Buffer }, open: Set<Socket>, m: TlsServerMaterial): () => void {
   const options = { cert: m.cert, key: m.key, ca: m.ca };
+  // setSecureContext builds the same context again from the same bytes: having built it once here, it cannot fail there.
   createSecureContext(options);
-  return () => server.setSecureContext(options);
+  return () => {
+    server.setSecureContext(options);
+    if (trust.ca.equals(m.ca)) return;
+    trust.ca = m.ca;
+    for (const socket of open) socket.destroy();
+    open.clear();
+  };
 }
 
 export function listenHttp(server: Server | HttpsServer, listen: string, maxConnections = 64): Promise<BoundHttp> {
   const { host, port } = splitHostPort(listen);
   server.maxConnections = maxConnections;
   const https = "setSecureContext" in server;
+  const trust = { ca: TRUSTED_CA.get(server) ?? Buffer.alloc(0) };
+  const open = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+  });
   return new Promise((resolve, reject) => {
     server.once("error", (err) => reject(new Error(`cannot listen on ${listen}: ${err.message}`)));
     server.listen(port, host, () => {
@@ -115,7 +139,7 @@ export function listenHttp(server: Server | HttpsServer, listen: string, maxConn
       resolve({
         address,
         scheme: https ? "https" : "http",
-        ...(https ? { prepareTls: (m: TlsServerMaterial) => prepareSecureContext(server as HttpsServer, m) } : {}),
+        ...(https ? { prepareTls: (m: TlsServerMaterial) => prepareSecureContext(server as HttpsServer, trust, open, m) } : {}),
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

@@ -2,6 +2,7 @@
 // web listeners with tls: what a scraper or a browser with a certificate sends.
 import { readFileSync } from "node:fs";
 import { request, type RequestOptions } from "node:https";
+import { connect } from "node:tls";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 
@@ -68,4 +69,37 @@ export async function openEventStream(address: string, urlPath: string, client: 
   res.on("close", () => (ended = true));
   res.on("error", () => (ended = true));
   return { status: res.statusCode!, text: () => text, ended: () => ended, close: () => res.destroy() };
+}
+
+/** One keep-alive TLS connection: get() sends a request on it and returns the answer's status line, or what ended the connection. */
+export interface KeepAliveConnection {
+  get(urlPath: string): Promise<string>;
+  close(): void;
+}
+
+export async function keepAliveConnection(address: string, client: HttpsClient): Promise<KeepAliveConnection> {
+  const port = Number(address.split(":").pop());
+  const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  const s = connect({ host, port, ...client });
+  let buf = "";
+  let closed = "";
+  s.on("data", (d: Buffer) => (buf += d.toString("latin1")));
+  s.on("close", () => (closed ||= "connection closed"));
+  s.on("error", (e) => (closed = `error ${e.message}`));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => (s.destroy(), reject(new Error("no handshake in 5 s"))), 5000);
+    s.once("secureConnect", () => (clearTimeout(timer), resolve()));
+    s.once("error", (e) => (clearTimeout(timer), reject(e)));
+  });
+  return {
+    async get(urlPath) {
+      if (closed) return closed;
+      buf = "";
+      s.write(`GET ${urlPath} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const deadline = Date.now() + 5000;
+      while (!closed && !/^HTTP\/1\.1 \d+[^\r]*\r\n/.test(buf) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return /^HTTP\/1\.1 \d+[^\r]*/.exec(buf)?.[0] ?? (closed || "no answer in 5 s");
+    },
+    close: () => s.destroy(),
+  };
 }

@@ -2,14 +2,16 @@
 // agent daemon and real certificates: the agent's own certificate, key and CA;
 // no client certificate or one from another CA refused at the handshake; the
 // names tls.allow.Metrics lists read (parsed by a real exposition parser),
-// others get 403 naming the list; a SIGHUP that changes the list applies at once.
+// others get 403 naming the list; a SIGHUP that changes the list applies at once;
+// one with a chain file cut short is refused naming tls.cert, the old certificate
+// serving on; a CA rotation closes keep-alive connections verified under the old CA.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { initCa, issueCert } from "../../cli/certs/fleet-certs.js";
 import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
-import { certClient, httpsGet, httpsRefused, type HttpsClient } from "../helpers/client-cert-https.js";
+import { certClient, httpsGet, httpsRefused, keepAliveConnection, type HttpsClient } from "../helpers/client-cert-https.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { metricsParserMissing, parseMetricsText } from "../helpers/scrape-metrics.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -25,8 +27,8 @@ describe("agent metrics over TLS", { skip }, () => {
   const clients: Record<"mon" | "eve" | "foreignMon" | "none", HttpsClient> = {} as never;
   let agent: AgentProcess;
   let metricsAt: string;
-  const yaml = (allow: string) => `listen: 127.0.0.1:0
-tls: { cert: ${pki}/agent-127.0.0.1.crt, key: ${pki}/agent-127.0.0.1.key, ca: ${pki}/ca.crt, allow: { Metrics: [${allow}] } }
+  const yaml = (allow: string, dir = pki, cert = `${dir}/agent-127.0.0.1.crt`) => `listen: 127.0.0.1:0
+tls: { cert: ${cert}, key: ${dir}/agent-127.0.0.1.key, ca: ${dir}/ca.crt, allow: { Metrics: [${allow}] } }
 state_dir: ${scratch.dir}/state
 metrics: { listen: 127.0.0.1:0, tls: true }
 services:
@@ -77,5 +79,45 @@ services:
     await waitFor("the reload", () => agent.output().includes('"msg":"config reloaded"'), 10_000);
     assert.equal((await httpsGet(metricsAt, "/metrics", clients.mon)).status, 403, "mon after it left the list");
     assert.equal((await httpsGet(metricsAt, "/metrics", clients.eve)).status, 200, "eve after it joined the list");
+  });
+
+  /** Sends SIGHUP and returns the log line that answers it. */
+  const sighup = async () => {
+    const before = agent.output().length;
+    agent.child.kill("SIGHUP");
+    return waitFor("the SIGHUP's outcome", () => agent.output().slice(before).split("\n").find((l) => /config reload/.test(l)), 10_000);
+  };
+
+  test("SIGHUP with a chain file cut short as tls.cert: refused naming tls.cert, the old certificate keeps serving", async () => {
+    writeFileSync(conf, yaml("mon"));
+    assert.match(await sighup(), /config reloaded/);
+    const cut = path.join(scratch.dir, "cut.crt");
+    writeFileSync(cut, readFileSync(`${pki}/agent-127.0.0.1.crt`, "utf8") + "-----BEGIN CERTIFICATE-----\nMIIBkjCCATigAwIBAgIU\n-----END CERTIFICATE-----\n");
+    writeFileSync(conf, yaml("mon", pki, cut));
+    const line = await sighup();
+    assert.match(line, /config reload refused/, line);
+    assert.match(line, /tls\.cert is not a PEM certificate chain TLS can load/, line);
+    assert.equal((await httpsGet(metricsAt, "/metrics", clients.mon)).status, 200);
+  });
+
+  test("CA rotation on SIGHUP: a keep-alive connection verified under the old CA is closed; the new CA's certificates read", async () => {
+    writeFileSync(conf, yaml("mon"));
+    assert.match(await sighup(), /config reloaded/);
+    // The new CA is made first: the connection must not idle past keepAliveTimeout (5 s) before the SIGHUP.
+    const pki2 = path.join(scratch.dir, "pki2");
+    await initCa(pki2, "new fleet CA");
+    await issueCert(pki2, "agent", "127.0.0.1");
+    await issueCert(pki2, "operator", "mon");
+    const conn = await keepAliveConnection(metricsAt, clients.mon);
+    try {
+      assert.equal(await conn.get("/metrics"), "HTTP/1.1 200 OK");
+      writeFileSync(conf, yaml("mon", pki2));
+      assert.match(await sighup(), /config reloaded/);
+      assert.equal(await conn.get("/metrics"), "connection closed", "the old CA's connection still reads");
+      const ca2 = readFileSync(`${pki2}/ca.crt`);
+      assert.equal((await httpsGet(metricsAt, "/metrics", certClient(pki2, "operator-mon", ca2))).status, 200);
+    } finally {
+      conn.close();
+    }
   });
 });

@@ -4,14 +4,15 @@
 // refuse it naming the field and the file; a SIGHUP bringing one (with a revoked
 // name in the same edit) is refused as a whole — the log's "keeping the previous
 // inventory" is true: the old operators still apply and the old files still
-// serve; a FIFO or /dev/zero in a file's place is refused at once.
+// serve; a FIFO or /dev/zero in a file's place is refused at once. A CA rotation
+// (SIGHUP) closes the keep-alive connections verified under the old CA.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { initCa, issueCert } from "../../cli/certs/fleet-certs.js";
-import { certClient, httpsGet, openEventStream, type HttpsClient } from "../helpers/client-cert-https.js";
+import { certClient, httpsGet, keepAliveConnection, openEventStream, type HttpsClient } from "../helpers/client-cert-https.js";
 import { CONTROLLER_BIN, startControllerDaemon, type ControllerDaemon } from "../helpers/controller-daemon.js";
 import { writeInventory } from "../helpers/controller-harness.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
@@ -136,6 +137,33 @@ describe("controller metrics/web TLS files: broken and hostile", { skip }, () =>
       assert.match(await sighup(d), /reload refused.*metrics\.tls\.cert/);
       assert.equal((await httpsGet(metricsAt, "/metrics", clients.mon)).status, 200);
     } finally {
+      await d.stop();
+    }
+  });
+
+  test("CA rotation (new ca, cert and key; SIGHUP): keep-alive connections verified under the old CA are closed; new ones need the new CA", async () => {
+    serverFiles();
+    write("mon");
+    const { d, metricsAt, webAt } = await start();
+    // The new CA is made first: the connections must not idle past keepAliveTimeout (5 s) before the SIGHUP.
+    const pki2 = path.join(scratch.dir, "pki2");
+    await initCa(pki2, "new fleet CA");
+    await issueCert(pki2, "controller", "127.0.0.1");
+    await issueCert(pki2, "operator", "mon");
+    const conns = await Promise.all([metricsAt, webAt].map((at) => keepAliveConnection(at, clients.mon)));
+    try {
+      assert.equal(await conns[0]!.get("/metrics"), "HTTP/1.1 200 OK");
+      assert.equal(await conns[1]!.get("/"), "HTTP/1.1 200 OK");
+      serverFiles(pki2);
+      write("mon", undefined, undefined, `${pki2}/ca.crt`);
+      assert.match(await sighup(d), /inventory reloaded/);
+      assert.equal(await conns[0]!.get("/metrics"), "connection closed", "metrics: the old CA's connection still reads");
+      assert.equal(await conns[1]!.get("/"), "connection closed", "web: the old CA's connection still reads");
+      const ca2 = readFileSync(`${pki2}/ca.crt`);
+      await assert.rejects(httpsGet(metricsAt, "/metrics", { ...clients.mon, ca: ca2 }), "the old CA's certificate on a new connection");
+      assert.equal((await httpsGet(metricsAt, "/metrics", certClient(pki2, "operator-mon", ca2))).status, 200, "the new CA's certificate reads");
+    } finally {
+      for (const c of conns) c.close();
       await d.stop();
     }
   });
