@@ -1,13 +1,39 @@
 // Binding and closing the small HTTP servers (metrics, web view) the same way:
-// deadlines on slow clients, a bound on connections, and a close that does not
-// wait for idle keep-alive or streaming connections. Two kinds: plain HTTP on
-// loopback (loopback Host names only), or HTTPS that requires a client
+// deadlines on slow clients, a bound on connections in total and per source
+// address (ConnectionGate: connections that have not yet carried an admitted
+// request are few, short-lived and evicted oldest first), and a close that does
+// not wait for idle keep-alive or streaming connections. Two kinds: plain HTTP
+// on loopback (loopback Host names only), or HTTPS that requires a client
 // certificate from the fleet CA and admits only the names its owner allows.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { createSecureContext, type TLSSocket } from "node:tls";
+import { ConnectionGate } from "./connection-gate.js";
+import type { Logger } from "./logger.js";
 import { isLoopbackHost, splitHostPort } from "./loopback-listen.js";
+
+export interface HttpListenerOptions {
+  /** Names the listener in the log ("metrics", "web view"). */
+  name: string;
+  /** HOST:PORT (port 0: any free port). */
+  listen: string;
+  handler: RequestListener;
+  /** HTTPS with required client certificates; absent: plain HTTP (loopback). */
+  tls?: ClientCertAccess;
+  limits: HttpConnectionLimits;
+  logger: Logger;
+}
+
+export interface HttpConnectionLimits {
+  /** Open connections in all. */
+  maxConnections: number;
+  /** Open connections from one source address. */
+  maxConnectionsPerPeer: number;
+}
+
+/** A connection that has not carried an admitted request after this long is closed (the TLS handshake has as long). */
+const PENDING_MS = 10_000;
 
 export interface BoundHttp {
   /** HOST:PORT actually bound (port 0 resolved). */
@@ -46,18 +72,41 @@ export interface ClientCertAccess {
  */
 const HTTP_OPTIONS = { connectionsCheckingInterval: 500, headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 };
 
-/** Plain HTTP, or HTTPS with required client certificates when `tls` is given. */
-export function createHttpServer(handler: RequestListener, tls?: ClientCertAccess): Server | HttpsServer {
-  return tls ? createClientCertServer(handler, tls) : createLoopbackHttpServer(handler);
+/**
+ * Binds the listener. Every connection passes the gate first; an admitted
+ * request (a loopback Host, or a certificate name the owner admits) marks its
+ * connection as no longer pending.
+ */
+export async function startHttpListener(o: HttpListenerOptions): Promise<BoundHttp> {
+  const gate = new ConnectionGate({ ...o.limits, handshakeTimeoutMs: PENDING_MS }, () => undefined, o.logger.child({ listener: o.name }));
+  const admitted = (req: IncomingMessage) => gate.authenticated(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+  const server = o.tls ? createClientCertServer(o.handler, o.tls, admitted) : createLoopbackHttpServer(o.handler, admitted);
+  // The gate decides; Node's own bound (which refuses the newest connection, never an idle one) only backs it up.
+  server.maxConnections = o.limits.maxConnections * 2;
+  server.on("connection", (socket: Socket) => gate.admit(socket));
+  const address = await bind(server, o.listen);
+  const trust = { ca: o.tls?.material.ca ?? Buffer.alloc(0) };
+  return {
+    address,
+    scheme: o.tls ? "https" : "http",
+    ...(o.tls ? { prepareTls: (m: TlsServerMaterial) => prepareSecureContext(server as HttpsServer, trust, gate, m) } : {}),
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+        gate.closeAll();
+      }),
+  };
 }
 
 /**
  * Plain HTTP: a request whose Host is not a loopback name is refused (421), so a web
  * page cannot read these listeners through DNS rebinding.
  */
-function createLoopbackHttpServer(handler: RequestListener): Server {
+function createLoopbackHttpServer(handler: RequestListener, admitted: (req: IncomingMessage) => void): Server {
   return createServer(HTTP_OPTIONS, (req, res) => {
     if (!loopbackHostHeader(req)) return refuseForeignHost(res);
+    admitted(req);
     handler(req, res);
   });
 }
@@ -68,19 +117,15 @@ function createLoopbackHttpServer(handler: RequestListener): Server {
  * admit gets 403 with the reason. No Host check: a rebinding page cannot pass
  * the server's certificate check, let alone present a client certificate.
  */
-function createClientCertServer(handler: RequestListener, access: ClientCertAccess): HttpsServer {
-  const server = createHttpsServer({ ...HTTP_OPTIONS, ...access.material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: 10_000 }, (req, res) => {
+function createClientCertServer(handler: RequestListener, access: ClientCertAccess, admitted: (req: IncomingMessage) => void): HttpsServer {
+  return createHttpsServer({ ...HTTP_OPTIONS, ...access.material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: PENDING_MS }, (req, res) => {
     const socket = req.socket as TLSSocket;
     const refusal = socket.authorized ? access.refuse(peerName(socket)) : "a client certificate signed by the fleet CA is required";
     if (refusal) return void res.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end(`${refusal}\n`);
+    admitted(req);
     handler(req, res);
   });
-  TRUSTED_CA.set(server, access.material.ca);
-  return server;
 }
-
-/** The CA an HTTPS server was created with, to tell a CA change on SIGHUP from a renewed certificate. */
-const TRUSTED_CA = new WeakMap<Server | HttpsServer, Buffer>();
 
 /** The name (CN) of the client certificate a request came with over HTTPS. */
 export function clientName(req: IncomingMessage): string | undefined {
@@ -104,11 +149,12 @@ function refuseForeignHost(res: ServerResponse): void {
 /**
  * SIGHUP: the new context is built now (throws if TLS cannot use the files); the
  * commit swaps it in for new connections. When the CA changed, every connection
- * open now was verified under the old trust: all of them are closed (clients
- * reconnect and are verified again), or a certificate of a replaced CA would keep
- * reading over a keep-alive connection. A renewed certificate or key alone keeps them.
+ * open now was verified under the old trust (or is being verified under it): all
+ * of them are closed (clients reconnect and are verified again), or a certificate
+ * of a replaced CA would keep reading over a keep-alive connection. A renewed
+ * certificate or key alone keeps them.
  */
-function prepareSecureContext(server: HttpsServer, trust: { ca: Buffer }, open: Set<Socket>, m: TlsServerMaterial): () => void {
+function prepareSecureContext(server: HttpsServer, trust: { ca: Buffer }, gate: ConnectionGate, m: TlsServerMaterial): () => void {
   const options = { cert: m.cert, key: m.key, ca: m.ca };
   // setSecureContext builds the same context again from the same bytes: having built it once here, it cannot fail there.
   createSecureContext(options);
@@ -116,36 +162,18 @@ function prepareSecureContext(server: HttpsServer, trust: { ca: Buffer }, open: 
     server.setSecureContext(options);
     if (trust.ca.equals(m.ca)) return;
     trust.ca = m.ca;
-    for (const socket of open) socket.destroy();
-    open.clear();
+    gate.closeAll();
   };
 }
 
-export function listenHttp(server: Server | HttpsServer, listen: string, maxConnections = 64): Promise<BoundHttp> {
+/** Listens; resolves with HOST:PORT as bound. */
+function bind(server: Server | HttpsServer, listen: string): Promise<string> {
   const { host, port } = splitHostPort(listen);
-  server.maxConnections = maxConnections;
-  const https = "setSecureContext" in server;
-  const trust = { ca: TRUSTED_CA.get(server) ?? Buffer.alloc(0) };
-  const open = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    open.add(socket);
-    socket.once("close", () => open.delete(socket));
-  });
   return new Promise((resolve, reject) => {
     server.once("error", (err) => reject(new Error(`cannot listen on ${listen}: ${err.message}`)));
     server.listen(port, host, () => {
       const a = server.address() as AddressInfo;
-      const address = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-      resolve({
-        address,
-        scheme: https ? "https" : "http",
-        ...(https ? { prepareTls: (m: TlsServerMaterial) => prepareSecureContext(server as HttpsServer, trust, open, m) } : {}),
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
+      resolve(a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
     });
   });
 }

@@ -28,7 +28,7 @@ import type { AgentServerObserver } from "../metrics/agent-metrics.js";
 import { authenticateOnHeaders } from "./authenticate-on-headers.js";
 import { CONTROLLER_ID_HEADER, EPOCH_HEADER, FENCED_RPCS, formatEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
 import { createAuthenticator, type Authenticate } from "./authenticator.js";
-import { ConnectionGate } from "./connection-gate.js";
+import { ConnectionGate } from "../../common/connection-gate.js";
 import { EpochGuard, fencingHeaders } from "./epoch-guard.js";
 import { FileEpochStore } from "./epoch-store.js";
 import { RateLimiter } from "./rate-limiter.js";

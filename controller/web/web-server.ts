@@ -3,7 +3,7 @@
 // header, which keeps a DNS rebinding page from reading it through a browser),
 // or HTTPS with client certificates (web.tls) that the shared listener checks.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { clientName, createHttpServer, listenHttp, type BoundHttp, type ClientCertAccess } from "../../common/http-listener.js";
+import { clientName, startHttpListener, type BoundHttp, type ClientCertAccess, type HttpConnectionLimits } from "../../common/http-listener.js";
 import type { Logger } from "../../common/logger.js";
 import type { HistoryStore, RolloutRecord } from "../history/history-store.js";
 import type { DeliveryAttempt } from "../webhooks/delivery-log.js";
@@ -24,6 +24,8 @@ const SECURITY_HEADERS = {
   "cache-control": "no-store",
 };
 const MAX_SCAN = 5000;
+/** A browser opens up to six connections, one of them an event stream that stays open (at most 64 streams in all). */
+export const WEB_LIMITS: HttpConnectionLimits = { maxConnections: 128, maxConnectionsPerPeer: 32 };
 
 export interface RunningWebServer extends BoundHttp {
   streams: EventStreams;
@@ -33,7 +35,7 @@ export interface RunningWebServer extends BoundHttp {
 
 export async function startWebServer(listen: string, sources: WebSources, logger: Logger, tls?: ClientCertAccess): Promise<RunningWebServer> {
   const streams = new EventStreams();
-  const server = createHttpServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     try {
       route(req, res, sources, streams, tls && (() => tls.refuse(clientName(req)) === undefined));
     } catch (err) {
@@ -41,8 +43,8 @@ export async function startWebServer(listen: string, sources: WebSources, logger
       if (!res.headersSent) send(res, 500, "text/plain", "internal error (see the controller's log)\n");
       else res.destroy();
     }
-  }, tls);
-  const bound = await listenHttp(server, listen, 128);
+  };
+  const bound = await startHttpListener({ name: "web view", listen, handler, tls, limits: WEB_LIMITS, logger });
   logger.info("web view listening", { address: `${bound.scheme}://${bound.address}/`, tls: tls ? "client certificates required" : "off (loopback only)" });
   return {
     ...bound,

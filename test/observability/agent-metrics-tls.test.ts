@@ -4,9 +4,11 @@
 // names tls.allow.Metrics lists read (parsed by a real exposition parser),
 // others get 403 naming the list; a SIGHUP that changes the list applies at once;
 // one with a chain file cut short is refused naming tls.cert, the old certificate
-// serving on; a CA rotation closes keep-alive connections verified under the old CA.
+// serving on; a CA rotation closes keep-alive connections verified under the old CA;
+// 64 silent connections from one address do not keep the allowed scraper out.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { initCa, issueCert } from "../../cli/certs/fleet-certs.js";
@@ -87,6 +89,26 @@ services:
     agent.child.kill("SIGHUP");
     return waitFor("the SIGHUP's outcome", () => agent.output().slice(before).split("\n").find((l) => /config reload/.test(l)), 10_000);
   };
+
+  test("64 silent TCP connections from 127.0.0.2 do not keep the allowed scraper (127.0.0.1) out", async () => {
+    const [host, port] = [metricsAt.split(":")[0]!, Number(metricsAt.split(":")[1])];
+    writeFileSync(conf, yaml("mon"));
+    assert.match(await sighup(), /config reloaded/);
+    const idle: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 64; i++) {
+        const s = net.connect({ port, host, localAddress: "127.0.0.2" });
+        s.on("error", () => undefined);
+        idle.push(s);
+        await new Promise<void>((r) => (s.once("connect", () => r()), s.once("close", () => r())));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await httpsGet(metricsAt, "/metrics", clients.mon)).status, 200);
+      await waitFor("the flood's evicted connections to close", () => idle.filter((s) => !s.closed).length <= 4, 5000);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
 
   test("SIGHUP with a chain file cut short as tls.cert: refused naming tls.cert, the old certificate keeps serving", async () => {
     writeFileSync(conf, yaml("mon"));

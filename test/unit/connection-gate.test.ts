@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { test } from "node:test";
 import { silentLogger } from "../../common/logger.js";
-import { ConnectionGate } from "../../agent/server/connection-gate.js";
+import { ConnectionGate } from "../../common/connection-gate.js";
 
 let nextPort = 40000;
 function fakeSocket(addr: string | undefined) {

@@ -1,11 +1,13 @@
-// Every accepted connection passes here before gRPC sees it. Connections are
-// bounded in total and per source address; a connection is "pending" until it
-// carries an authenticated call, and pending ones are few, short-lived, and
-// the first to go: a new connection evicts the oldest pending one rather than
-// being refused, so a flood of connections that never send the HTTP/2 preface
-// (or send garbage) cannot lock out a client that authenticates at once.
+// Every accepted connection passes here before the server behind it (the
+// agent's gRPC, the HTTP listeners for metrics and the web view) serves it.
+// Connections are bounded in total and per source address; a connection is
+// "pending" until it carries an authenticated call or request, and pending ones
+// are few, short-lived, and the first to go: a new connection evicts the oldest
+// pending one rather than being refused, so a flood of connections that never
+// start a handshake (or send garbage) cannot lock out a client that
+// authenticates at once.
 import type { Socket } from "node:net";
-import type { Logger } from "../../common/logger.js";
+import type { Logger } from "./logger.js";
 
 export interface GateLimits {
   maxConnections: number;
@@ -78,7 +80,7 @@ export class ConnectionGate {
     this.pass(socket);
   }
 
-  /** The call from `peer` (grpc-js's "address:port") authenticated: its connection is no longer pending. */
+  /** The call from `peer` ("address:port", as grpc-js names it) authenticated: its connection is no longer pending. */
   authenticated(peer: string): void {
     const conn = this.byKey.get(peer);
     if (!conn) return;
@@ -87,8 +89,12 @@ export class ConnectionGate {
     this.byKey.delete(peer);
   }
 
+  /** Closes every connection open now (the books are cleared at once, for the connections that come next). */
   closeAll(): void {
-    for (const c of this.conns) c.socket.destroy();
+    for (const c of [...this.conns]) {
+      c.socket.destroy();
+      this.forget(c);
+    }
   }
 
   private makeRoom(peer: string, local: boolean): boolean {
