@@ -93,7 +93,8 @@ Durations take a unit and may be compound (500ms, 30s, 2m, 1h30m); a bare number
 Everything the config names (token file, TLS files, owners, groups) is read
 when the config is read: at start, on SIGHUP and by --check-config alike.
 SIGHUP applies a new config whole or not at all (new TLS files and tls.allow
-included, for the metrics listener too); listen, socket_mode, socket_group,
+included, for the metrics listener too, where a new tls.ca closes every
+connection verified under the old one); listen, socket_mode, socket_group,
 limits.max_message_bytes, metrics.listen, metrics.tls and a switch to or from
 tls need a restart and are refused (logged) on SIGHUP.
 

@@ -7,11 +7,13 @@
 // certificate from the fleet CA and admits only the names its owner allows.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { lookup } from "node:dns/promises";
 import type { AddressInfo, Socket } from "node:net";
 import { createSecureContext, type TLSSocket } from "node:tls";
 import { ConnectionGate } from "./connection-gate.js";
+import { PeerLog } from "./peer-log.js";
 import type { Logger } from "./logger.js";
-import { isLoopbackHost, splitHostPort } from "./loopback-listen.js";
+import { isLoopbackHost, isLoopbackIp, splitHostPort } from "./loopback-listen.js";
 
 export interface HttpListenerOptions {
   /** Names the listener in the log ("metrics", "web view"). */
@@ -30,6 +32,12 @@ export interface HttpConnectionLimits {
   maxConnections: number;
   /** Open connections from one source address. */
   maxConnectionsPerPeer: number;
+}
+
+/** What the servers report about each request: admitted (its connection is no longer pending), or refused (logged, rate-limited). */
+interface Admission {
+  admitted(req: IncomingMessage): void;
+  refused(req: IncomingMessage, status: number, reason: string): void;
 }
 
 /** A connection that has not carried an admitted request after this long is closed (the TLS handshake has as long). */
@@ -78,13 +86,19 @@ const HTTP_OPTIONS = { connectionsCheckingInterval: 500, headersTimeout: 5_000, 
  * connection as no longer pending.
  */
 export async function startHttpListener(o: HttpListenerOptions): Promise<BoundHttp> {
-  const gate = new ConnectionGate({ ...o.limits, handshakeTimeoutMs: PENDING_MS }, () => undefined, o.logger.child({ listener: o.name }));
-  const admitted = (req: IncomingMessage) => gate.authenticated(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
-  const server = o.tls ? createClientCertServer(o.handler, o.tls, admitted) : createLoopbackHttpServer(o.handler, admitted);
+  const logger = o.logger.child({ listener: o.name });
+  const gate = new ConnectionGate({ ...o.limits, handshakeTimeoutMs: PENDING_MS }, () => undefined, logger);
+  const refusals = new PeerLog((msg, fields) => logger.warn(msg, fields));
+  const seen: Admission = {
+    admitted: (req) => gate.authenticated(`${req.socket.remoteAddress}:${req.socket.remotePort}`),
+    refused: (req, status, reason) => refusals.note(req.socket.remoteAddress ?? "unix", `refused a request (${status})`, { reason }),
+  };
+  const server = o.tls ? createClientCertServer(o.handler, o.tls, seen) : createLoopbackHttpServer(o.handler, seen);
+  server.on("tlsClientError", (err: Error, socket: TLSSocket) => refusals.note(socket.remoteAddress ?? "unknown", "refused a TLS handshake", { error: err.message }));
   // The gate decides; Node's own bound (which refuses the newest connection, never an idle one) only backs it up.
   server.maxConnections = o.limits.maxConnections * 2;
   server.on("connection", (socket: Socket) => gate.admit(socket));
-  const address = await bind(server, o.listen);
+  const address = await bind(server, o.listen, !o.tls);
   const trust = { ca: o.tls?.material.ca ?? Buffer.alloc(0) };
   return {
     address,
@@ -103,10 +117,13 @@ export async function startHttpListener(o: HttpListenerOptions): Promise<BoundHt
  * Plain HTTP: a request whose Host is not a loopback name is refused (421), so a web
  * page cannot read these listeners through DNS rebinding.
  */
-function createLoopbackHttpServer(handler: RequestListener, admitted: (req: IncomingMessage) => void): Server {
+function createLoopbackHttpServer(handler: RequestListener, seen: Admission): Server {
   return createServer(HTTP_OPTIONS, (req, res) => {
-    if (!loopbackHostHeader(req)) return refuseForeignHost(res);
-    admitted(req);
+    if (!loopbackHostHeader(req)) {
+      seen.refused(req, 421, `Host ${JSON.stringify(req.headers.host ?? "")} is not a loopback name`);
+      return refuseForeignHost(res);
+    }
+    seen.admitted(req);
     handler(req, res);
   });
 }
@@ -117,12 +134,15 @@ function createLoopbackHttpServer(handler: RequestListener, admitted: (req: Inco
  * admit gets 403 with the reason. No Host check: a rebinding page cannot pass
  * the server's certificate check, let alone present a client certificate.
  */
-function createClientCertServer(handler: RequestListener, access: ClientCertAccess, admitted: (req: IncomingMessage) => void): HttpsServer {
+function createClientCertServer(handler: RequestListener, access: ClientCertAccess, seen: Admission): HttpsServer {
   return createHttpsServer({ ...HTTP_OPTIONS, ...access.material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: PENDING_MS }, (req, res) => {
     const socket = req.socket as TLSSocket;
     const refusal = socket.authorized ? access.refuse(peerName(socket)) : "a client certificate signed by the fleet CA is required";
-    if (refusal) return void res.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end(`${refusal}\n`);
-    admitted(req);
+    if (refusal) {
+      seen.refused(req, 403, refusal);
+      return void res.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end(`${refusal}\n`);
+    }
+    seen.admitted(req);
     handler(req, res);
   });
 }
@@ -166,14 +186,23 @@ function prepareSecureContext(server: HttpsServer, trust: { ca: Buffer }, gate: 
   };
 }
 
-/** Listens; resolves with HOST:PORT as bound. */
-function bind(server: Server | HttpsServer, listen: string): Promise<string> {
+/** Listens; resolves with HOST:PORT as bound. `loopbackOnly`: localhost must resolve to loopback addresses only. */
+async function bind(server: Server | HttpsServer, listen: string, loopbackOnly: boolean): Promise<string> {
   const { host, port } = splitHostPort(listen);
+  const at = host === "localhost" && loopbackOnly ? await resolveLoopback(host) : host;
   return new Promise((resolve, reject) => {
     server.once("error", (err) => reject(new Error(`cannot listen on ${listen}: ${err.message}`)));
-    server.listen(port, host, () => {
+    server.listen(port, at, () => {
       const a = server.address() as AddressInfo;
       resolve(a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
     });
   });
+}
+
+/** The name's first address, when every address it resolves to is loopback (a changed /etc/hosts must not expose plain HTTP). */
+async function resolveLoopback(name: string): Promise<string> {
+  const addresses = await lookup(name, { all: true });
+  const foreign = addresses.filter((a) => !isLoopbackIp(a.address));
+  if (addresses.length === 0 || foreign.length) throw new Error(`cannot listen on ${name}: it resolves to ${foreign.map((a) => a.address).join(", ") || "nothing"}, not loopback; use 127.0.0.1 or [::1]`);
+  return addresses[0]!.address;
 }

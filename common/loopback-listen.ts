@@ -1,13 +1,29 @@
 // The opt-in HTTP listeners (metrics, web view): plain HTTP without
 // authentication binds only to loopback (anyone who can reach it already has
 // a shell on the machine); with TLS and client certificates any address will do.
+import { BlockList, isIP } from "node:net";
 import type { Path, Problems } from "./field-checks.js";
 import { string } from "./field-checks.js";
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+
+/**
+ * An IP literal on loopback (127.0.0.0/8, ::1, brackets allowed), or the name
+ * localhost (which the listener resolves and checks again when it binds).
+ * Anything else that merely looks like one (127.999.0.1, 127.1) is a name the
+ * resolver would look up, so it is not loopback.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "localhost" || host === "[::1]" || host === "::1";
+  return host === "localhost" || isLoopbackIp(host.replace(/^\[(.*)\]$/, "$1"));
+}
+
+export function isLoopbackIp(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? "ipv4" : "ipv6");
 }
 
 /** HOST:PORT -> host (without brackets) and port. */

@@ -101,7 +101,8 @@ socket another process serves. A controller killed with -9 is replaced at once o
 Signals: SIGHUP re-reads the config (an invalid file or credential is refused, the old one kept;
 agent deadlines and credentials apply to running rollouts at once, controller.operators to the next
 call and request (an open web event stream of a removed name ends), the files of metrics.tls and
-web.tls to new connections; controller.listen, sockets, groups, tls, db, metrics.listen, web.listen
+web.tls to new connections (a new ca closes every connection verified under the old one); a
+refused SIGHUP changes nothing; controller.listen, sockets, groups, tls, db, metrics.listen, web.listen
 and turning metrics/web tls on or off on restart);
 SIGTERM lets in-flight hosts finish and leaves running rollouts interrupted (fleet resume ID).`;
 

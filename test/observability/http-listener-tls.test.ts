@@ -100,7 +100,7 @@ after(async () => {
 });
 
 /** One request on a fresh TLS connection; "refused: ..." when the handshake or connection fails. */
-function get(opts: tls.ConnectionOptions, timeoutMs = 5000): Promise<string> {
+function get(opts: tls.ConnectionOptions & { localAddress?: string }, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve) => {
     const s = tls.connect({ host, port, ca: material.ca, servername: undefined, ...opts });
     let data = "";
@@ -148,6 +148,26 @@ describe("client certificates that must not read", { skip }, () => {
       assert.doesNotMatch(out, /secret-metrics/);
     }
     assert.match(await get(client("mon")), /secret-metrics/);
+  });
+});
+
+describe("refusals leave a trace", { skip }, () => {
+  test("refused handshakes and 403s are logged with the address, at most one line per address per minute", async () => {
+    const refusals = () => log.filter((l) => /"msg":"refused a/.test(l)).map((l) => JSON.parse(l) as { msg: string; peer: string; listener: string });
+    // The tests above were refused many times from 127.0.0.1: one line.
+    assert.deepEqual(refusals().filter((r) => r.peer === "127.0.0.1").length, 1, JSON.stringify(refusals()));
+    assert.equal(refusals()[0]!.listener, "metrics");
+    // Another address gets its own line: a handshake without a certificate, then a name without access.
+    for (const localAddress of ["127.0.0.3", "127.0.0.3", "127.0.0.4"]) assert.match(await get({ localAddress }), /^refused/);
+    admitted.delete("mon");
+    assert.match(await get({ ...client("mon"), localAddress: "127.0.0.5" }), /^HTTP\/1\.1 403/);
+    admitted.add("mon");
+    await waitFor("the refusals to be logged", () => refusals().some((r) => r.peer === "127.0.0.5"), 2000);
+    const byPeer = (peer: string) => refusals().filter((r) => r.peer === peer);
+    assert.equal(byPeer("127.0.0.3").length, 1);
+    assert.match(byPeer("127.0.0.3")[0]!.msg, /^refused a TLS handshake/);
+    assert.equal(byPeer("127.0.0.4").length, 1);
+    assert.match(byPeer("127.0.0.5")[0]!.msg, /^refused a request \(403\)/);
   });
 });
 
