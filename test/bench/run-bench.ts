@@ -63,7 +63,7 @@ if (s) {
 }
 const a = r.agentFootprint;
 if (a) {
-  rows.push([`agent idle ${a.idleSeconds}s (compiled build)`, `${a.idleCpuPercent}% CPU, RSS ${a.idleRssMb}MB (target <= 50; ${a.startupRssMb ?? "?"}MB right after start-up)`]);
+  rows.push([`agent idle ${a.idleSeconds}s (package bundle)`, `${a.idleCpuPercent}% CPU, RSS ${a.idleRssMb}MB (target <= 50; ${a.startupRssMb ?? "?"}MB right after start-up)`]);
   rows.push([`agent ${a.statusCalls} sequential Status`, `median ${a.statusMedianMs}ms (target <= 5), p99 ${a.statusP99Ms}ms, RSS after ${a.rssAfterStatusMb}MB`]);
 }
 const c = r.cliStart;
