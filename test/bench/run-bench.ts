@@ -13,6 +13,7 @@ import { benchFloor } from "./bench-floor.js";
 import { benchHistory } from "./bench-history.js";
 import { benchNetworkFleet, networkFleetMissing } from "./bench-network-fleet.js";
 import { benchScale } from "./bench-scale.js";
+import { benchStepOverhead } from "./bench-step-overhead.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
@@ -30,6 +31,8 @@ const step = async (name: string, fn: () => Promise<unknown>) => {
 
 if (nginxMissing) results.floor = { skipped: nginxMissing };
 else await step("floor", () => benchFloor(20, 5, quick ? 2 : 5));
+if (nginxMissing) results.stepOverhead = { skipped: nginxMissing };
+else await step("stepOverhead", () => benchStepOverhead(quick ? 5 : 15));
 if (networkFleetMissing) results.networkFleet = { skipped: networkFleetMissing };
 else await step("networkFleet", () => benchNetworkFleet(20, 5, quick ? 1 : 5));
 await step("scale", () => benchScale(quick ? 1000 : 10_000, quick ? 100 : 500));
@@ -44,6 +47,10 @@ if (r.floor?.ratio) {
   const f = r.floor;
   rows.push([`floor ratio (${f.hosts} nginx, batches of ${f.batch}, ${f.runs} runs)`, `fleet ${f.fleet.medianMs}ms vs floor ${f.floor.medianMs}ms (new worker seen): ratio median ${f.ratio.median} (min ${f.ratio.min}, max ${f.ratio.max})`]);
   rows.push([`  same, floor waits for old workers to retire`, `floor ${f.floorOldWorkersRetired.medianMs}ms: ratio median ${f.ratioOldWorkersRetired.median} (min ${f.ratioOldWorkersRetired.min}, max ${f.ratioOldWorkersRetired.max})`]);
+}
+if (r.stepOverhead?.floor) {
+  const o = r.stepOverhead;
+  rows.push([`one nginx, one agent, nothing else (${o.runs} runs, medians)`, `floor ${o.floor.medianMs}ms; agent's own total ${o.agentTotal.medianMs}ms; Reload call ${o.directCall.medianMs}ms; one-host rollout (preflight, history) ${o.rollout.medianMs}ms`]);
 }
 if (r.networkFleet?.fleet) {
   const f = r.networkFleet;
