@@ -255,7 +255,7 @@ export class AgentCore {
       for (const [i, spec] of specs.entries()) {
         const hash = cmd.files[i]!.sha256;
         const content = hash ? await this.versions.get(config.name, spec.path, hash) : undefined;
-        if (hash && !content) throw failedPrecondition(`version ${hash.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
+        if (hash && !content) throw failedPrecondition(`version ${hash.slice(0, 12)} of ${spec.path} is not kept on this host (the newest and the ${this.config.keepVersions} before it are)`);
         files.push({ spec, content });
       }
       const opts = { allowRestart: cmd.allowRestart, restoreOnFailure: false };

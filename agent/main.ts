@@ -48,7 +48,8 @@ Config file (YAML), every field (defaults in parentheses):
     max_connections_per_peer: 64
     handshake_timeout: 10s
   state_dir: /var/lib/fleet-agent     # previous config versions, for restores; check-namespace/ (an empty mount point)
-  keep_versions: 5                    # versions kept per config path
+  keep_versions: 5                    # earlier versions kept per config path for rollback (1-100),
+                                      # besides the newest (live) one
   shutdown_timeout: 60s               # then in-flight work is interrupted and reported so
   metrics: { listen: 127.0.0.1:9601 } # optional: Prometheus metrics at /metrics, plain HTTP on loopback only
   # metrics: { listen: 10.0.0.5:9601, tls: true }  # or HTTPS on any address, with tls: (the agent's

@@ -37,6 +37,11 @@ export function storeName(file: string): string {
 }
 
 export class VersionStore {
+  /**
+   * `keep` (keep_versions): how many versions besides the newest one (the
+   * version live after the last change) are kept, i.e. how many earlier
+   * versions a rollback can return to.
+   */
   constructor(
     private readonly root: string,
     private readonly keep: number,
@@ -86,7 +91,7 @@ export class VersionStore {
     return dir;
   }
 
-  /** Keeps the `keep` newest versions by modification time (`newest`, just saved, among them); removes temp files a killed save left. */
+  /** Keeps the newest version (`newest`, just saved) and `keep` more by modification time; removes temp files a killed save left. */
   private async prune(dir: VerifiedDir, newest: string): Promise<void> {
     const versions: { name: string; id: { dev: number; ino: number }; mtimeMs: number }[] = [];
     const leftovers: string[] = [];
@@ -100,7 +105,7 @@ export class VersionStore {
       }
     }
     versions.sort((a, b) => Number(b.name === newest) - Number(a.name === newest) || b.mtimeMs - a.mtimeMs);
-    for (const v of versions.slice(this.keep)) await dir.removeIf(v.name, v.id);
+    for (const v of versions.slice(this.keep + 1)) await dir.removeIf(v.name, v.id);
     for (const name of leftovers) await dir.removeRegular(name);
   }
 }

@@ -7,7 +7,9 @@
 //   version never leaves a partial file under a hash name, and its leftover
 //   temp files go with the next save;
 // - a store directory or a version file that is a symlink is refused, never
-//   followed: nothing outside the store is removed or installed.
+//   followed: nothing outside the store is removed or installed;
+// - keep_versions counts the earlier versions besides the live one, so
+//   keep_versions: 1 still rolls back the last push.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
@@ -182,5 +184,44 @@ services:
     assert.equal(readFileSync(secret, "utf8"), "root-only secret\n");
     assert.match((await rollback(sha("v2\n"))).reason, /^installed/);
     assert.equal(readFileSync(conf, "utf8"), "v2\n");
+  });
+});
+
+describe("keep_versions", () => {
+  const scratch = scratchDir("fleet-keep-versions-");
+  let agent: AgentHarness | undefined;
+  after(async () => {
+    await agent?.stop();
+    scratch.remove();
+  });
+
+  test("keep_versions: 1 keeps one version to roll back to, besides the live one, and no more", async () => {
+    const conf = path.join(scratch.dir, "app.conf");
+    writeFileSync(conf, "v0\n");
+    agent = await startAgent(`listen: 127.0.0.1:0
+insecure: true
+state_dir: ${scratch.dir}/state
+keep_versions: 1
+services:
+  app:
+    reload: { command: [/bin/true] }
+    generation: none
+    healthy_for: 0ms
+    configs: [{ path: ${conf} }]
+`);
+    let n = 0;
+    const push = (s: string) => agent!.client.pushConfig({ requestId: `p${++n}`, service: "app", allowRestart: false, files: [file(conf, s)] });
+    const rollback = (hash: string) => agent!.client.rollbackConfig({ requestId: `r${++n}`, service: "app", allowRestart: false, files: [{ path: conf, sha256: hash }] });
+    const r = await push("v1\n");
+    assert.match(r.reason, /^installed/);
+    // The controller rolls back to the previous_sha256 the push reported.
+    assert.match((await rollback(r.previousSha256)).reason, /^installed/);
+    assert.equal(readFileSync(conf, "utf8"), "v0\n");
+    // And forward again: v1 is the one earlier version now.
+    assert.match((await rollback(sha("v1\n"))).reason, /^installed/);
+    assert.match((await push("v2\n")).reason, /^installed/);
+    // Kept: v2 (live) and v1; v0 went out.
+    await assert.rejects(rollback(sha("v0\n")), /is not kept on this host \(the newest and the 1 before it are\)/);
+    assert.equal(readdirSync(path.join(scratch.dir, "state", "versions", "app", storeName(conf))).length, 2);
   });
 });
