@@ -116,6 +116,11 @@ async function main(): Promise<number> {
   const logger = createLogger({ level, write: (l) => process.stdout.write(l + "\n") });
   const file = values.config!;
 
+  // From here on a SIGHUP (logrotate, an operator) never takes the daemon down, also while it
+  // starts: it is queued until the agent serves, then reads the config like any other.
+  let serving!: (apply: (next: AgentConfig) => void) => void;
+  reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);
+
   const config = await readConfigOrExit("fleet-agent", () => readAgentConfig(file));
   if (typeof config === "number") return config;
   if (values["check-config"]) return console.log(`${file}: ok (${plural(config.services.size, "service")})`), 0;
@@ -126,8 +131,6 @@ async function main(): Promise<number> {
   // Before serving: no push of ours is in flight, so temp files beside declared configs are leftovers.
   await sweepLeftovers(config, logger);
 
-  let serving!: (apply: (next: AgentConfig) => void) => void;
-  reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);
   const runner = processGroupRunner;
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
   // prom-client is loaded only when metrics are on (metrics.listen needs a restart to change).
