@@ -81,6 +81,8 @@ Config file (YAML), every field (defaults in parentheses):
         - { exec: [/usr/local/bin/check-app], timeout: 1s }
       configs:                  # every file PushConfig may write (one or a set per push);
                                 # normalized absolute paths (no '.', '..', '//' or trailing '/')
+                                # file names of at most 228 bytes, no NUL or line break,
+                                # not of the form .NAME.fleet-tmp|staged-HEX12 (fleet's temp files)
         - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
         - { path: /etc/nginx/sites-enabled/app.conf }
       allow_restart: false

@@ -39,6 +39,8 @@ const sameId = (a: FileId, b: FileId) => a.dev === b.dev && a.ino === b.ino;
 export type TempTag = "tmp" | "staged";
 const TEMP_NAME = /^\.(.+)\.fleet-(?:tmp|staged)-[0-9a-f]{12}$/;
 const tempName = (name: string, tag: TempTag) => `.${name}.fleet-${tag}-${randomBytes(6).toString("hex")}`;
+/** Bytes a temp name adds to its file's name (the longest tag); NAME_MAX (255) bounds the sum. */
+export const TEMP_NAME_EXTRA_BYTES = Buffer.byteLength(tempName("", "staged"));
 
 /** The declared file NAME a temp file of ours was written for, or undefined if `entry` is not named like one. */
 export function tempFileOwner(entry: string): string | undefined {
