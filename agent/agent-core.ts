@@ -241,7 +241,7 @@ export class AgentCore {
   async reload(cmd: ReloadCommand, gate: ChangeGate = {}): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const key = `reload ${config.name}`;
-    const { result, replayed } = await this.once(this.ledger, cmd.requestId, key, gate, () => this.admit(key, config.name, async (commit) => (await commit(), this.runReload(cmd, config, driver)), gate));
+    const { result, replayed } = await this.once(this.ledger, cmd.requestId, key, gate, () => this.admit(key, config.name, (commit) => this.runReload(cmd, config, driver, commit), gate));
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
@@ -312,7 +312,7 @@ export class AgentCore {
     return r;
   }
 
-  private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver): Promise<ReloadReport> {
+  private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver, commit: CommitPoint): Promise<ReloadReport> {
     const log = this.deps.logger.child({ service: config.name, request_id: cmd.requestId });
     log.info("reload started", { method: driver.method });
     const report = this.markInterrupted(
@@ -321,6 +321,7 @@ export class AgentCore {
         generationTimeoutMs: cmd.generationTimeoutMs,
         healthyForMs: cmd.healthyForMs,
         signal: this.stopping.signal,
+        beforeSignal: commit,
       }),
     );
     log[report.ok ? "info" : "warn"]("reload finished", {

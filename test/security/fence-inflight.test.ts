@@ -3,6 +3,8 @@
 // - an old-epoch push whose staged check is running when the Fence comes: the
 //   Fence returns at once, and the push is refused at its commit point (right
 //   before the install) with the epoch refusal; nothing installed, no reload;
+// - the same for an old-epoch Reload whose config check is running: refused
+//   right before the reload would be sent; nothing sent;
 // - an old-epoch push already past its commit point (reloading): the Fence
 //   returns only after that push ended, so nothing changes after it returned;
 // - the same with a Fence deadline shorter than that push: the Fence fails
@@ -85,6 +87,23 @@ test("an old-epoch push still checking when the Fence comes is refused at its co
   assert.equal(readFileSync(conf, "utf8"), live, "the fenced controller's file was installed");
   assert.equal(reloads(), before, "the fenced controller's push reloaded the service");
   assert.deepEqual(readdirSync(confDir).filter((f) => f !== "app.conf"), [], "temp files left beside the config");
+  assert.deepEqual(agent.core.inProgress(), []);
+});
+
+test("an old-epoch Reload still checking when the Fence comes is refused right before the signal: nothing sent", async () => {
+  const before = reloads();
+  writeFileSync(holdCheck, "");
+  rmSync(checking, { force: true });
+  const old = settled(ctl("ctlR", 0).reload({ requestId: `r${++n}`, service: "app", allowRestart: false, generationTimeoutMs: 0, healthyForMs: 0 }));
+  await waitFor("the old reload's check to run", () => existsSync(checking), 20_000);
+  const fence = await ctl("ctlR", 1).fence();
+  assert.equal(fence.epoch, "1.1");
+  rmSync(holdCheck);
+  const r = await old;
+  assert.ok("err" in r, "the fenced controller's reload was sent after the Fence returned");
+  assert.equal(r.err.code, status.FAILED_PRECONDITION, r.err.message);
+  assert.match(r.err.message, /controller ctlR at epoch 0\.1 is fenced/);
+  assert.equal(reloads(), before, "the fenced controller's reload ran");
   assert.deepEqual(agent.core.inProgress(), []);
 });
 
