@@ -78,7 +78,16 @@ export interface ChangeGate {
    * while the call waited. Nothing is done then.
    */
   beforeStart?: () => Promise<void>;
+  /**
+   * Run once more at the change's commit point (right before it installs a
+   * file, or before a reload starts): rejects like beforeStart, nothing done
+   * yet; else the change counts as committed until the returned release.
+   */
+  beforeCommit?: () => Promise<() => void>;
 }
+
+/** Called by a change right before it touches the service; rejects when it may no longer act. */
+export type CommitPoint = () => Promise<void>;
 
 export interface DiffConfigCommand {
   service: string;
@@ -232,7 +241,7 @@ export class AgentCore {
   async reload(cmd: ReloadCommand, gate: ChangeGate = {}): Promise<ReloadReport & { requestId: string; replayed: boolean }> {
     const { config, driver } = this.declared(cmd.service);
     const key = `reload ${config.name}`;
-    const { result, replayed } = await this.once(this.ledger, cmd.requestId, key, gate, () => this.admit(key, config.name, () => this.runReload(cmd, config, driver), gate));
+    const { result, replayed } = await this.once(this.ledger, cmd.requestId, key, gate, () => this.admit(key, config.name, (commit) => this.runReload(cmd, config, driver, commit), gate));
     return { ...result, requestId: cmd.requestId, replayed };
   }
 
@@ -241,7 +250,7 @@ export class AgentCore {
     const files = this.verifiedFiles(config, cmd.files);
     const key = `push ${config.name} ${cmd.files.map((f) => `${f.path}@${f.sha256}`).join(",")}${cmd.restoreOnFailure ? " restore-on-failure" : ""}`;
     const { result, replayed } = await this.once(this.configLedger, cmd.requestId, key, gate, () =>
-      this.admit(key, config.name, () => this.logged("config push", cmd.requestId, config.name, () => applyConfigSet(config, files, cmd, this.changeDeps(driver))), gate),
+      this.admit(key, config.name, (commit) => this.logged("config push", cmd.requestId, config.name, () => applyConfigSet(config, files, cmd, this.changeDeps(driver, commit))), gate),
     );
     return { ...result, requestId: cmd.requestId, replayed };
   }
@@ -255,11 +264,11 @@ export class AgentCore {
       for (const [i, spec] of specs.entries()) {
         const hash = cmd.files[i]!.sha256;
         const content = hash ? await this.versions.get(config.name, spec.path, hash) : undefined;
-        if (hash && !content) throw failedPrecondition(`version ${hash.slice(0, 12)} of ${spec.path} is not kept on this host (the last ${this.config.keepVersions} are)`);
+        if (hash && !content) throw failedPrecondition(`version ${hash.slice(0, 12)} of ${spec.path} is not kept on this host (the newest and the ${this.config.keepVersions} before it are)`);
         files.push({ spec, content });
       }
       const opts = { allowRestart: cmd.allowRestart, restoreOnFailure: false };
-      return this.admit(key, config.name, () => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigSet(config, files, opts, this.changeDeps(driver))), gate);
+      return this.admit(key, config.name, (commit) => this.logged("config rollback", cmd.requestId, config.name, () => applyConfigSet(config, files, opts, this.changeDeps(driver, commit))), gate);
     });
     return { ...result, requestId: cmd.requestId, replayed };
   }
@@ -283,9 +292,10 @@ export class AgentCore {
     });
   }
 
-  private changeDeps(driver: ServiceDriver) {
+  private changeDeps(driver: ServiceDriver, commit: CommitPoint) {
     return {
       driver,
+      commit,
       runner: this.deps.runner,
       versions: this.versions,
       signal: this.stopping.signal,
@@ -302,7 +312,7 @@ export class AgentCore {
     return r;
   }
 
-  private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver): Promise<ReloadReport> {
+  private async runReload(cmd: ReloadCommand, config: ServiceConfig, driver: ServiceDriver, commit: CommitPoint): Promise<ReloadReport> {
     const log = this.deps.logger.child({ service: config.name, request_id: cmd.requestId });
     log.info("reload started", { method: driver.method });
     const report = this.markInterrupted(
@@ -311,6 +321,7 @@ export class AgentCore {
         generationTimeoutMs: cmd.generationTimeoutMs,
         healthyForMs: cmd.healthyForMs,
         signal: this.stopping.signal,
+        beforeSignal: commit,
       }),
     );
     log[report.ok ? "info" : "warn"]("reload finished", {
@@ -350,20 +361,28 @@ export class AgentCore {
   }
 
   /** Every change to a service: within the concurrency limit, one at a time per service, tracked for shutdown. */
-  private admit<T>(label: string, service: string, work: () => Promise<T>, gate: ChangeGate): Promise<T> {
+  private admit<T>(label: string, service: string, work: (commit: CommitPoint) => Promise<T>, gate: ChangeGate): Promise<T> {
     if (this.inFlight.size >= this.config.limits.maxConcurrentReloads) {
       throw resourceExhausted(`${plural(this.inFlight.size, "change")} already in progress (limits.max_concurrent_reloads); retry later`);
     }
+    const refused = (err: unknown) => {
+      if (typeof err === "object" && err) this.refusedAtStart.add(err);
+      throw err;
+    };
     const started = async () => {
       if (this.stopping.signal.aborted) throw new FleetError("unavailable", "the agent is shutting down; nothing was done");
       // What admitted the call may have changed while it waited (a fence): asked again, as late as possible.
-      await gate.beforeStart?.().catch((err: unknown) => {
-        if (typeof err === "object" && err) this.refusedAtStart.add(err);
-        throw err;
-      });
+      await gate.beforeStart?.().catch(refused);
+      let release: (() => void) | undefined;
+      const commit: CommitPoint = async () => {
+        if (gate.beforeCommit && !release) release = await gate.beforeCommit().catch(refused);
+      };
       // Status never answers from before a change that is running or just ended.
       this.statusCache.invalidate(service);
-      return work().finally(() => this.statusCache.invalidate(service));
+      return work(commit).finally(() => {
+        release?.();
+        this.statusCache.invalidate(service);
+      });
     };
     return this.track(label, this.serialized(service, started));
   }

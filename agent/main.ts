@@ -48,7 +48,8 @@ Config file (YAML), every field (defaults in parentheses):
     max_connections_per_peer: 64
     handshake_timeout: 10s
   state_dir: /var/lib/fleet-agent     # previous config versions, for restores; check-namespace/ (an empty mount point)
-  keep_versions: 5                    # versions kept per config path
+  keep_versions: 5                    # earlier versions kept per config path for rollback (1-100),
+                                      # besides the newest (live) one
   shutdown_timeout: 60s               # then in-flight work is interrupted and reported so
   metrics: { listen: 127.0.0.1:9601 } # optional: Prometheus metrics at /metrics, plain HTTP on loopback only
   # metrics: { listen: 10.0.0.5:9601, tls: true }  # or HTTPS on any address, with tls: (the agent's
@@ -80,6 +81,8 @@ Config file (YAML), every field (defaults in parentheses):
         - { exec: [/usr/local/bin/check-app], timeout: 1s }
       configs:                  # every file PushConfig may write (one or a set per push);
                                 # normalized absolute paths (no '.', '..', '//' or trailing '/')
+                                # file names of at most 228 bytes, no NUL or line break,
+                                # not of the form .NAME.fleet-tmp|staged-HEX12 (fleet's temp files)
         - { path: /etc/nginx/nginx.conf, mode: "0644", owner: root }   # owner: user or user:group
         - { path: /etc/nginx/sites-enabled/app.conf }
       allow_restart: false
@@ -116,6 +119,11 @@ async function main(): Promise<number> {
   const logger = createLogger({ level, write: (l) => process.stdout.write(l + "\n") });
   const file = values.config!;
 
+  // From here on a SIGHUP (logrotate, an operator) never takes the daemon down, also while it
+  // starts: it is queued until the agent serves, then reads the config like any other.
+  let serving!: (apply: (next: AgentConfig) => void) => void;
+  reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);
+
   const config = await readConfigOrExit("fleet-agent", () => readAgentConfig(file));
   if (typeof config === "number") return config;
   if (values["check-config"]) return console.log(`${file}: ok (${plural(config.services.size, "service")})`), 0;
@@ -126,8 +134,6 @@ async function main(): Promise<number> {
   // Before serving: no push of ours is in flight, so temp files beside declared configs are leftovers.
   await sweepLeftovers(config, logger);
 
-  let serving!: (apply: (next: AgentConfig) => void) => void;
-  reloadOnSighup("config", () => readAgentConfig(file), new Promise<(next: AgentConfig) => void>((resolve) => (serving = resolve)), logger);
   const runner = processGroupRunner;
   const core = new AgentCore(config, { runner, systemd: new SystemdClient(runner), logger });
   // prom-client is loaded only when metrics are on (metrics.listen needs a restart to change).

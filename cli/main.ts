@@ -73,4 +73,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main());
+// No top-level await: the build compiles the CLI to a CommonJS script (see bin/start-built.js).
+void main().then((code) => process.exit(code));

@@ -26,17 +26,20 @@ export function toServiceError(err: unknown, logger: Logger, context: Record<str
   return { code: status.INTERNAL, details: "internal error (see the server's log)", metadata: new Metadata() };
 }
 
+/** The caller's deadline as epoch milliseconds; Infinity when it set none. */
+const deadlineMs = (d: Date | number | undefined) => (d === undefined ? Infinity : typeof d === "number" ? d : d.getTime());
+
 /** Wraps an async unary implementation: result or mapped error, nothing else escapes. */
 export function unary<Req, Res>(
   logger: Logger,
   rpc: string,
-  impl: (request: Req, call: { metadata: Metadata; peer: string; cancelled: boolean; auth: AuthContext }) => Promise<Res>,
+  impl: (request: Req, call: { metadata: Metadata; peer: string; cancelled: boolean; auth: AuthContext; deadlineMs: number }) => Promise<Res>,
   onError?: (err: unknown) => void,
 ) {
-  return (call: { request: Req; metadata: Metadata; getPeer(): string; cancelled: boolean; getAuthContext(): AuthContext }, callback: sendUnaryData<Res>) => {
+  return (call: { request: Req; metadata: Metadata; getPeer(): string; cancelled: boolean; getAuthContext(): AuthContext; getDeadline?(): Date | number }, callback: sendUnaryData<Res>) => {
     // Anything thrown synchronously (a bad request shape) takes the same path as a rejection.
     Promise.resolve()
-      .then(() => impl(call.request, { metadata: call.metadata, peer: call.getPeer(), cancelled: call.cancelled, auth: call.getAuthContext() }))
+      .then(() => impl(call.request, { metadata: call.metadata, peer: call.getPeer(), cancelled: call.cancelled, auth: call.getAuthContext(), deadlineMs: deadlineMs(call.getDeadline?.()) }))
       .then(
         (res) => callback(null, res),
         (err) => {

@@ -5,6 +5,8 @@ import { formatEpoch } from "../common/controller-epoch.js";
 import { failedPrecondition, FleetError, invalidArgument, notFound } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { stateSentence } from "../common/plural.js";
+import { mapLimited } from "../common/map-limited.js";
+import { AGENT_FAN_OUT } from "./agents/agent-fan-out.js";
 import { AgentPool } from "./agents/agent-pool.js";
 import type {
   ConfigPlanRequest,
@@ -378,7 +380,7 @@ export class ControllerCore implements ControllerApi {
 
   async groupStatus(groupName: string): Promise<HostStatusReport[]> {
     const groups = groupName ? [this.group(groupName)] : [...this.inventory.groups.values()];
-    return Promise.all(groups.flatMap((g) => g.members.map((h) => this.hostStatus(g, h.address, h.name))));
+    return mapLimited(groups.flatMap((g) => g.members.map((h) => ({ g, h }))), AGENT_FAN_OUT, ({ g, h }) => this.hostStatus(g, h.address, h.name));
   }
 
   async driftedHosts(groupName: string, paths: string[]): Promise<{ address: string; name: string; paths: string[] }[]> {

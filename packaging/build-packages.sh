@@ -14,8 +14,7 @@ out=$(mkdir -p "${FLEET_DIST:-dist}" && cd "${FLEET_DIST:-dist}" && pwd)
 work=$out/pkgroot
 rm -rf "$work" && mkdir -p "$work"
 abi_major=$(node -p 'process.versions.node.split(".")[0]')
-banner="import { createRequire as __fleetRequire } from 'node:module'; const require = __fleetRequire(import.meta.url);"
-bundle() { node_modules/.bin/esbuild "$1" --bundle --platform=node --target=node18 --format=esm --log-level=warning --banner:js="$banner" --external:better-sqlite3 --outfile="$2"; }
+bundle() { node packaging/bundle-for-package.mjs "$1" "$2"; }
 wrapper() { printf '#!/bin/sh\nexec /usr/bin/node %s "$@"\n' "$2" > "$1"; chmod 0755 "$1"; }
 
 # --- file trees ---

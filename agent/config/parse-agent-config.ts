@@ -11,6 +11,7 @@ import {
   AGENT_DEFAULTS, TLS_ALLOW_KEYS, RELOAD_SIGNALS, type AgentAuth, type AgentConfig, type ConfigFileSpec, type GenerationSpec,
   type MainTarget, type ProbeSpec, type ReloadSpec, type ServiceConfig,
 } from "./agent-config.js";
+import { declaredFileProblem } from "./declared-file-name.js";
 import type { HostFacts } from "./host-facts.js";
 import { resolveGroup, resolveOwner, resolveTls, resolveToken } from "./resolve-host-facts.js";
 
@@ -400,13 +401,15 @@ function parseConfigs(v: unknown, path: Path, p: Problems, host: HostFacts): Con
     if (!isRecord(c)) return p.add(cp, "must be a mapping {path, mode, owner}");
     noUnknownKeys(c, ["path", "mode", "owner"], cp, p);
     const file = absolutePath(c.path, [...cp, "path"], p);
-    if (file && !isNormalized(file)) {
+    const problem = file === undefined ? undefined : declaredFileProblem(file);
+    if (problem) p.add([...cp, "path"], problem);
+    else if (file && !isNormalized(file)) {
       p.add([...cp, "path"], `must be a normalized absolute path of a file (no '.' or '..' components, no '//', no trailing '/'), got ${JSON.stringify(file)}${suggestion(file)}`);
     }
     const mode = c.mode === undefined ? 0o644 : octalMode(c.mode, [...cp, "mode"], p) ?? 0o644;
     const owner = c.owner === undefined ? "root" : string(c.owner, [...cp, "owner"], p) ?? "root";
     const ids = resolveOwner(owner, host, [...cp, "owner"], p);
-    if (file && isNormalized(file) && ids) out.push({ path: file, mode, owner, ...ids });
+    if (file && !problem && isNormalized(file) && ids) out.push({ path: file, mode, owner, ...ids });
   });
   return out;
 }

@@ -18,6 +18,8 @@ export type { ConfigChangeReport } from "./config-change-report.js";
 export interface ConfigChangeDeps extends CheckDeps {
   driver: ServiceDriver;
   versions: VersionStore;
+  /** Right before the first live file is touched: rejects when the caller may no longer act (fenced meanwhile). */
+  commit?: () => Promise<void>;
 }
 
 export interface ChangeOptions {
@@ -49,6 +51,8 @@ async function changeSet(set: ConfigSet, svc: ServiceConfig, opts: ChangeOptions
   if (staged.ran && !staged.ok) {
     return report("rejected", staged, { ok: false, reason: `the check refused ${words.theNew}; ${words.untouched}: ${checkFailure(staged, svc.timeouts.commandMs)}` });
   }
+  // The check may have taken long: whoever asked is judged again before anything live changes.
+  await deps.commit?.();
   await installAll(set);
   let check: CheckReport = staged;
   if (svc.check && svc.checkMode === "live") {

@@ -10,7 +10,7 @@
 // hang the agent, and a device/inode check of what was opened.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, opendir, readlink, rename, unlink, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, opendir, readlink, rename, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition, permissionDenied } from "../../common/errors.js";
 
@@ -39,6 +39,8 @@ const sameId = (a: FileId, b: FileId) => a.dev === b.dev && a.ino === b.ino;
 export type TempTag = "tmp" | "staged";
 const TEMP_NAME = /^\.(.+)\.fleet-(?:tmp|staged)-[0-9a-f]{12}$/;
 const tempName = (name: string, tag: TempTag) => `.${name}.fleet-${tag}-${randomBytes(6).toString("hex")}`;
+/** Bytes a temp name adds to its file's name (the longest tag); NAME_MAX (255) bounds the sum. */
+export const TEMP_NAME_EXTRA_BYTES = Buffer.byteLength(tempName("", "staged"));
 
 /** The declared file NAME a temp file of ours was written for, or undefined if `entry` is not named like one. */
 export function tempFileOwner(entry: string): string | undefined {
@@ -72,6 +74,57 @@ export class VerifiedDir {
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * The directory `name` in this one, opened like every component (never a
+   * symlink); created with `mode` first when `create` is given and it is
+   * missing. Undefined when it is missing and not to be created.
+   */
+  async openDir(name: string, create?: { mode: number }): Promise<VerifiedDir | undefined> {
+    const where = path.join(this.path, name);
+    if (create) {
+      // mkdir(2) never follows a symlink at the last component: it fails with EEXIST, and the open below refuses it.
+      await mkdir(this.at(name), { mode: create.mode }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw refusal(where, err, "directory");
+      });
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(this.at(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && !create) return undefined;
+      throw refusal(where, err as NodeJS.ErrnoException, "directory");
+    }
+    const st = await handle.stat().catch(async (err: Error) => {
+      await handle.close();
+      throw err;
+    });
+    return new VerifiedDir(where, handle, { dev: st.dev, ino: st.ino });
+  }
+
+  /** What `name` is (never following a symlink), or undefined if there is nothing by that name. */
+  async entry(name: string): Promise<{ id: FileId; isFile: boolean; mtimeMs: number } | undefined> {
+    const st = await lstat(this.at(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    return st ? { id: { dev: st.dev, ino: st.ino }, isFile: st.isFile(), mtimeMs: st.mtimeMs } : undefined;
+  }
+
+  /** Sets the modification time of the regular file `name` to now, if it is still the file `expect`; says whether it did. */
+  async touch(name: string, expect: FileId): Promise<boolean> {
+    const fh = await open(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY).catch(() => undefined);
+    if (!fh) return false;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || !sameId({ dev: st.dev, ino: st.ino }, expect)) return false;
+      const now = new Date();
+      await fh.utimes(now, now);
+      return true;
+    } finally {
+      await fh.close();
     }
   }
 

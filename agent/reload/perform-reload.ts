@@ -22,6 +22,12 @@ export interface ReloadOptions {
   signal?: AbortSignal;
   /** The caller already validated the config (a config push). */
   skipCheck?: boolean;
+  /**
+   * The change's commit point, run right before the reload is sent (after the config check): it
+   * rejects when the caller may no longer act (its controller was fenced meanwhile), and the
+   * rejection ends the reload with nothing sent.
+   */
+  beforeSignal?: () => Promise<void>;
   /** /proc by default. */
   inspector?: ProcessInspector;
   /** journalctl through the runner by default. */
@@ -284,6 +290,7 @@ async function send(ctx: RunContext, loop: ProbeLoop): Promise<{ outcome: "refus
   } catch (err) {
     return { outcome: "failed", reason: `cannot read the log evidence before the reload: ${(err as Error).message}; nothing was sent` };
   }
+  await ctx.opts.beforeSignal?.();
   ctx.tSignal = now();
   loop.markWindowStart();
   const trig = await ctx.driver.trigger(ctx.main, { timeoutMs: svc.timeouts.commandMs, signal: ctx.opts.signal, guard: targetGuard(ctx) });

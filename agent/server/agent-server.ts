@@ -9,6 +9,7 @@ import { FleetError, invalidArgument } from "../../common/errors.js";
 import { shutdownGracefully } from "../../common/grpc-server.js";
 import { unary } from "../../common/grpc-status.js";
 import type { Logger } from "../../common/logger.js";
+import { plural } from "../../common/plural.js";
 import {
   AgentServiceService,
   type AgentServiceServer,
@@ -38,6 +39,10 @@ import { diffedFiles, pushedFiles, restoredFiles } from "./config-requests.js";
 import { configChangeToProto, diffToProto, reloadToProto, statusToProto } from "./to-proto.js";
 
 const MAX_OVERRIDE_MS = 600_000;
+/** A Fence answers this long before its caller's deadline, so the answer (not a timeout) arrives. */
+const FENCE_ANSWER_MARGIN_MS = 500;
+/** A Fence without a deadline waits at most this long for older epochs' committed changes. */
+const MAX_FENCE_WAIT_MS = 60_000;
 /** Concurrent Status/Probe computations, and how many may wait for one. */
 const MAX_CONCURRENT_READS = 4;
 const MAX_WAITING_READS = 1024;
@@ -79,7 +84,7 @@ interface ServerState {
 export async function startAgentServer(core: AgentCore, config: AgentConfig, logger: Logger, observer?: AgentServerObserver): Promise<RunningAgentServer> {
   let state: ServerState = { authenticate: createAuthenticator(config.auth), limiter: new RateLimiter(config.limits.mutationsPerSecond) };
   const epochs = new EpochGuard(new FileEpochStore(() => core.currentConfig.stateDir), logger);
-  const guard = <Req, Res>(rpc: string, impl: (req: Req, fenced: { id: string; epoch: ControllerEpoch } | undefined, gate: ChangeGate) => Promise<Res>) =>
+  const guard = <Req, Res>(rpc: string, impl: (req: Req, fenced: { id: string; epoch: ControllerEpoch } | undefined, gate: ChangeGate, deadlineMs: number) => Promise<Res>) =>
     unary<Req, Res>(logger, rpc, async (req, call) => {
       const who = state.authenticate(call, rpc);
       gate.authenticated(call.peer);
@@ -95,9 +100,14 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         fenced = fencingHeaders((k) => header(k === "id" ? CONTROLLER_ID_HEADER : EPOCH_HEADER));
         await epochs.admit(rpc, who, fenced);
         // Work that waits for its service is judged again when it starts: a Fence may have come meanwhile.
-        if (fenced) admission.beforeStart = () => epochs.admit(rpc, who, fenced);
+        const caller = fenced;
+        if (caller) {
+          admission.beforeStart = () => epochs.admit(rpc, who, caller);
+          // And once more right before it touches the service; a Fence waits for what passed this point.
+          admission.beforeCommit = () => epochs.commit(rpc, who, caller);
+        }
       }
-      return impl(req, fenced, admission);
+      return impl(req, fenced, admission, call.deadlineMs);
     }, (err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"));
 
   const server = new Server({
@@ -106,7 +116,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
     "grpc.max_send_message_length": config.limits.maxMessageBytes,
     interceptors: [authenticateOnHeaders(() => state.authenticate, logger, (rpc, err) => observer?.refused(rpc, err instanceof FleetError ? err.kind : "internal"))],
   });
-  server.addService(AgentServiceService, agentHandlers(core, guard, { status: new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS), diffs: new ReadLimiter(MAX_CONCURRENT_DIFFS, MAX_WAITING_DIFFS) }, observer));
+  server.addService(AgentServiceService, agentHandlers(core, guard, epochs, { status: new ReadLimiter(MAX_CONCURRENT_READS, MAX_WAITING_READS), diffs: new ReadLimiter(MAX_CONCURRENT_DIFFS, MAX_WAITING_DIFFS) }, observer));
   server.addService(HealthService, healthHandlers(logger));
 
   const tls = config.auth.mode === "tls" ? new ReloadableTlsCredentials(config.auth.material) : undefined;
@@ -139,9 +149,9 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
   };
 }
 
-type Guard = <Req, Res>(rpc: string, impl: (req: Req, fenced: { id: string; epoch: ControllerEpoch } | undefined, gate: ChangeGate) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
+type Guard = <Req, Res>(rpc: string, impl: (req: Req, fenced: { id: string; epoch: ControllerEpoch } | undefined, gate: ChangeGate, deadlineMs: number) => Promise<Res>) => ReturnType<typeof unary<Req, Res>>;
 
-function agentHandlers(core: AgentCore, guard: Guard, limits: { status: ReadLimiter; diffs: ReadLimiter }, observer: AgentServerObserver | undefined): AgentServiceServer {
+function agentHandlers(core: AgentCore, guard: Guard, epochs: EpochGuard, limits: { status: ReadLimiter; diffs: ReadLimiter }, observer: AgentServerObserver | undefined): AgentServiceServer {
   const reads = limits.status;
   return {
     describe: guard("Describe", async () => core.describe()),
@@ -177,9 +187,17 @@ function agentHandlers(core: AgentCore, guard: Guard, limits: { status: ReadLimi
       const files = diffedFiles(req);
       return limits.diffs.run(async () => diffToProto(await core.diffConfig({ service: req.service, files, maxDiffBytes: req.maxDiffBytes }), core.hostname));
     }),
-    // The guard has already checked and recorded the epoch; nothing else happens.
-    fence: guard("Fence", async (_req: object, fenced) => {
+    // The guard has already checked and recorded the epoch; what is left is to wait for the older
+    // epochs' changes already past their commit point, so that OK means none of them lands any more.
+    fence: guard("Fence", async (_req: object, fenced, _gate, deadlineMs) => {
       if (!fenced) throw invalidArgument("Fence needs the x-fleet-controller-id and x-fleet-epoch metadata");
+      const still = await epochs.settle(fenced, Math.min(deadlineMs - FENCE_ANSWER_MARGIN_MS, Date.now() + MAX_FENCE_WAIT_MS));
+      if (still.length) {
+        throw new FleetError(
+          "unavailable",
+          `epoch ${formatEpoch(fenced.epoch)} of controller ${fenced.id} is recorded (no call of an older epoch starts or commits any more), but ${plural(still.length, "change")} of older epochs committed before it ${still.length === 1 ? "is" : "are"} still in progress: ${still.join("; ")}; call Fence again to learn when ${still.length === 1 ? "it has" : "they have"} ended`,
+        );
+      }
       return { hostname: core.hostname, controllerId: fenced.id, epoch: formatEpoch(fenced.epoch) };
     }),
   };

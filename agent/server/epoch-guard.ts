@@ -5,6 +5,12 @@
 // recorded on disk before the call acts. Calls without the metadata (the
 // `fleet agent` CLI, an operator debugging one host) are allowed and logged
 // as unfenced: they never come from a controller's rollout.
+//
+// A change is judged once more at its commit point (right before it installs
+// a file, or before a reload starts): refused there if a newer epoch came
+// meanwhile, else it counts as committed until it ends. A Fence waits for
+// the committed changes of its controller's older epochs, so once a Fence
+// has returned OK no change of an older epoch lands any more.
 import { failedPrecondition, invalidArgument } from "../../common/errors.js";
 import { compareEpochs, formatEpoch, isControllerId, parseEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
 import type { Logger } from "../../common/logger.js";
@@ -41,9 +47,18 @@ export function fencingHeaders(get: (key: "id" | "epoch") => string | undefined)
   return { id, epoch };
 }
 
+interface Committed {
+  id: string;
+  epoch: ControllerEpoch;
+  label: string;
+  ended: Promise<void>;
+}
+
 export class EpochGuard {
   /** Everything accepted in this process, so a state_dir moved by SIGHUP cannot lower a fence. */
   private readonly memory = new Map<string, SeenEpoch>();
+  /** Fenced changes past their commit point that have not ended. */
+  private readonly committed = new Set<Committed>();
   /** One check at a time: two calls must not both read the old file and race their writes. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -61,6 +76,42 @@ export class EpochGuard {
     const run = this.queue.then(() => this.check(rpc, headers.id, headers.epoch));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * admit, at a change's commit point; when accepted the change counts as
+   * committed until the returned release is called. Registered within the
+   * same queue as every check, so a Fence recorded after this sees it, and a
+   * commit judged after a Fence is refused.
+   */
+  commit(rpc: string, caller: string, headers: { id: string; epoch: ControllerEpoch }): Promise<() => void> {
+    const run = this.queue
+      .then(() => this.check(rpc, headers.id, headers.epoch))
+      .then(() => {
+        let ended!: () => void;
+        const entry: Committed = { id: headers.id, epoch: headers.epoch, label: `${rpc} by ${caller} (controller ${headers.id} at epoch ${formatEpoch(headers.epoch)})`, ended: new Promise((r) => (ended = r)) };
+        this.committed.add(entry);
+        return () => {
+          this.committed.delete(entry);
+          ended();
+        };
+      });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * After a Fence by `headers` was recorded: waits until `untilMs` (epoch ms)
+   * for the committed changes of that controller's older epochs to end.
+   * Returns the ones still in progress then (none: no older change lands any more).
+   */
+  async settle(headers: { id: string; epoch: ControllerEpoch }, untilMs: number): Promise<string[]> {
+    const older = [...this.committed].filter((c) => c.id === headers.id && compareEpochs(c.epoch, headers.epoch) < 0);
+    if (!older.length) return [];
+    this.logger.info("Fence waits for changes of older epochs already past their commit point", { controller: headers.id, epoch: formatEpoch(headers.epoch), changes: older.map((c) => c.label) });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(older.map((c) => c.ended)), new Promise((r) => (timer = setTimeout(r, Math.max(0, untilMs - Date.now()))))]).finally(() => clearTimeout(timer));
+    return older.filter((c) => this.committed.has(c)).map((c) => c.label);
   }
 
   private async check(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {

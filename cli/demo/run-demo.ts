@@ -20,7 +20,7 @@ import { readInventory } from "../../controller/inventory/read-inventory.js";
 import { startController } from "../../controller/start-controller.js";
 
 // This module runs compiled (somewhere under build/) or from source (cli/demo/, through tsx).
-const compiled = import.meta.url.endsWith(".mjs");
+const compiled = !import.meta.url.endsWith(".ts");
 const ROOT = checkoutRoot(path.dirname(fileURLToPath(import.meta.url)));
 const FLEET_BIN = path.join(ROOT, "bin/fleet");
 const SERVICE_ARGV = compiled

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { AgentCallError, type AgentClient } from "../../common/agent-client.js";
 import { outcomeToWord } from "../../common/outcome-words.js";
 import { ConfigChange, type ConfigChangeResponse, type ReloadResponse } from "../../proto/gen/fleet/agent/v1/agent.js";
+import { answerMatches } from "./answer-matches.js";
 import { inspectHost, type HostInspection } from "../agents/inspect-host.js";
 import type { StepResult } from "../history/history-store.js";
 
@@ -62,7 +63,8 @@ export class AgentActions {
   restore(host: string, req: { requestId: string; service: string; files: RestoreFile[]; allowRestart: boolean }): Promise<StepResult> {
     const { files, ...rest } = req;
     const call = files.length === 1 && files[0]!.sha256 ? { ...rest, ...files[0]! } : { ...rest, files };
-    return this.call(host, async (c) => fromConfigChange(await c.rollbackConfig(call, { deadlineMs: this.deadlines().reloadMs })));
+    // The agent's "ok" counts only if it restored exactly these versions (a damaged kept version must never pass as restored).
+    return this.call(host, async (c) => answerMatches(fromConfigChange(await c.rollbackConfig(call, { deadlineMs: this.deadlines().reloadMs })), files, "asked to restore"));
   }
 
   /** The unified diff a push is about to apply, for the record (capped); never fails the host: why it is missing instead. */

@@ -1,9 +1,11 @@
 // The preflight: before any host of a rollout is touched, every one is asked
-// (in parallel, each call with the agents' deadline) whether it answers,
+// (AGENT_FAN_OUT at a time, each call with the agents' deadline) whether it answers,
 // accepts the controller's credentials, declares the service and every pushed
 // path, and runs the service. Judging the answers and deciding whether the
 // rollout may go on are pure; only `runPreflight` talks to agents.
+import { mapLimited } from "../../common/map-limited.js";
 import { plural } from "../../common/plural.js";
+import { AGENT_FAN_OUT } from "../agents/agent-fan-out.js";
 import type { HostInspection } from "../agents/inspect-host.js";
 
 export interface PreflightWant {
@@ -88,8 +90,8 @@ export function shown(f: PreflightFailure): string {
   return f.name ?? f.host;
 }
 
-/** Asks every host at once; resolves when each has answered or hit its deadline. `nameOf` gives a host's inventory name. */
+/** Asks every host, AGENT_FAN_OUT at a time; resolves when each has answered or hit its deadline. `nameOf` gives a host's inventory name. */
 export async function runPreflight(hosts: string[], inspect: (host: string) => Promise<HostInspection>, want: PreflightWant, rule: PreflightRule, nameOf: (host: string) => string = (h) => h): Promise<PreflightReport> {
-  const verdicts = await Promise.all(hosts.map(async (h) => hostVerdict(h, await inspect(h), want, nameOf(h) || h)));
+  const verdicts = await mapLimited(hosts, AGENT_FAN_OUT, async (h) => hostVerdict(h, await inspect(h), want, nameOf(h) || h));
   return decidePreflight(hosts.length, verdicts.filter((v): v is PreflightFailure => v !== undefined), rule);
 }

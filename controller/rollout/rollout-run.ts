@@ -7,6 +7,7 @@ import type { Logger } from "../../common/logger.js";
 import { plural } from "../../common/plural.js";
 import { mergeStepFiles, type HistoryStore, type RolloutRecord, type RolloutState, type StepRecord, type StepResult } from "../history/history-store.js";
 import { requestIdFor, restoreRequestIdFor, type AgentActions, type PushFile, type RestoreFile } from "./agent-actions.js";
+import { answerMatches } from "./answer-matches.js";
 import { ApprovalGate } from "./approval-gate.js";
 import { HistoryJournal } from "./history-journal.js";
 import { shouldHalt } from "./plan-rollout.js";
@@ -249,7 +250,7 @@ export class RolloutRun {
     }
     const diff = await this.deps.actions.diff(host, settings.service, files);
     const { installed, ...pushed } = await this.deps.actions.push(host, { requestId: this.requestId(host), service: settings.service, files, allowRestart: settings.allowRestart });
-    const result = accepting(matchesWhatWasPushed({ ...pushed, diff }, files), settings);
+    const result = accepting(answerMatches({ ...pushed, diff }, files, "pushed"), settings);
     // The desired state is what the controller pushed, never what an agent says it installed.
     if (result.ok) this.recordDesired(host, files.map((f) => ({ path: f.path, sha256: f.sha256 })));
     // Only paths that were pushed are ever restored, whatever else the answer names.
@@ -533,14 +534,4 @@ function describeRestore(files: RestoreFile[]): string {
 
 function preflightOutcome(r: PreflightReport): string {
   return r.refused ? "refused" : r.tolerated ? "tolerated" : "passed";
-}
-
-/** An answer that names other files, or other contents, than were pushed is not a success, whatever it says. */
-function matchesWhatWasPushed<R extends StepResult>(result: R, pushed: PushFile[]): R {
-  if (!result.ok) return result;
-  const wanted = new Map(pushed.map((f) => [f.path, f.sha256]));
-  const wrong = (result.files ?? []).filter((f) => wanted.get(f.path) !== f.new).map((f) => f.path);
-  if (!wrong.length && (result.files ?? []).length === pushed.length) return result;
-  const what = wrong.length ? `${wrong.join(", ")} (not the pushed content, or not pushed at all)` : `${(result.files ?? []).length} of ${pushed.length} files`;
-  return { ...result, ok: false, outcome: "failed", reason: `the agent's answer does not match what was pushed: ${what}; not recorded as installed` };
 }

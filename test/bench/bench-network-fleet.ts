@@ -1,17 +1,23 @@
 // 20 test hosts in network namespaces on a bridge, each running nginx, an
-// agent and sshd. One run times (a) `fleet reload` in batches of 5 with full
-// verification, (b) the floor (HUP each master, new workers, one probe, no
-// transport), and (c) Ansible (`serial: 5`, `kill -HUP` + a `uri` health gate
-// over ssh) into the same hosts. Needs root, nginx, sshd and ansible-core.
+// agent and sshd, with the real fleet-controller daemon beside them. Each run
+// times (a) `fleet reload --canary 0 --batch 5`, the CLI process included, with
+// full verification and `healthy_for: 0`; (b) the floor (HUP each master, new
+// workers, old ones stopped listening, one probe, no transport); (c) the floor
+// that stops at the first new worker; (d) the same `fleet reload` with the
+// agents' default timings (healthy_for 500ms, probes every 100ms); and (e)
+// Ansible (`serial: 5`, `kill -HUP` + a `uri` health gate over ssh) into the
+// same hosts. Needs root, nginx, sshd and ansible-core.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { execa } from "execa";
 import { NGINX, nginxConfText } from "../helpers/nginx.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
-import { AGENT_BIN } from "../helpers/built-bins.js";
-import { benchController, floorReload, median, ratioStats, rollingReload, settle } from "./bench-support.js";
+import { AGENT_BIN, FLEET_BIN } from "../helpers/built-bins.js";
+import { startControllerDaemon } from "../helpers/controller-daemon.js";
+import { floorReload, ratioStats, settle, timeStats } from "./bench-support.js";
 
 const BRIDGE = "fleetbench0";
 const NET = "10.202.0";
@@ -21,9 +27,13 @@ export const networkFleetMissing =
 
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: "pipe", timeout: 30_000 });
 
-export async function benchNetworkFleet(n = 20, batch = 5, runs = 3) {
+/** The agents' defaults that the second profile keeps (agent/config/agent-config.ts AGENT_DEFAULTS). */
+const DEFAULT_HEALTHY_FOR_MS = 500;
+
+export async function benchNetworkFleet(n = 20, batch = 5, runs = 5) {
   const scratch = scratchDir("fleet-bench-net-");
   const procs: ChildProcess[] = [];
+  const stops: (() => Promise<void>)[] = [];
   const hosts: { ns: string; ip: string; dir: string }[] = [];
   try {
     await execa("/usr/sbin/ip", ["link", "del", BRIDGE], { reject: false });
@@ -59,6 +69,10 @@ services:
     healthy_for: 0ms
     probe_interval: 20ms
     health: [{ http: "http://127.0.0.1:8080/healthz" }]
+  nginx-defaults:
+    reload: { signal: HUP, pidfile: ${dir}/nginx.pid }
+    generation: workers
+    health: [{ http: "http://127.0.0.1:8080/healthz" }]
 `);
       procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, AGENT_BIN, "--config", path.join(dir, "agent.yaml"), "--log-level", "warn"], { stdio: "ignore" }));
       run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
@@ -67,8 +81,27 @@ services:
       procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" }));
       hosts.push({ ns, ip, dir });
     }
-    const core = benchController("web", "nginx", hosts.map((h) => `${h.ip}:7601`), path.join(scratch.dir, "history.db"));
-    await waitFor("every agent", async () => (await core.groupStatus("web")).every((s) => s.reachable && s.healthy), 60_000, 500);
+    const addresses = hosts.map((h) => `${h.ip}:7601`).join(", ");
+    const sock = path.join(scratch.dir, "controller.sock");
+    writeFileSync(
+      path.join(scratch.dir, "fleet.yaml"),
+      `controller: { listen: "unix:${sock}", db: ${scratch.dir}/history.db }
+agents: { deadline: 5s }
+groups:
+  web: { service: nginx, hosts: [${addresses}] }
+  web-defaults: { service: nginx-defaults, hosts: [${addresses}] }
+`,
+    );
+    const controller = await startControllerDaemon(path.join(scratch.dir, "fleet.yaml"));
+    stops.push(() => controller.stop());
+    const timelines: Timeline[] = [];
+    const fleetReload = async (group: string) => {
+      const startedAt = Date.now();
+      const r = await execa(FLEET_BIN, ["--controller", `unix:${sock}`, "reload", group, "--canary", "0", "--batch", String(batch), "--yes"], { reject: false, all: true, timeout: 120_000 });
+      if (r.exitCode !== 0) throw new Error(`fleet reload ${group} exited ${r.exitCode}: ${String(r.all).slice(-2000)}`);
+      if (group === "web") timelines.push(lastRolloutTimeline(path.join(scratch.dir, "history.db"), startedAt, Date.now()));
+    };
+    await waitFor("every agent", async () => (await execa(FLEET_BIN, ["--controller", `unix:${sock}`, "status", "web"], { reject: false })).exitCode === 0, 60_000, 500);
 
     writeFileSync(path.join(scratch.dir, "inventory.ini"), "[web]\n" + hosts.map((h) => `${h.ns} ansible_host=${h.ip} nginx_pid=${h.dir}/nginx.pid`).join("\n") + "\n");
     writeFileSync(
@@ -89,13 +122,19 @@ services:
     );
     const ansibleEnv = { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "False", ANSIBLE_PRIVATE_KEY_FILE: key, ANSIBLE_REMOTE_USER: "root", ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3", ANSIBLE_SSH_ARGS: "-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no", ANSIBLE_PIPELINING: "True", ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(scratch.dir, "cp"), ANSIBLE_FORKS: String(batch), ANSIBLE_NOCOLOR: "1" };
     const fleet: number[] = [];
+    const fleetDefaults: number[] = [];
     const floor: number[] = [];
     const floorFirstWorker: number[] = [];
     const ansible: number[] = [];
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
-      await rollingReload(core, "web", batch);
+      await fleetReload("web");
       fleet.push(performance.now() - t);
+      await settle();
+
+      t = performance.now();
+      await fleetReload("web-defaults");
+      fleetDefaults.push(performance.now() - t);
       await settle();
 
       t = performance.now();
@@ -113,24 +152,31 @@ services:
       if (a.exitCode !== 0) throw new Error(`ansible-playbook failed: ${String(a.all).slice(-2000)}`);
       ansible.push(performance.now() - t);
     }
-    await core.shutdown();
-    const med = (xs: number[]) => Math.round(median(xs));
+    const windows = Math.ceil(n / batch) * DEFAULT_HEALTHY_FOR_MS;
     return {
       hosts: n,
       batch,
       runs,
-      fleetMs: med(fleet),
-      floorMs: med(floor),
-      floorFirstWorkerMs: med(floorFirstWorker),
-      fleetOverFirstWorkerFloor: +(med(fleet) / med(floorFirstWorker)).toFixed(2),
-      ansibleMs: med(ansible),
-      fleetOverFloor: +(med(fleet) / med(floor)).toFixed(2),
-      ansibleOverFleet: +(med(ansible) / med(fleet)).toFixed(1),
-      ratioOldWorkersRetired: ratioStats(fleet, floor),
-      ratioFirstWorker: ratioStats(fleet, floorFirstWorker),
-      all: { fleet: fleet.map(Math.round), floor: floor.map(Math.round), floorFirstWorker: floorFirstWorker.map(Math.round), ansible: ansible.map(Math.round) },
+      fleet: timeStats(fleet),
+      floor: timeStats(floor),
+      fleetOverFloor: ratioStats(fleet, floor),
+      floorFirstWorker: timeStats(floorFirstWorker),
+      fleetOverFirstWorkerFloor: ratioStats(fleet, floorFirstWorker),
+      defaults: {
+        fleet: timeStats(fleetDefaults),
+        healthyWindowsMs: windows,
+        // Target: no more than the floor plus the healthy windows plus 15%.
+        overFloorPlusWindows: ratioStats(fleetDefaults, floor.map((f) => f + windows)),
+      },
+      ansible: timeStats(ansible),
+      ansibleOverFleet: ratioStats(ansible, fleet),
+      ansibleOverFleetDefaults: ratioStats(ansible, fleetDefaults),
+      // Where one healthy_for-0 run's time went (the median run's), from the history's timestamps.
+      timeline: timelines.sort((a, b) => a.totalMs - b.totalMs)[Math.floor(timelines.length / 2)],
+      all: { fleet: fleet.map(Math.round), fleetDefaults: fleetDefaults.map(Math.round), floor: floor.map(Math.round), floorFirstWorker: floorFirstWorker.map(Math.round), ansible: ansible.map(Math.round) },
     };
   } finally {
+    for (const stop of stops) await stop();
     for (const p of procs) p.kill("SIGTERM");
     // Ansible's persistent ssh masters (client side) and everything left in each host (sshd sessions, nginx).
     await execa("/usr/bin/pkill", ["-f", path.join(scratch.dir, "cp")], { reject: false });
@@ -143,5 +189,46 @@ services:
     await execa("/usr/sbin/ip", ["link", "del", BRIDGE], { reject: false });
     await new Promise((r) => setTimeout(r, 500));
     scratch.remove();
+  }
+}
+
+interface Timeline {
+  totalMs: number;
+  /** CLI start to the rollout's row (start-up, connect, preflight of every host). */
+  untilRecordedMs: number;
+  untilFirstStepMs: number;
+  /** Per batch: the slowest step, and the gap from the previous batch's last finish to this batch's first start. */
+  batches: { slowestStepMs: number; gapBeforeMs: number; agentTotalMs: number[] }[];
+  /** The last step's finish to the CLI's exit. */
+  afterLastStepMs: number;
+}
+
+/** Reads the latest rollout's timestamps (and the agents' own durations) back from the history. */
+function lastRolloutTimeline(db: string, cliStart: number, cliEnd: number): Timeline {
+  const d = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    const r = d.prepare("SELECT id, created_at AS createdAt FROM rollouts ORDER BY id DESC LIMIT 1").get() as { id: number; createdAt: number };
+    const steps = d.prepare("SELECT batch, started_at AS s, finished_at AS f, evidence FROM steps WHERE rollout_id = ? ORDER BY batch, position").all(r.id) as { batch: number; s: number; f: number; evidence: string }[];
+    const byBatch = new Map<number, typeof steps>();
+    for (const st of steps) byBatch.set(st.batch, [...(byBatch.get(st.batch) ?? []), st]);
+    let prevEnd = r.createdAt;
+    const batches = [...byBatch.values()].map((b) => {
+      const start = Math.min(...b.map((x) => x.s));
+      const end = Math.max(...b.map((x) => x.f));
+      const out = { slowestStepMs: Math.max(...b.map((x) => x.f - x.s)), gapBeforeMs: start - prevEnd, agentTotalMs: b.map((x) => agentTotal(x.evidence)) };
+      prevEnd = end;
+      return out;
+    });
+    return { totalMs: cliEnd - cliStart, untilRecordedMs: r.createdAt - cliStart, untilFirstStepMs: Math.min(...steps.map((x) => x.s)) - cliStart, batches, afterLastStepMs: cliEnd - prevEnd };
+  } finally {
+    d.close();
+  }
+}
+
+function agentTotal(evidence: string): number {
+  try {
+    return (JSON.parse(evidence) as { durations?: { totalMs?: number } }).durations?.totalMs ?? -1;
+  } catch {
+    return -1;
   }
 }

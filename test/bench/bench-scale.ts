@@ -3,8 +3,8 @@
 // process; its CPU per host-step, peak memory, and the history's write time
 // and transactions per batch. Also 100 to 10,000 hosts planned and recorded
 // without agents.
-import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,26 @@ function timedStore(store: HistoryStore): { store: HistoryStore; writeMs: () => 
   return { store: proxy, writeMs: () => ms, commits: () => commits };
 }
 
+/**
+ * This process holds one connection per agent and each farm two descriptors per agent: raises the
+ * soft limit on open files to the hard one (prlimit, util-linux) when it is below what `n` needs,
+ * and says so when even the hard limit is too low.
+ */
+function ensureOpenFiles(n: number): void {
+  const need = Math.max(n, 2 * PER_FARM) + 1024;
+  const limits = () => {
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"))!;
+    const num = (x: string) => (x === "unlimited" ? Infinity : Number(x));
+    return { soft: num(m[1]!), hard: num(m[2]!) };
+  };
+  const { soft, hard } = limits();
+  if (soft >= need) return;
+  if (hard < need) throw new Error(`the scale benchmark with ${n} agents needs ${need} open files; the hard limit is ${hard} (raise it, e.g. ulimit -Hn ${need} as root)`);
+  const to = hard === Infinity ? need : hard;
+  execFileSync("prlimit", ["--pid", String(process.pid), `--nofile=${to}:${hard === Infinity ? "unlimited" : hard}`], { timeout: 10_000 });
+  if (limits().soft < need) throw new Error(`could not raise the open-files limit to ${need}`);
+}
+
 /** Starts the farm processes; resolves with every agent's address. */
 async function startFarms(n: number, farms: ChildProcess[]): Promise<string[]> {
   const sizes = Array.from({ length: Math.ceil(n / PER_FARM) }, (_, i) => Math.min(PER_FARM, n - i * PER_FARM));
@@ -68,6 +88,7 @@ async function startFarms(n: number, farms: ChildProcess[]): Promise<string[]> {
 }
 
 export async function benchScale(n = 10_000, batch = 500) {
+  ensureOpenFiles(n);
   const farms: ChildProcess[] = [];
   const addresses = await startFarms(n, farms).catch((err) => {
     for (const farm of farms) farm.kill("SIGTERM");
@@ -83,8 +104,9 @@ export async function benchScale(n = 10_000, batch = 500) {
     /** One full rolling reload of every agent, measured. The first run includes JIT warm-up. */
     const batches = Math.ceil(n / batch);
     const measure = async () => {
-      let peakRss = process.memoryUsage().rss;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+      // memoryUsage.rss() alone: the full memoryUsage() walks the heap, work the controller would not do.
+      let peakRss = process.memoryUsage.rss();
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
       const cpu0 = process.cpuUsage();
       const w0 = timed.writeMs();
       const c0 = timed.commits();

@@ -52,3 +52,31 @@ test("an agent's answer that does not match what was pushed fails the step and r
   assert.equal(honest.state, "succeeded", honest.summary);
   assert.deepEqual(store.desiredFiles("h2:7601", "web").map((d) => [d.path, d.sha256]), [["/etc/web.conf", sha("new\n")]], "honest host");
 });
+
+test("an agent's restore answer naming another version than was asked fails the restore and records nothing as desired", async () => {
+  const store = new MemoryHistoryStore();
+  const fakes = new FakeAgents(["h1:7601"]);
+  fakes.host("h1:7601").badConfigs.add(sha("bad\n"));
+  const agents = (address: string) => {
+    const c = fakes.client(address);
+    return {
+      ...c,
+      // Says it restored, but reports other bytes than the version asked for (a damaged kept version, or a lie).
+      rollbackConfig: async (req: { requestId: string }) => {
+        const honest = await c.rollbackConfig(req as never);
+        return { ...honest, newSha256: LIE, files: honest.files.map((f) => ({ ...f, newSha256: LIE })) };
+      },
+    } as never;
+  };
+  const core = new ControllerCore(unitInventory({ web: ["h1:7601"] }), store, silentLogger, { agents, bakeProbeEveryMs: 5, retryMs: { first: 10, max: 40 } });
+  const req: ConfigRolloutRequest = { group: "web", policy: { canary: "0", batch: "1" }, hosts: [], reason: "attack", caller: { user: "u", host: "h" }, peer: "test", allowRestart: false, files: [{ path: "/etc/web.conf", content: Buffer.from("bad\n"), template: false }], rollbackAll: false };
+  const done = await core.startConfigRollout(req, () => undefined).done;
+  assert.equal(done.state, "failed", done.summary);
+  const entry = store.linkedRollouts(done.id)[0];
+  assert.ok(entry, "the restore ran as a linked rollback entry");
+  assert.equal(entry.state, "failed", entry.summary);
+  const step = store.getSteps(entry.id)[0]!;
+  assert.equal(step.ok, false);
+  assert.match(step.reason, /the agent's answer does not match what was asked to restore: \/etc\/web\.conf \(not the requested content/);
+  assert.ok(!store.desiredFiles("h1:7601", "web").some((d) => d.sha256 === LIE), "the claimed hash is never recorded as desired");
+});

@@ -23,3 +23,12 @@ test("a long path gets a hashed name that fits and that no escaped name can equa
   assert.notEqual(storeName(long), storeName(other));
   assert.ok(Buffer.byteLength(storeName("/" + "é".repeat(200))) <= 255);
 });
+
+test("escaped names of 241..255 bytes keep the form earlier agents used (no upgrade loses kept versions)", () => {
+  const p = "/" + "x".repeat(80) + "/" + "y".repeat(80) + "/" + "z".repeat(80) + ".conf";
+  const legacy = p.replaceAll("/", "%2F");
+  assert.ok(Buffer.byteLength(legacy) > 240 && Buffer.byteLength(legacy) <= 255, String(Buffer.byteLength(legacy)));
+  assert.equal(storeName(p), legacy);
+  // One byte over NAME_MAX could never have been created: hashed.
+  assert.match(storeName(p + "x".repeat(256 - Buffer.byteLength(legacy))), /^%%[0-9a-f]{64}$/);
+});
