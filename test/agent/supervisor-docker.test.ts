@@ -12,7 +12,7 @@ import { SystemdClient } from "../../agent/process/systemd-client.js";
 import { startAgent, type AgentHarness } from "../helpers/agent-harness.js";
 import { freePort } from "../../common/free-port.js";
 import { scratchDir } from "../helpers/scratch-dir.js";
-import { TSX_LOADER, WEB_SERVICE } from "../helpers/web-service.js";
+import { WEB_SERVICE_COMMAND } from "../helpers/web-service.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 const supervisorMissing = existsSync("/usr/bin/supervisord") ? undefined : "supervisord not installed (apt-get install supervisor; .ci/run installs it)";
@@ -43,7 +43,7 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://${d}/supervisor.sock
 [program:app]
-command=${process.execPath} --import ${TSX_LOADER} ${WEB_SERVICE} --port ${port} --config ${d}/app.json --log ${d}/app.log
+command=${WEB_SERVICE_COMMAND.join(" ")} --port ${port} --config ${d}/app.json --log ${d}/app.log
 autorestart=true
 startsecs=1
 [program:idle]
@@ -51,7 +51,7 @@ command=/bin/sleep 300
 autostart=false
 `);
     supervisord = spawn("/usr/bin/supervisord", ["-c", conf], { stdio: "ignore" });
-    await waitFor("app to serve", async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, 20_000);
+    await waitFor("app to serve", async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, 30_000);
     agent = await startAgent(`
 listen: 127.0.0.1:0
 insecure: true

@@ -7,7 +7,7 @@ import { createAgentClient, type AgentClient } from "../../common/agent-client.j
 import { outcomeToWord } from "../../common/outcome-words.js";
 import { spawnAgent, type AgentProcess } from "../helpers/agent-process.js";
 import { startSystemdHost, systemdHostMissing, type SystemdHost } from "../helpers/systemd-host.js";
-import { TSX_LOADER, WEB_SERVICE } from "../helpers/web-service.js";
+import { WEB_SERVICE_COMMAND } from "../helpers/web-service.js";
 
 if (systemdHostMissing) console.log(`# skipping systemd test host: ${systemdHostMissing}`);
 
@@ -17,7 +17,7 @@ describe("systemd method on a real systemd test host", { skip: systemdHostMissin
   let client: AgentClient;
   let n = 0;
   const reload = (service: string) => client.reload({ requestId: `sd-${++n}`, service, allowRestart: false, generationTimeoutMs: 0, healthyForMs: 0 });
-  const web = (port: number, dir: string) => `${process.execPath} --import ${TSX_LOADER} ${WEB_SERVICE} --port ${port} --config ${dir}/web.json`;
+  const web = (port: number, dir: string) => `${WEB_SERVICE_COMMAND.join(" ")} --port ${port} --config ${dir}/web.json`;
 
   before(async () => {
     host = await startSystemdHost("sd1", (dir) => ({

@@ -181,8 +181,12 @@ groups:
     // Ansible's persistent ssh masters (client side) and everything left in each host (sshd sessions, nginx).
     await execa("/usr/bin/pkill", ["-f", path.join(scratch.dir, "cp")], { reject: false });
     for (const [i, h] of hosts.entries()) {
-      const pids = (await execa("/usr/sbin/ip", ["netns", "pids", h.ns], { reject: false })).stdout.split("\n").filter(Boolean);
-      if (pids.length) await execa("/bin/kill", ["-9", ...pids], { reject: false });
+      // Twice: a master killed mid-respawn can leave a worker forked after the first listing.
+      for (let pass = 0; pass < 2; pass++) {
+        const pids = (await execa("/usr/sbin/ip", ["netns", "pids", h.ns], { reject: false })).stdout.split("\n").filter(Boolean);
+        if (pids.length) await execa("/bin/kill", ["-9", ...pids], { reject: false });
+        if (pids.length) await new Promise((r) => setTimeout(r, 100));
+      }
       await execa("/usr/sbin/ip", ["netns", "del", h.ns], { reject: false });
       await execa("/usr/sbin/ip", ["link", "del", `fvb${i + 1}`], { reject: false });
     }

@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { REPO_ROOT } from "./web-service.js";
+import { REPO_ROOT } from "./repo-root.js";
 
 const SOURCE_DIRS = ["agent", "controller", "cli", "common", "proto/gen"];
 
@@ -36,3 +36,5 @@ ensureBuilt();
 export const FLEET_BIN = path.join(REPO_ROOT, "bin/fleet");
 export const AGENT_BIN = path.join(REPO_ROOT, "bin/fleet-agent");
 export const CONTROLLER_BIN = path.join(REPO_ROOT, "bin/fleet-controller");
+/** The demo's reloadable web service, compiled: it starts in a fraction of tsx's time on a loaded machine. */
+export const WEB_SERVICE_COMMAND = [process.execPath, path.join(REPO_ROOT, "build/demo-web-service.mjs")];

@@ -13,7 +13,8 @@ export interface FleetHost {
 }
 
 export async function startLocalFleet(dir: string, n: number, prefix = "h", options: { healthyFor?: string; declareConfig?: boolean } = {}): Promise<{ hosts: FleetHost[]; stop(): Promise<void> }> {
-  const hosts = await Promise.all(
+  // Every start is awaited and a partial start stopped whole: a host that failed must not leave the others running.
+  const started = await Promise.allSettled(
     Array.from({ length: n }, async (_, i): Promise<FleetHost> => {
       const name = `${prefix}${i + 1}`;
       const service = await startWebService(dir, name);
@@ -27,7 +28,10 @@ services:
     health: [{ http: "http://127.0.0.1:${service.port}/healthz" }]
     healthy_for: ${options.healthyFor ?? "200ms"}
 ${options.declareConfig ? `    configs: [{ path: ${service.configFile} }]\n` : ""}state_dir: ${dir}/${name}-state
-`);
+`).catch(async (err: unknown) => {
+        await service.stop();
+        throw err;
+      });
       return {
         name,
         address: agent.address,
@@ -38,10 +42,12 @@ ${options.declareConfig ? `    configs: [{ path: ${service.configFile} }]\n` : "
       };
     }),
   );
-  return {
-    hosts,
-    async stop() {
-      await Promise.all(hosts.map(async (h) => (await h.agent.stop(), await h.service.stop())));
-    },
-  };
+  const hosts = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const stop = () => Promise.all(hosts.map(async (h) => (await h.agent.stop(), await h.service.stop()))).then(() => undefined);
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return { hosts, stop };
 }

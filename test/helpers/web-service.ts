@@ -2,14 +2,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "../../common/free-port.js";
+import { WEB_SERVICE_COMMAND } from "./built-bins.js";
+import { REPO_ROOT } from "./repo-root.js";
 import { waitFor } from "./wait-for.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const TSX_LOADER = path.join(root, "node_modules/tsx/dist/loader.mjs");
-export const WEB_SERVICE = path.join(root, "cli/demo/reloadable-web-service.ts");
-export const REPO_ROOT = root;
+export { REPO_ROOT, WEB_SERVICE_COMMAND };
+export const TSX_LOADER = path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs");
 
 export interface WebService {
   port: number;
@@ -28,7 +27,8 @@ export async function startWebService(dir: string, name: string, mode: "normal" 
   const configFile = path.join(dir, `${name}.json`);
   const logFile = path.join(dir, `${name}.log`);
   writeFileSync(configFile, JSON.stringify({ healthy: true, body: `hello from ${name}` }));
-  const child = spawn(process.execPath, ["--import", TSX_LOADER, WEB_SERVICE, "--port", String(port), "--pidfile", pidfile, "--config", configFile, "--log", logFile, "--mode", mode], {
+  const [node, script] = WEB_SERVICE_COMMAND;
+  const child = spawn(node!, [script!, "--port", String(port), "--pidfile", pidfile, "--config", configFile, "--log", logFile, "--mode", mode], {
     stdio: "ignore",
   });
   const svc: WebService = {
@@ -49,7 +49,12 @@ export async function startWebService(dir: string, name: string, mode: "normal" 
       await waitFor(`${name} to exit`, () => child.exitCode !== null || child.signalCode !== null, 5000).catch(() => child.kill("SIGKILL"));
     },
   };
-  await waitFor(`${name} to listen`, async () => (await svc.generation()).pid > 0, 15_000);
+  try {
+    await waitFor(`${name} to listen`, async () => (await svc.generation()).pid > 0, 30_000);
+  } catch (err) {
+    await svc.stop();
+    throw err;
+  }
   return svc;
 }
 
