@@ -1,7 +1,9 @@
 import type { ReloadSpec } from "../config/agent-config.js";
-import { procFsInspector } from "../process/process-inspector.js";
+import { procFsInspector, type ProcessInspector } from "../process/process-inspector.js";
+import { execReloadArgv, execReloadSignal } from "./exec-reload-signal.js";
 import { locateMain } from "./locate-main.js";
-import { guardRefusal, type DriverDeps, type ServiceDriver } from "./service-driver.js";
+import { guardRefusal, type DriverDeps, type MainProcess, type ServiceDriver } from "./service-driver.js";
+import { signalRefusal } from "./target-identity.js";
 
 export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, given: DriverDeps): ServiceDriver {
   const deps = { ...given, inspector: given.inspector ?? procFsInspector };
@@ -10,9 +12,9 @@ export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, 
     method: "systemd",
     summary: action,
     locate: () => locateMain({ kind: "unit", unit: spec.unit }, deps.systemd, deps.inspector),
-    async preflight() {
+    async preflight(main) {
       const unit = await deps.systemd.show(spec.unit);
-      if (unit.canReload) return undefined;
+      if (unit.canReload) return main ? handlerRefusal(spec.unit, main, deps) : undefined;
       // Ask systemd itself so the operator reads systemd's own reason; a reload
       // job that is not applicable changes nothing.
       const r = await deps.systemd.reload(spec.unit, 10_000);
@@ -32,4 +34,20 @@ export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, 
       return { ok: true, action, output: [r.output, recorded].filter(Boolean).join("\n") };
     },
   };
+}
+
+/**
+ * An ExecReload= that only sends the main process a signal (`kill -HUP $MAINPID`) gets the
+ * signal method's check: a main process with no handler for it (not yet installed at start-up,
+ * or a daemon that does not reload on it) would be killed or ignore it, so nothing is sent.
+ */
+async function handlerRefusal(unit: string, main: MainProcess, deps: DriverDeps & { inspector: ProcessInspector }): Promise<string | undefined> {
+  const prop = await deps.systemd.execReload(unit);
+  const argv = execReloadArgv(prop);
+  const signal = argv && execReloadSignal(argv);
+  if (!signal) return undefined;
+  const p = await deps.inspector.inspect(main.pid);
+  if (!p || p.startTime !== main.startTime) return undefined; // gone or replaced: the identity checks after the reload say so
+  const refusal = signalRefusal(p, signal);
+  return refusal ? `unit ${unit}'s ExecReload= (${argv!.join(" ")}) sends SIG${signal} to its main process, but ${refusal}; nothing was sent` : undefined;
 }

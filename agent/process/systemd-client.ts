@@ -46,6 +46,12 @@ export class SystemdClient {
     return { reloadResult: line("ReloadResult"), execReload: describeExec(line("ExecReload")) };
   }
 
+  /** The raw ExecReload= property ("" when unreadable). */
+  async execReload(unit: string): Promise<string> {
+    const r = await this.runner.run(["/usr/bin/systemctl", "show", "--property=ExecReload", "--", unit], { timeoutMs: this.timeoutMs });
+    return r.exitCode === 0 ? r.output.replace(/^ExecReload=/, "").trim() : "";
+  }
+
   reload(unit: string, timeoutMs: number) {
     return this.runner.run(["/usr/bin/systemctl", "reload", "--", unit], { timeoutMs });
   }

@@ -115,11 +115,12 @@ services:
     assert.match(r.reason, /no new generation \(journal\) within 1000ms/);
   });
 
-  test("redis with only a TCP probe, reloaded through ExecReload=kill -HUP -> not reloaded (unverified)", { skip: existsSync(REDIS) ? undefined : `${REDIS} not installed` }, async () => {
+  test("redis (which ignores SIGHUP) through ExecReload=kill -HUP -> refused, nothing sent, still running", { skip: existsSync(REDIS) ? undefined : `${REDIS} not installed` }, async () => {
     const r = await reload("redis");
-    assert.notEqual(outcomeToWord(r.outcome), "reloaded", r.reason);
-    assert.equal(outcomeToWord(r.outcome), "unverified", r.reason);
+    assert.equal(outcomeToWord(r.outcome), "refused", r.reason);
+    assert.match(r.reason, /ExecReload= \(\/bin\/kill -HUP \$MAINPID\) sends SIGHUP to its main process, but pid \d+ ignores SIGHUP: it cannot reload by signal; nothing was sent/);
     assert.equal(r.ok, false);
+    assert.equal(r.evidence!.signalled, false);
     const still = await host.run(["/usr/bin/systemctl", "is-active", "kvstore.service"]);
     assert.equal(still.output.trim(), "active", "redis is still running");
   });

@@ -24,9 +24,11 @@ describe("systemd method on a real systemd test host", { skip: systemdHostMissin
       "web.service": `[Service]\nExecStart=${web(8080, dir)}\nExecReload=/bin/kill -HUP $MAINPID\n`,
       "noreload.service": `[Service]\nExecStart=/bin/sleep 1000\n`,
       "fakereload.service": `[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/kill -TERM $MAINPID\nRestart=always\nRestartSec=100ms\n`,
+      // sleep has no SIGHUP handler: this "reload" would kill it.
+      "nohandler.service": `[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/kill -HUP $MAINPID\n`,
     }));
     writeFileSync(path.join(host.dir, "web.json"), JSON.stringify({ healthy: true }));
-    const r = await host.run(["/bin/sh", "-c", "systemctl daemon-reload && systemctl start web noreload fakereload"]);
+    const r = await host.run(["/bin/sh", "-c", "systemctl daemon-reload && systemctl start web noreload fakereload nohandler"]);
     assert.equal(r.exitCode, 0, r.output);
     await host.waitHupHandled(["web.service"]);
 
@@ -45,6 +47,9 @@ services:
     reload: { systemd: noreload.service }
   fakereload:
     reload: { systemd: fakereload.service }
+    generation: none
+  nohandler:
+    reload: { systemd: nohandler.service }
     generation: none
 `,
     );
@@ -78,6 +83,17 @@ services:
     assert.match(r.reason, /CanReload=no/);
     assert.match(r.reason, /Job type reload is not applicable for unit noreload\.service/);
     assert.equal(r.evidence!.signalled, false);
+  });
+
+  test("ExecReload=kill -HUP $MAINPID to a main process without a SIGHUP handler -> refused, nothing sent, still running", async () => {
+    const mainPid = async () => (await host.run(["/usr/bin/systemctl", "show", "-p", "MainPID", "--value", "nohandler"])).output.trim();
+    const before = await mainPid();
+    const r = await reload("nohandler");
+    assert.equal(outcomeToWord(r.outcome), "refused", r.reason);
+    assert.match(r.reason, /ExecReload= \(\/bin\/kill -HUP \$MAINPID\) sends SIGHUP to its main process, but SIGHUP would terminate pid \d+: it has no handler for it; nothing was sent/);
+    assert.equal(r.evidence!.signalled, false);
+    assert.equal((await host.run(["/usr/bin/systemctl", "is-active", "nohandler"])).output.trim(), "active");
+    assert.equal(await mainPid(), before, "the main process was not touched");
   });
 
   test("a unit whose 'reload' really restarts it -> restarted (MainPID or InvocationID changed)", async () => {
