@@ -82,21 +82,25 @@ export function createAgentClient(address: string, options: AgentClientOptions =
   const quick = options.deadlineMs ?? 5000;
   const slow = options.reloadDeadlineMs ?? 120_000;
 
+  // Built once per client: grpc-js clones the metadata of every call before it adds its own headers.
+  const plain = new Metadata();
+  if (options.token) plain.set("authorization", `Bearer ${options.token}`);
+  const fenced = plain.clone();
+  if (options.fencing) {
+    fenced.set(CONTROLLER_ID_HEADER, options.fencing.controllerId);
+    fenced.set(EPOCH_HEADER, formatEpoch(options.fencing.epoch));
+  }
+
   const call = <Req, Res>(rpc: string, method: Function, request: Req, deadlineMs: number, signal?: AbortSignal): Promise<Res> =>
     new Promise<Res>((resolve, reject) => {
-      const metadata = new Metadata();
-      if (options.token) metadata.set("authorization", `Bearer ${options.token}`);
-      if (options.fencing && (FENCED_RPCS as readonly string[]).includes(rpc)) {
-        metadata.set(CONTROLLER_ID_HEADER, options.fencing.controllerId);
-        metadata.set(EPOCH_HEADER, formatEpoch(options.fencing.epoch));
-      }
+      const metadata = options.fencing && (FENCED_RPCS as readonly string[]).includes(rpc) ? fenced : plain;
       const c = method.call(client, request, metadata, { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res: Res) => {
-        signal?.removeEventListener("abort", onAbort);
+        if (signal) signal.removeEventListener("abort", onAbort);
         if (err) reject(new AgentCallError(address, rpc, err));
         else resolve(res);
       });
       const onAbort = () => c.cancel();
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal) signal.addEventListener("abort", onAbort, { once: true });
     });
 
   return {
