@@ -1,7 +1,10 @@
 // Asks one agent what the controller needs to know before acting on it, or to
 // report it: does it answer, does it accept our credentials, does it declare
-// the service (and which config paths), is the service running. Describe and
-// Status go out together, each with the deadline; nothing here throws.
+// the service (and which config paths), is the service running. One Status
+// call answers all of it: the agent refuses a Status for a service it does not
+// declare, and its answer lists every declared config path of the service.
+// Describe is asked only after a refusal, to tell an undeclared service from
+// refused credentials. Each call has the deadline; nothing here throws.
 import { status as grpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { grpcMessage } from "../../common/grpc-message.js";
 import { AgentCallError } from "../../common/agent-call-error.js";
@@ -29,20 +32,28 @@ export async function inspectHost(client: () => AgentClient, service: string, de
   } catch (err) {
     return { state: "denied", problem: `cannot call the agent: ${message(err)}`, hostname: "", configPaths: [] };
   }
-  const [described, status] = await Promise.allSettled([c.describe({ deadlineMs }), c.status(service, { deadlineMs })]);
+  const status = await settle(c.status(service, { deadlineMs }));
+  const described = status.status === "rejected" && isDenied(status.reason) ? await settle(c.describe({ deadlineMs })) : undefined;
   return judge(service, described, status);
 }
 
-/** Pure: the two answers (or failures) -> the host's state. */
-export function judge(service: string, described: PromiseSettledResult<DescribeResponse>, status: PromiseSettledResult<{ hostname: string; services: ServiceStatus[] }>): HostInspection {
+function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return p.then(
+    (value) => ({ status: "fulfilled", value }),
+    (reason: unknown) => ({ status: "rejected", reason }),
+  );
+}
+
+/** Pure: the answers (or failures) -> the host's state. `described` is undefined when Describe was not asked (Status answered, or failed other than by a refusal). */
+export function judge(service: string, described: PromiseSettledResult<DescribeResponse> | undefined, status: PromiseSettledResult<{ hostname: string; services: ServiceStatus[] }>): HostInspection {
   const base = { hostname: "", configPaths: [] as string[] };
-  if (described.status === "rejected") {
+  if (described?.status === "rejected") {
     const err = described.reason;
     if (isUnreachable(err)) return { ...base, state: "unreachable", problem: message(err) };
     // Describe may be refused by the agent's tls.allow while Status is allowed: then Status decides.
     if (isDenied(err) && status.status === "rejected") return { ...base, state: "denied", problem: `the agent refused the controller: ${message(err)}` };
   }
-  const d = described.status === "fulfilled" ? described.value : undefined;
+  const d = described?.status === "fulfilled" ? described.value : undefined;
   const svc = d?.services.find((s) => s.name === service);
   if (d && !svc) return { ...base, hostname: d.hostname, state: "not_declared", problem: `service ${service} is not declared on this agent; declared: ${d.services.map((s) => s.name).join(", ") || "(none)"}` };
   const hostname = d?.hostname ?? (status.status === "fulfilled" ? status.value.hostname : "");
@@ -52,7 +63,8 @@ export function judge(service: string, described: PromiseSettledResult<DescribeR
     const state: HostState = isUnreachable(err) ? "unreachable" : isDenied(err) ? "denied" : "not_running";
     return { hostname, configPaths, state, problem: message(err) };
   }
-  const s = status.value.services.find((x) => x.name === service) ?? status.value.services[0];
+  // Only an answer about the service asked for counts.
+  const s = status.value.services.find((x) => x.name === service);
   if (!s) return { hostname, configPaths, state: "not_declared", problem: `service ${service} is not declared on this agent` };
   const state: HostState = !s.running ? "not_running" : !s.healthy ? "unhealthy" : "up";
   return { hostname, configPaths: configPaths.length ? configPaths : s.configs.map((x) => x.path), status: s, state, problem: state === "up" ? "" : s.error || (s.running ? "health probes failing" : "not running") };

@@ -171,9 +171,19 @@ export class SqliteHistoryStore implements HistoryStore {
          previous_sha256 = ?, new_sha256 = ?, files = ?, diff = ?
        WHERE rollout_id = ? AND host = ?`,
     );
+    // A result that reports no files (a plain reload) leaves the step's recorded files as they are: no read, no rewrite.
+    const keepFiles = this.stmt(
+      `UPDATE steps SET status = 'done', outcome = ?, ok = ?, reason = ?, evidence = ?, probes_sent = ?, probes_failed = ?, probes_refused = ?, finished_at = ?,
+         previous_sha256 = ?, new_sha256 = ?, diff = ?
+       WHERE rollout_id = ? AND host = ?`,
+    );
     const filesOf = this.stmt("SELECT files FROM steps WHERE rollout_id = ? AND host = ?");
     this.db.transaction(() => {
       for (const { host, result: x } of results) {
+        if (!x.files?.length) {
+          keepFiles.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, x.previousSha256 ?? "", x.newSha256 ?? "", x.diff ?? "", rolloutId, host);
+          continue;
+        }
         const row = filesOf.get(rolloutId, host) as Row | undefined;
         const files = mergeStepFiles(parseStepFiles(String(row?.files ?? "")), x.files);
         stmt.run(x.outcome, x.ok ? 1 : 0, x.reason, x.evidence, x.probesSent, x.probesFailed, x.probesRefused, now, x.previousSha256 ?? "", x.newSha256 ?? "", files.length ? JSON.stringify(files) : "", x.diff ?? "", rolloutId, host);

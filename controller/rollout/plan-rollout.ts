@@ -23,11 +23,15 @@ export function planRollout(hosts: string[], preferredCanaries: string[], policy
   const canaryCount = Math.min(resolveCount(policy.canary, total), total);
   const inRollout = new Set(hosts);
   const canaries = [...new Set(preferredCanaries.filter((h) => inRollout.has(h)))].slice(0, canaryCount);
+  const chosen = new Set(canaries);
   for (const h of hosts) {
-    if (canaries.length >= canaryCount) break;
-    if (!canaries.includes(h)) canaries.push(h);
+    if (chosen.size >= canaryCount) break;
+    if (!chosen.has(h)) {
+      chosen.add(h);
+      canaries.push(h);
+    }
   }
-  const rest = hosts.filter((h) => !canaries.includes(h));
+  const rest = hosts.filter((h) => !chosen.has(h));
   const batches: PlannedBatch[] = [];
   // The canaries form the first batch; nothing else is touched until they pass.
   if (canaries.length) batches.push({ index: 0, canary: true, hosts: canaries });

@@ -490,7 +490,11 @@ interface Batch {
 
 function groupByBatch(steps: StepRecord[]): Batch[] {
   const map = new Map<number, StepRecord[]>();
-  for (const s of steps) map.set(s.batch, [...(map.get(s.batch) ?? []), s]);
+  for (const s of steps) {
+    const list = map.get(s.batch);
+    if (list) list.push(s);
+    else map.set(s.batch, [s]);
+  }
   return [...map.entries()].sort((a, b) => a[0] - b[0]).map(([index, list]) => ({ index, canary: list.some((s) => s.canary), steps: list }));
 }
 

@@ -82,10 +82,13 @@ export class FakeAgents {
         if (h.unreachable) throw new AgentCallError(address, "Describe", { code: status.UNAVAILABLE, details: "connection refused", message: "" } as ServiceError);
         return { agentVersion: "fake", hostname: address, runAsUser: "root", services: [{ name: "web", reloadMethod: "signal", reloadSummary: "HUP", hasCheck: false, generation: "http", configPaths: ["/etc/web.conf"], healthProbes: [], allowRestart: false }] };
       },
-      status: async () => {
+      // Like a real agent: a service it does not declare is refused; the answer lists the declared config files.
+      status: async (service = "") => {
         if (h.unreachable) throw new AgentCallError(address, "Status", { code: status.UNAVAILABLE, details: "connection refused", message: "" } as ServiceError);
+        if (service && service !== "web") throw new AgentCallError(address, "Status", { code: status.PERMISSION_DENIED, details: `service "${service}" is not declared in this agent's config; declared: web`, message: "" } as ServiceError);
         const healthy = h.healthy && !h.badConfigs.has(h.live);
-        return { hostname: address, services: [{ name: "web", running: true, healthy, main: undefined, workerPids: [], listenSocketInodes: [], probes: [], configs: [], error: "", evidence: "" }] };
+        const configs = [{ path: "/etc/web.conf", exists: h.live !== "", sha256: h.live, size: 0 }];
+        return { hostname: address, services: [{ name: "web", running: true, healthy, main: undefined, workerPids: [], listenSocketInodes: [], probes: [], configs, error: "", evidence: "" }] };
       },
       reload: (req, o) => once("Reload", req.requestId, () => reloadResponse(req.requestId), o?.deadlineMs),
       probe: async () => {

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { AgentCallError } from "../../common/agent-call-error.js";
 import { grpcMessage } from "../../common/grpc-message.js";
-import { judge, type HostInspection } from "../../controller/agents/inspect-host.js";
+import { inspectHost, judge, type HostInspection } from "../../controller/agents/inspect-host.js";
+import type { AgentClient } from "../../common/agent-client.js";
 import type { StepRecord } from "../../controller/history/history-store.js";
 import { ApprovalGate } from "../../controller/rollout/approval-gate.js";
 import { decidePreflight, hostVerdict, preflightWant, type PreflightFailure } from "../../controller/rollout/preflight.js";
@@ -40,6 +41,52 @@ test("a host's answers -> its state: unreachable, denied, not declared, not runn
   for (const [what, inspection, state] of table) assert.equal(inspection.state, state, what);
   assert.equal(table[0]![1].problem, "No connection established", "gRPC's empty resolution note is not repeated");
   assert.match(table[4]![1].problem, /service web is not declared on this agent; declared: redis/);
+});
+
+test("Status alone decides a host it answers for: its state, host name and every declared config path", () => {
+  const only = judge("web", undefined, svc({ configs: [{ path: "/etc/web.conf", exists: true, sha256: "a", size: 1 }, { path: "/etc/site.conf", exists: false, sha256: "", size: 0 }] }));
+  assert.deepEqual([only.state, only.hostname, only.configPaths], ["up", "web1", ["/etc/web.conf", "/etc/site.conf"]]);
+  assert.equal(judge("web", undefined, svc({ running: false, healthy: false })).state, "not_running");
+  assert.equal(judge("web", undefined, rejected(callError(status.UNAVAILABLE, "down"))).state, "unreachable");
+  assert.equal(judge("web", undefined, rejected(callError(status.INTERNAL, "boom"))).state, "not_running");
+  // An answer about another service is never taken for the one asked about.
+  const other = judge("web", undefined, { status: "fulfilled", value: { hostname: "web1", services: [{ ...(svc() as PromiseFulfilledResult<{ services: ServiceStatus[] }>).value.services[0]!, name: "redis" }] } });
+  assert.equal(other.state, "not_declared");
+});
+
+test("inspecting a host costs one Status call; Describe is asked only after a refusal, to tell an undeclared service from refused credentials", async () => {
+  const calls: string[] = [];
+  const agent = (statusAnswer: () => Promise<{ hostname: string; services: ServiceStatus[] }>, declared: string[] | Error): AgentClient =>
+    ({
+      address: "h:1",
+      status: (service: string, o: { deadlineMs?: number }) => (calls.push(`Status ${service} ${o.deadlineMs}`), statusAnswer()),
+      describe: (o: { deadlineMs?: number }) => {
+        calls.push(`Describe ${o.deadlineMs}`);
+        if (declared instanceof Error) return Promise.reject(declared);
+        return Promise.resolve((describe(declared.map((name) => ({ name }))) as PromiseFulfilledResult<DescribeResponse>).value);
+      },
+    }) as unknown as AgentClient;
+  const up = agent(async () => (svc({ configs: [{ path: "/etc/web.conf", exists: true, sha256: "a", size: 1 }] }) as PromiseFulfilledResult<{ hostname: string; services: ServiceStatus[] }>).value, ["web"]);
+  const i = await inspectHost(() => up, "web", 700);
+  assert.deepEqual([i.state, i.configPaths], ["up", ["/etc/web.conf"]]);
+  assert.deepEqual(calls.splice(0), ["Status web 700"]);
+
+  const down = agent(() => Promise.reject(callError(status.UNAVAILABLE, "connection refused")), ["web"]);
+  assert.equal((await inspectHost(() => down, "web", 700)).state, "unreachable");
+  assert.deepEqual(calls.splice(0), ["Status web 700"], "an unreachable agent is not asked twice");
+
+  const undeclared = agent(() => Promise.reject(callError(status.PERMISSION_DENIED, 'service "nosuch" is not declared')), ["web", "redis"]);
+  const n = await inspectHost(() => undeclared, "nosuch", 700);
+  assert.equal(n.state, "not_declared");
+  assert.match(n.problem, /service nosuch is not declared on this agent; declared: web, redis/);
+  assert.deepEqual(calls.splice(0), ["Status nosuch 700", "Describe 700"]);
+
+  // Status refused for a declared service (tls.allow without Status): denied, never up.
+  const refused = agent(() => Promise.reject(callError(status.PERMISSION_DENIED, "Status not allowed")), ["web"]);
+  assert.equal((await inspectHost(() => refused, "web", 700)).state, "denied");
+  const wrongToken = agent(() => Promise.reject(callError(status.UNAUTHENTICATED, "wrong bearer token")), callError(status.UNAUTHENTICATED, "wrong bearer token"));
+  assert.equal((await inspectHost(() => wrongToken, "web", 700)).state, "denied");
+  assert.deepEqual(calls.splice(0), ["Status web 700", "Describe 700", "Status web 700", "Describe 700"]);
 });
 
 test("a verdict per host: what the rollout needs of it", () => {
