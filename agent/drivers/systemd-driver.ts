@@ -14,7 +14,7 @@ export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, 
     locate: () => locateMain({ kind: "unit", unit: spec.unit }, deps.systemd, deps.inspector),
     async preflight(main) {
       const unit = await deps.systemd.show(spec.unit);
-      if (unit.canReload) return main ? handlerRefusal(spec.unit, main, deps) : undefined;
+      if (unit.canReload) return main ? handlerRefusal(spec.unit, unit.execReload, main, deps.inspector) : undefined;
       // Ask systemd itself so the operator reads systemd's own reason; a reload
       // job that is not applicable changes nothing.
       const r = await deps.systemd.reload(spec.unit, 10_000);
@@ -41,12 +41,11 @@ export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, 
  * signal method's check: a main process with no handler for it (not yet installed at start-up,
  * or a daemon that does not reload on it) would be killed or ignore it, so nothing is sent.
  */
-async function handlerRefusal(unit: string, main: MainProcess, deps: DriverDeps & { inspector: ProcessInspector }): Promise<string | undefined> {
-  const prop = await deps.systemd.execReload(unit);
-  const argv = execReloadArgv(prop);
+async function handlerRefusal(unit: string, execReload: string, main: MainProcess, inspector: ProcessInspector): Promise<string | undefined> {
+  const argv = execReloadArgv(execReload);
   const signal = argv && execReloadSignal(argv);
   if (!signal) return undefined;
-  const p = await deps.inspector.inspect(main.pid);
+  const p = await inspector.inspect(main.pid);
   if (!p || p.startTime !== main.startTime) return undefined; // gone or replaced: the identity checks after the reload say so
   const refusal = signalRefusal(p, signal);
   return refusal ? `unit ${unit}'s ExecReload= (${argv!.join(" ")}) sends SIG${signal} to its main process, but ${refusal}; nothing was sent` : undefined;

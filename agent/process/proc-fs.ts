@@ -153,8 +153,7 @@ export function holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promis
 export async function listeningSocketInodes(pid: number): Promise<number[]> {
   const held = await socketInodes(pid);
   if (held.size === 0) return [];
-  const tables = await Promise.all(["tcp", "tcp6"].map((t) => listenRows(`/proc/${pid}/net/${t}`)));
-  const listening = new Set(tables.flat());
+  const listening = new Set(["tcp", "tcp6"].flatMap((t) => listenRows(`/proc/${pid}/net/${t}`)));
   return [...held].filter((i) => listening.has(i)).sort((a, b) => a - b);
 }
 
@@ -162,7 +161,7 @@ export async function listeningSocketInodes(pid: number): Promise<number[]> {
 const LISTEN_TABLE_MAX_BYTES = 4 << 20;
 
 /** Socket inodes of the leading TCP_LISTEN (0A) rows of one /proc/net/tcp* table. */
-async function listenRows(file: string): Promise<number[]> {
+function listenRows(file: string): number[] {
   let fd: number;
   try {
     fd = openSync(file, "r");

@@ -114,7 +114,6 @@ async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
     // cmdline takes the target's memory lock and /proc/PID/exe's stat asks the executable's file
     // system: those two may wait, so they are asynchronous; the rest is kernel state, read at once.
     const slow = Promise.all([readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""), stat(`/proc/${pid}/exe`).catch(() => undefined)]);
-    slow.catch(() => undefined);
     let statText: string, statusText: string;
     try {
       statText = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -9,6 +9,8 @@ export interface UnitState {
   nRestarts: number;
   canReload: boolean;
   loadState: string;
+  /** The raw ExecReload= property: one "{ path=... ; argv[]=... }" per command ("" for none). */
+  execReload: string;
 }
 
 export class SystemdClient {
@@ -19,11 +21,12 @@ export class SystemdClient {
 
   async show(unit: string): Promise<UnitState> {
     const r = await this.runner.run(
-      ["/usr/bin/systemctl", "show", "--property=ActiveState,SubState,MainPID,InvocationID,NRestarts,CanReload,LoadState", "--", unit],
+      ["/usr/bin/systemctl", "show", "--property=ActiveState,SubState,MainPID,InvocationID,NRestarts,CanReload,LoadState,ExecReload", "--", unit],
       { timeoutMs: this.timeoutMs },
     );
     if (r.exitCode !== 0) throw new Error(`systemctl show ${unit} failed: ${r.output || `exit ${r.exitCode}`}`);
-    const props = new Map(r.output.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+    const lines = r.output.split("\n");
+    const props = new Map(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
     return {
       activeState: props.get("ActiveState") ?? "unknown",
       subState: props.get("SubState") ?? "unknown",
@@ -32,6 +35,8 @@ export class SystemdClient {
       nRestarts: Number(props.get("NRestarts") ?? 0) || 0,
       canReload: props.get("CanReload") === "yes",
       loadState: props.get("LoadState") ?? "unknown",
+      // Several commands come as several lines.
+      execReload: lines.filter((l) => l.startsWith("ExecReload=")).map((l) => l.slice("ExecReload=".length)).join(" "),
     };
   }
 
@@ -44,12 +49,6 @@ export class SystemdClient {
     if (r.exitCode !== 0) return { reloadResult: "", execReload: "" };
     const line = (name: string) => r.output.split("\n").find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) ?? "";
     return { reloadResult: line("ReloadResult"), execReload: describeExec(line("ExecReload")) };
-  }
-
-  /** The raw ExecReload= property ("" when unreadable). */
-  async execReload(unit: string): Promise<string> {
-    const r = await this.runner.run(["/usr/bin/systemctl", "show", "--property=ExecReload", "--", unit], { timeoutMs: this.timeoutMs });
-    return r.exitCode === 0 ? r.output.replace(/^ExecReload=/, "").trim() : "";
   }
 
   reload(unit: string, timeoutMs: number) {
