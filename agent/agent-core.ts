@@ -193,9 +193,10 @@ export class AgentCore {
     };
   }
 
-  async status(service: string): Promise<ServiceStatusReport[]> {
+  async status(service: string, options: { runningOnly?: boolean } = {}): Promise<ServiceStatusReport[]> {
     const names = service ? [this.declared(service).config.name] : [...this.services.keys()];
     const services = this.services;
+    if (options.runningOnly) return Promise.all(names.map((n) => this.runningOf(services.get(n)!)));
     // Config hashes are read fresh on every call (small files; drift must show at once); the
     // process and probe parts may be up to STATUS_TTL_MS old.
     return Promise.all(
@@ -225,6 +226,28 @@ export class AgentCore {
       probes,
       error: located && located.state !== "running" ? located.reason : "",
       evidence: evidenceCapability(config.generation, main ? workerPids.length : undefined),
+    };
+  }
+
+  /**
+   * Status's running_only answer, what a controller asks before a rollout: the main process
+   * located (the probes only when running rests on them) and the declared config paths.
+   */
+  private async runningOf({ config, driver }: Declared): Promise<ServiceStatusReport> {
+    const located = await driver.locate().catch((err: Error) => ({ state: "error" as const, reason: err.message }));
+    const probes = located ? [] : await this.runProbes(config);
+    const main = located?.state === "running" ? located.main : undefined;
+    return {
+      name: config.name,
+      running: located ? located.state === "running" : probes.length > 0 && probes.every((p) => p.ok),
+      main,
+      workerPids: [],
+      listenSocketInodes: [],
+      healthy: probes.length > 0 && probes.every((p) => p.ok),
+      probes,
+      configs: config.configs.map((c) => ({ path: c.path, exists: false, sha256: "", size: 0 })),
+      error: located && located.state !== "running" ? located.reason : "",
+      evidence: "",
     };
   }
 

@@ -25,7 +25,8 @@ export { AgentCallError };
 export interface AgentClient {
   readonly address: string;
   describe(options?: CallOptions): Promise<DescribeResponse>;
-  status(service?: string, options?: CallOptions): Promise<StatusResponse>;
+  /** `runningOnly`: only whether the service runs and its declared config paths (see StatusRequest.running_only). */
+  status(service?: string, options?: CallOptions & { runningOnly?: boolean }): Promise<StatusResponse>;
   reload(request: ReloadRequest, options?: CallOptions): Promise<ReloadResponse>;
   probe(service: string, options?: CallOptions): Promise<ProbeResponse>;
   pushConfig(request: PushConfigCall, options?: CallOptions): Promise<ConfigChangeResponse>;
@@ -137,7 +138,7 @@ export function createAgentClient(address: string, options: AgentClientOptions =
   return {
     address,
     describe: (o = {}) => call("Describe", m.describe, {}, o.deadlineMs ?? quick, o.signal),
-    status: (service = "", o = {}) => call("Status", m.status, { service }, o.deadlineMs ?? quick, o.signal),
+    status: (service = "", o = {}) => call("Status", m.status, { service, runningOnly: !!o.runningOnly }, o.deadlineMs ?? quick, o.signal),
     reload: (request, o = {}) => call("Reload", m.reload, request, o.deadlineMs ?? slow, o.signal),
     probe: (service, o = {}) => call("Probe", m.probe, { service }, o.deadlineMs ?? quick, o.signal),
     pushConfig: (request, o = {}) => call("PushConfig", m.pushConfig, PushConfigRequest.fromPartial(request), o.deadlineMs ?? slow, o.signal),

@@ -102,7 +102,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         // Work that waits for its service is judged again when it starts: a Fence may have come meanwhile.
         const caller = fenced;
         if (caller) {
-          admission.beforeStart = () => epochs.admit(rpc, who, caller);
+          admission.beforeStart = () => epochs.recheck(rpc, caller);
           // And once more right before it touches the service; a Fence waits for what passed this point.
           admission.beforeCommit = () => epochs.commit(rpc, who, caller);
         }
@@ -155,10 +155,10 @@ function agentHandlers(core: AgentCore, guard: Guard, epochs: EpochGuard, limits
   const reads = limits.status;
   return {
     describe: guard("Describe", async () => core.describe()),
-    status: guard("Status", async (req: { service: string }) =>
+    status: guard("Status", async (req: { service: string; runningOnly: boolean }) =>
       reads.run(async () => ({
         hostname: core.hostname,
-        services: (await core.status(req.service)).map(statusToProto),
+        services: (await core.status(req.service, { runningOnly: req.runningOnly })).map(statusToProto),
       })),
     ),
     probe: guard("Probe", async (req: { service: string }) => {

@@ -25,16 +25,21 @@ export interface HostInspection {
   status?: ServiceStatus;
 }
 
-export async function inspectHost(client: () => AgentClient, service: string, deadlineMs: number): Promise<HostInspection> {
+/**
+ * `runningOnly` (the preflight): the agent answers only whether the service runs and its config
+ * paths, without probing or reading workers, sockets and hashes; a running service is then `up`.
+ */
+export async function inspectHost(client: () => AgentClient, service: string, deadlineMs: number, options: { runningOnly?: boolean } = {}): Promise<HostInspection> {
   let c: AgentClient;
   try {
     c = client();
   } catch (err) {
     return { state: "denied", problem: `cannot call the agent: ${message(err)}`, hostname: "", configPaths: [] };
   }
-  const status = await settle(c.status(service, { deadlineMs }));
+  const runningOnly = !!options.runningOnly;
+  const status = await settle(c.status(service, { deadlineMs, runningOnly }));
   const described = status.status === "rejected" && isDenied(status.reason) ? await settle(c.describe({ deadlineMs })) : undefined;
-  return judge(service, described, status);
+  return judge(service, described, status, runningOnly);
 }
 
 function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
@@ -44,8 +49,11 @@ function settle<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
   );
 }
 
-/** Pure: the answers (or failures) -> the host's state. `described` is undefined when Describe was not asked (Status answered, or failed other than by a refusal). */
-export function judge(service: string, described: PromiseSettledResult<DescribeResponse> | undefined, status: PromiseSettledResult<{ hostname: string; services: ServiceStatus[] }>): HostInspection {
+/**
+ * Pure: the answers (or failures) -> the host's state. `described` is undefined when Describe was not asked (Status answered,
+ * or failed other than by a refusal). `runningOnly`: the Status did not judge health, so running is `up`.
+ */
+export function judge(service: string, described: PromiseSettledResult<DescribeResponse> | undefined, status: PromiseSettledResult<{ hostname: string; services: ServiceStatus[] }>, runningOnly = false): HostInspection {
   const base = { hostname: "", configPaths: [] as string[] };
   if (described?.status === "rejected") {
     const err = described.reason;
@@ -66,7 +74,7 @@ export function judge(service: string, described: PromiseSettledResult<DescribeR
   // Only an answer about the service asked for counts.
   const s = status.value.services.find((x) => x.name === service);
   if (!s) return { hostname, configPaths, state: "not_declared", problem: `service ${service} is not declared on this agent` };
-  const state: HostState = !s.running ? "not_running" : !s.healthy ? "unhealthy" : "up";
+  const state: HostState = !s.running ? "not_running" : !s.healthy && !runningOnly ? "unhealthy" : "up";
   return { hostname, configPaths: configPaths.length ? configPaths : s.configs.map((x) => x.path), status: s, state, problem: state === "up" ? "" : s.error || (s.running ? "health probes failing" : "not running") };
 }
 

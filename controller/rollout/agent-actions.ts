@@ -77,9 +77,9 @@ export class AgentActions {
     }
   }
 
-  /** What the preflight and status need to know of a host; never throws. */
+  /** What the preflight needs to know of a host (answers, credentials, service declared and running, its config paths); never throws. */
   inspect(host: string, service: string): Promise<HostInspection> {
-    return inspectHost(() => this.agents(host), service, this.deadlines().probeMs);
+    return inspectHost(() => this.agents(host), service, this.deadlines().probeMs, { runningOnly: true });
   }
 
   /** "" when healthy, else why not. */

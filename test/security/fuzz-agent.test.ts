@@ -54,7 +54,8 @@ function* payloads(n: number): Generator<Buffer> {
   const valid = [
     ReloadRequest.encode({ requestId: "r", service: "web", allowRestart: false, generationTimeoutMs: 1, healthyForMs: 1 }).finish(),
     PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p", service: "web", path: "/etc/passwd", content: Buffer.from("x"), sha256: "0", allowRestart: true })).finish(),
-    StatusRequest.encode({ service: "web" }).finish(),
+    StatusRequest.encode({ service: "web", runningOnly: false }).finish(),
+    StatusRequest.encode({ service: "web", runningOnly: true }).finish(),
   ].map((b) => Buffer.from(b));
   const hostile = [
     ReloadRequest.encode({ requestId: "x".repeat(5000), service: "web", allowRestart: true, generationTimeoutMs: 4294967295, healthyForMs: 4294967295 }).finish(),
@@ -64,7 +65,7 @@ function* payloads(n: number): Generator<Buffer> {
     PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p3", service: "web", path: `${"/a".repeat(2000)}`, content: Buffer.alloc(10), sha256: "z".repeat(64), allowRestart: false })).finish(),
     PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "p4", service: "web", path: "/", content: Buffer.alloc(70_000), sha256: "", allowRestart: false })).finish(),
     RollbackConfigRequest.encode(RollbackConfigRequest.fromPartial({ requestId: "rb", service: "web", path: "/etc/shadow", sha256: "../../../../etc/shadow", allowRestart: false })).finish(),
-    StatusRequest.encode({ service: "\u0000\uffff".repeat(100) }).finish(),
+    StatusRequest.encode({ service: "\u0000\uffff".repeat(100), runningOnly: true }).finish(),
     // Sets: a path twice, a path outside, both forms at once, a removal of /etc/passwd, a diff of a huge claimed cap.
     PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "s1", service: "web", files: [{ path: "/etc/passwd", content: Buffer.from("x"), sha256: "" }, { path: "/etc/passwd", content: Buffer.from("y"), sha256: "" }] })).finish(),
     PushConfigRequest.encode(PushConfigRequest.fromPartial({ requestId: "s2", service: "web", path: "/etc/hosts", files: [{ path: "", content: Buffer.alloc(0), sha256: "" }] })).finish(),

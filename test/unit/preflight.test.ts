@@ -37,6 +37,8 @@ test("a host's answers -> its state: unreachable, denied, not declared, not runn
     ["not running", judge("web", describe([{ name: "web" }]), svc({ running: false, healthy: false })), "not_running"],
     ["unhealthy", judge("web", describe([{ name: "web" }]), svc({ healthy: false, error: "503" })), "unhealthy"],
     ["up", judge("web", describe([{ name: "web" }]), svc()), "up"],
+    ["running_only: health was not asked, running is up", judge("web", undefined, svc({ healthy: false }), true), "up"],
+    ["running_only: not running", judge("web", undefined, svc({ running: false, healthy: false }), true), "not_running"],
   ];
   for (const [what, inspection, state] of table) assert.equal(inspection.state, state, what);
   assert.equal(table[0]![1].problem, "No connection established", "gRPC's empty resolution note is not repeated");

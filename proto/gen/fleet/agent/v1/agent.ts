@@ -195,6 +195,15 @@ export interface ProcessIdentity {
 export interface StatusRequest {
   /** Empty: every declared service. */
   service: string;
+  /**
+   * Only what a controller asks before a rollout: whether each service runs
+   * (its main process found) and its declared config paths. No probes (unless
+   * running rests on them: no main process can be located), no worker or
+   * socket reads, no config hashes: `healthy` is then false and `probes`,
+   * `worker_pids` and `listen_socket_inodes` are empty, and each config
+   * carries only its path.
+   */
+  runningOnly: boolean;
 }
 
 export interface StatusResponse {
@@ -1052,13 +1061,16 @@ export const ProcessIdentity: MessageFns<ProcessIdentity> = {
 };
 
 function createBaseStatusRequest(): StatusRequest {
-  return { service: "" };
+  return { service: "", runningOnly: false };
 }
 
 export const StatusRequest: MessageFns<StatusRequest> = {
   encode(message: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.service !== "") {
       writer.uint32(10).string(message.service);
+    }
+    if (message.runningOnly !== false) {
+      writer.uint32(16).bool(message.runningOnly);
     }
     return writer;
   },
@@ -1084,6 +1096,14 @@ export const StatusRequest: MessageFns<StatusRequest> = {
             message.service = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runningOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1097,13 +1117,23 @@ export const StatusRequest: MessageFns<StatusRequest> = {
   },
 
   fromJSON(object: any): StatusRequest {
-    return { service: isSet(object.service) ? globalThis.String(object.service) : "" };
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      runningOnly: isSet(object.runningOnly)
+        ? globalThis.Boolean(object.runningOnly)
+        : isSet(object.running_only)
+        ? globalThis.Boolean(object.running_only)
+        : false,
+    };
   },
 
   toJSON(message: StatusRequest): unknown {
     const obj: any = {};
     if (message.service !== "") {
       obj.service = message.service;
+    }
+    if (message.runningOnly !== false) {
+      obj.runningOnly = message.runningOnly;
     }
     return obj;
   },
@@ -1114,6 +1144,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
   fromPartial(object: DeepPartial<StatusRequest>): StatusRequest {
     const message = createBaseStatusRequest();
     message.service = object.service ?? "";
+    message.runningOnly = object.runningOnly ?? false;
     return message;
   },
 };
