@@ -12,12 +12,14 @@
 // the committed changes of its controller's older epochs, so once a Fence
 // has returned OK no change of an older epoch lands any more.
 //
-// Each call reads the file once, when it arrives. The later looks (when
-// queued work starts, at the commit point) judge against what this process
-// knows: every epoch it read or recorded. A newer epoch reaches this agent
-// only through a call to it, which records it here first, so those looks
-// see every Fence without the file's round trips (about ten thread-pool hops
-// each, which under load were most of a reload's time before the signal).
+// The file is read again only when it may say something new: a call whose
+// epoch equals the newest this process knows for its controller is judged
+// without reading it when one synchronous lstat shows the file exactly as the
+// last read found it; the later looks of an admitted call (when queued work
+// starts, at the commit point) judge against what this process knows. A
+// newer epoch reaches this agent only through a call to it, which records it
+// here first. Reading the file costs about ten thread-pool round trips, which
+// under load were most of a reload's time before the signal.
 import { failedPrecondition, invalidArgument } from "../../common/errors.js";
 import { compareEpochs, formatEpoch, isControllerId, parseEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
 import type { Logger } from "../../common/logger.js";
@@ -80,9 +82,15 @@ export class EpochGuard {
       this.logger.info("call without a controller epoch: not fenced (fleet agent CLI or another direct caller)", { rpc, caller });
       return Promise.resolve();
     }
-    const run = this.queue.then(() => this.check(rpc, headers.id, headers.epoch));
+    const run = this.queue.then(() => (this.knownAndUnchanged(headers.id, headers.epoch) ? undefined : this.check(rpc, headers.id, headers.epoch)));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The epoch is the newest known for its controller, and the file is as it was read. */
+  private knownAndUnchanged(id: string, epoch: ControllerEpoch): boolean {
+    const known = this.memory.get(id);
+    return !!known && compareEpochs(epoch, known.epoch) === 0 && this.store.unchangedSinceRead();
   }
 
   /** admit again for a call admitted before (its queued work starts): judged against what this process knows. */

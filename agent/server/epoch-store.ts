@@ -5,6 +5,7 @@
 // synced and renamed over the old one, the directory synced. The directory
 // must belong to the agent's user and be writable by nobody else; a file that
 // cannot be read as what we wrote refuses fenced calls rather than forgetting.
+import { lstatSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { failedPrecondition, resourceExhausted } from "../../common/errors.js";
@@ -27,26 +28,43 @@ export class EpochFileChanged extends Error {}
 export interface EpochStore {
   read(): Promise<Map<string, SeenEpoch>>;
   write(all: Map<string, SeenEpoch>): Promise<void>;
+  /** True only when the file is, by one synchronous lstat, exactly as the last read found it (same state_dir, inode, size, mtime and ctime). */
+  unchangedSinceRead(): boolean;
 }
 
 /** The file store in `stateDir()` (read at each call: a SIGHUP may move state_dir). */
 export class FileEpochStore implements EpochStore {
   private lastRead: FileId | undefined;
+  /** The file's stamp when a read found it unchanged from before the read to after it. */
+  private readStamp: { where: string; stamp: string } | undefined;
 
   constructor(private readonly stateDir: () => string) {}
 
   async read(): Promise<Map<string, SeenEpoch>> {
+    const where = path.join(this.stateDir(), EPOCH_FILE);
+    this.readStamp = undefined;
+    const before = stampOf(where);
     const dir = await this.open();
     try {
       const file = await dir.readRegular(EPOCH_FILE, MAX_BYTES);
       this.lastRead = file?.id;
-      return file ? parseEpochFile(file.bytes, path.join(dir.path, EPOCH_FILE)) : new Map();
+      const parsed = file ? parseEpochFile(file.bytes, path.join(dir.path, EPOCH_FILE)) : new Map<string, SeenEpoch>();
+      // A stamp taken before and after the read vouches for what was read; a write meanwhile leaves none.
+      if (before && before === stampOf(where) && (!file || before.startsWith(`${file.id.dev}:${file.id.ino}:`))) this.readStamp = { where, stamp: before };
+      return parsed;
     } finally {
       await dir.close();
     }
   }
 
+  unchangedSinceRead(): boolean {
+    const r = this.readStamp;
+    return !!r && r.where === path.join(this.stateDir(), EPOCH_FILE) && stampOf(r.where) === r.stamp;
+  }
+
   async write(all: Map<string, SeenEpoch>): Promise<void> {
+    // The next look reads the file again (and stamps what it finds).
+    this.readStamp = undefined;
     if (all.size > MAX_CONTROLLERS) throw resourceExhausted(`this agent already remembers ${MAX_CONTROLLERS} controller identities; remove the ones no longer in use from ${path.join(this.stateDir(), EPOCH_FILE)}`);
     const dir = await this.open();
     try {
@@ -84,6 +102,20 @@ export class FileEpochStore implements EpochStore {
       await dir.close();
       throw err;
     }
+  }
+}
+
+/**
+ * "dev:ino:size:mtime:ctime" (ns) of the file itself, "absent" when there is none, undefined when it cannot be
+ * looked at. Synchronous: one lstat in the agent's own state_dir. The ctime moves on every change to the
+ * inode and cannot be set back from user space; a replacement (the temp file renamed over) is a new inode.
+ */
+function stampOf(file: string): string | undefined {
+  try {
+    const s = lstatSync(file, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "absent" : undefined;
   }
 }
 

@@ -100,6 +100,27 @@ test("a burst of concurrent calls with shuffled epochs: the newest is what stays
   for (const r of results) if (r.status === "rejected") assert.match(String(r.reason), /is fenced: this agent has accepted epoch 0\.\d+/);
 });
 
+test("a change to the epoch file behind the agent's back is seen by the next call: replaced, or edited in place to the same size", async () => {
+  const file = path.join(stateDir, "controller-epochs.json");
+  // Known and unchanged: judged without reading the file, many times over.
+  assert.equal((await reload(as("quiet", 0, 5))).ok, true);
+  for (let i = 0; i < 20; i++) assert.equal((await reload(as("quiet", 0, 5))).ok, true);
+  // A newer epoch written by another hand, the file replaced (a new inode).
+  const text = readFileSync(file, "utf8");
+  writeFileSync(`${file}.new`, text.replace(/("quiet": \{\s*"epoch": )"0\.5"/, '$1"0.6"'), { mode: 0o600 });
+  renameSync(`${file}.new`, file);
+  assert.match((await refusal(reload(as("quiet", 0, 5)))).message, /epoch 0\.5 is fenced: this agent has accepted epoch 0\.6/);
+  // The same inode rewritten in place to the same size: the ctime moves.
+  assert.equal((await reload(as("inplace", 0, 1))).ok, true);
+  assert.equal((await reload(as("inplace", 0, 1))).ok, true);
+  const before = readFileSync(file, "utf8");
+  const edited = before.replace(/("inplace": \{\s*"epoch": )"0\.1"/, '$1"0.2"');
+  assert.notEqual(edited, before);
+  assert.equal(edited.length, before.length);
+  writeFileSync(file, edited);
+  assert.match((await refusal(reload(as("inplace", 0, 1)))).message, /epoch 0\.1 is fenced: this agent has accepted epoch 0\.2/);
+});
+
 test("a hostile state_dir: symlink, writable by others, corrupt file — fenced calls refused, nothing done; unfenced calls unaffected", async () => {
   const start = await reloads();
   const c = as("ctl01", 3, 1);
