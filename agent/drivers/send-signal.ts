@@ -8,11 +8,8 @@ import { guardRefusal, type MainProcess, type TargetGuard, type TriggerResult } 
 
 export async function sendSignal(main: MainProcess, signal: ReloadSignal, inspector: ProcessInspector, guard: TargetGuard | undefined): Promise<TriggerResult> {
   const action = `kill -${signal} ${main.pid}`;
-  const now = await inspector.inspect(main.pid);
-  if (!now || now.startTime !== main.startTime) {
-    return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
-  }
-  const refused = await guardRefusal(action, guard);
+  // The reload's guard looks at the process once more (its identity, then everything the baseline judged); without one, the identity alone.
+  const refused = guard ? await guardRefusal(action, guard) : await identityRefusal(main, inspector, action);
   if (refused) return refused;
   try {
     process.kill(main.pid, `SIG${signal}`);
@@ -25,10 +22,16 @@ export async function sendSignal(main: MainProcess, signal: ReloadSignal, inspec
         ok: false,
         outcome: "refused",
         action,
-        reason: `permission denied: the agent runs as user ${userName(self)} (uid ${self}) and may not signal pid ${main.pid}, which belongs to user ${userName(now.uid)} (uid ${now.uid}); run the agent as root or as ${userName(now.uid)}`,
+        reason: `permission denied: the agent runs as user ${userName(self)} (uid ${self}) and may not signal pid ${main.pid}, which belongs to user ${userName(main.uid)} (uid ${main.uid}); run the agent as root or as ${userName(main.uid)}`,
       };
     }
     if (code === "ESRCH") return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} exited before the signal arrived` };
     return { ok: false, outcome: "failed", action, reason: `kill failed: ${(err as Error).message}` };
   }
+}
+
+async function identityRefusal(main: MainProcess, inspector: ProcessInspector, action: string): Promise<TriggerResult | undefined> {
+  const now = await inspector.inspect(main.pid);
+  if (now && now.startTime === main.startTime) return undefined;
+  return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
 }

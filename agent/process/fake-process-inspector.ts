@@ -37,6 +37,10 @@ export class FakeProcessInspector implements ProcessInspector {
     const p = this.procs.get(pid);
     return p ? { ...p } : undefined;
   }
+  async identity(pid: number) {
+    const p = this.procs.get(pid);
+    return p ? { startTime: p.startTime, state: p.state } : undefined;
+  }
   async list(): Promise<ProcInfo[]> {
     return [...this.procs.values()].filter((p) => p.state !== "Z").map((p) => ({ pid: p.pid, ppid: p.ppid, startTime: p.startTime, uid: p.uid, state: p.state, command: p.command }));
   }

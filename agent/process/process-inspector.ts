@@ -33,6 +33,8 @@ export interface ProcessFacts {
 export interface ProcessInspector {
   /** Every fact about one process, zombies included; undefined when there is no such process. */
   inspect(pid: number): Promise<ProcessFacts | undefined>;
+  /** Only its identity and state (one read of /proc/PID/stat): for watching whether a process exited or was replaced. */
+  identity(pid: number): Promise<{ startTime: number; state: string } | undefined>;
   list(): Promise<ProcInfo[]>;
   /** Live children (zombies left out). */
   children(pid: number): Promise<number[]>;
@@ -163,8 +165,18 @@ function readLinkOrEmpty(path: string): string {
 /** The agent's own mount namespace does not change while it runs. */
 let selfMntNs: Promise<string | undefined> | undefined;
 
+function identityOf(pid: number): Promise<{ startTime: number; state: string } | undefined> {
+  try {
+    const st = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    return Promise.resolve(st && { startTime: st.startTime, state: st.state });
+  } catch {
+    return Promise.resolve(undefined);
+  }
+}
+
 export const procFsInspector: ProcessInspector = {
   inspect: inspectProc,
+  identity: identityOf,
   list: listProcs,
   children: childrenOf,
   childPids,

@@ -339,7 +339,7 @@ async function awaitGeneration(ctx: RunContext, loop: ProbeLoop): Promise<void> 
 /** The main process exited, turned zombie or was replaced since the baseline. */
 async function mainMoved(ctx: RunContext): Promise<boolean> {
   if (!ctx.main) return false;
-  const p = await ctx.inspector.inspect(ctx.main.pid);
+  const p = await ctx.inspector.identity(ctx.main.pid);
   ctx.mainMoved = !p || p.startTime !== ctx.main.startTime || p.state === "Z";
   return ctx.mainMoved;
 }
