@@ -49,6 +49,8 @@ export async function runDemo(write: (s: string) => void = (s) => process.stdout
       const parsed = parseAgentConfig({
         listen: "127.0.0.1:0",
         insecure: true,
+        // In the demo's directory: the default (/var/lib/fleet-agent) would keep every demo's controller identity.
+        state_dir: path.join(dir, `web${i}-state`),
         services: {
           web: {
             reload: { signal: "HUP", pidfile: path.join(dir, `web${i}.pid`) },

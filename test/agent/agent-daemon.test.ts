@@ -56,16 +56,16 @@ services:
   });
 
   test("SIGHUP reloads the agent's own config; an invalid new config is refused and the old one kept", async () => {
-    const conf = file("hup.yaml", `listen: 127.0.0.1:0\ninsecure: true\nservices:${webService("web")}`);
+    const conf = file("hup.yaml", `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${scratch.dir}/state\nservices:${webService("web")}`);
     const agent = await spawnAgent(conf);
     const client = createAgentClient(agent.address);
     try {
       assert.deepEqual((await client.describe()).services.map((s) => s.name), ["web"]);
-      writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nservices:${webService("web")}${webService("web2")}`);
+      writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${scratch.dir}/state\nservices:${webService("web")}${webService("web2")}`);
       agent.child.kill("SIGHUP");
       await waitFor("the new service to appear", async () => (await client.describe()).services.length === 2);
 
-      writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nservices:\n  web3:\n    reload: { signal: BOGUS }\n`);
+      writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${scratch.dir}/state\nservices:\n  web3:\n    reload: { signal: BOGUS }\n`);
       agent.child.kill("SIGHUP");
       await waitFor("the refusal to be logged", () => agent.output().includes("config reload refused"));
       assert.match(agent.output(), /services\.web3\.reload\.signal: must be one of/);
@@ -79,7 +79,7 @@ services:
   });
 
   test("SIGTERM during a reload: the reload finishes and is reported, then the agent exits 0", async () => {
-    const conf = file("term.yaml", `listen: 127.0.0.1:0\ninsecure: true\nservices:${webService("web", "    healthy_for: 1500ms")}`);
+    const conf = file("term.yaml", `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${scratch.dir}/state\nservices:${webService("web", "    healthy_for: 1500ms")}`);
     const agent = await spawnAgent(conf);
     const client = createAgentClient(agent.address);
     try {
@@ -100,7 +100,7 @@ services:
 
   test("token mode: no token or a wrong one is UNAUTHENTICATED and nothing is reloaded; the right one works", async () => {
     const token = file("agent.token", "s3cret-token-0123456789abcdef\n");
-    const conf = file("token.yaml", `listen: 127.0.0.1:0\nauth: { token_file: ${token} }\nservices:${webService("web")}`);
+    const conf = file("token.yaml", `listen: 127.0.0.1:0\nauth: { token_file: ${token} }\nstate_dir: ${scratch.dir}/state\nservices:${webService("web")}`);
     const agent = await spawnAgent(conf);
     const clients = [createAgentClient(agent.address), createAgentClient(agent.address, { token: "wrong-token-0123456789abcdef" }), createAgentClient(agent.address, { token: "s3cret-token-0123456789abcdef" })];
     try {

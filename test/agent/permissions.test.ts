@@ -1,7 +1,7 @@
 // The agent as an unprivileged user asked to signal a root-owned process.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
@@ -21,8 +21,12 @@ test("an unprivileged agent gets a clear permission error naming both users, and
   const daemon = spawn("/bin/sh", ["-c", `trap 'echo hup >> ${got}' HUP; while :; do sleep 0.2; done`], { stdio: "ignore" });
   const pidfile = path.join(scratch.dir, "daemon.pid");
   writeFileSync(pidfile, `${daemon.pid}\n`);
+  // The agent's own state_dir, which it (uid 65534) must own.
+  const state = path.join(scratch.dir, "state");
+  mkdirSync(state, { mode: 0o700 });
+  chownSync(state, 65534, 65534);
   const conf = path.join(scratch.dir, "agent.yaml");
-  writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nservices:\n  daemon:\n    reload: { signal: HUP, pidfile: ${pidfile} }\n`);
+  writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${state}\nservices:\n  daemon:\n    reload: { signal: HUP, pidfile: ${pidfile} }\n`);
   await waitFor("the daemon to trap SIGHUP", async () => /^SigCgt:\s*[0-9a-f]*[13579bdf]$/m.test(await readFile(`/proc/${daemon.pid}/status`, "utf8"))).catch((err) => {
     daemon.kill("SIGKILL");
     throw err;

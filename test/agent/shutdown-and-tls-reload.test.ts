@@ -80,7 +80,7 @@ describe("TLS certificate replaced on SIGHUP", { skip: existsSync("/usr/bin/open
     writeFileSync(certFile, firstPem.cert);
     writeFileSync(keyFile, firstPem.key);
     const conf = path.join(scratch.dir, "agent.yaml");
-    const yaml = `listen: 127.0.0.1:0\ntls: { cert: ${certFile}, key: ${keyFile}, ca: ${path.join(pki, "ca.crt")} }\nservices:\n  a:\n    reload: { systemd: a.service }\n`;
+    const yaml = `listen: 127.0.0.1:0\ntls: { cert: ${certFile}, key: ${keyFile}, ca: ${path.join(pki, "ca.crt")} }\nstate_dir: ${scratch.dir}/state\nservices:\n  a:\n    reload: { systemd: a.service }\n`;
     writeFileSync(conf, yaml);
     const agent = await spawnAgent(conf);
     const port = Number(agent.address.split(":").pop());

@@ -37,6 +37,7 @@ describe("systemd method on a real systemd test host", { skip: systemdHostMissin
       conf,
       `listen: unix:${host.dir}/agent.sock
 insecure: true
+state_dir: ${host.dir}/state
 services:
   web:
     reload: { systemd: web.service }

@@ -3,8 +3,10 @@
 // nothing, found through a pidfile, with no generation evidence and no probes
 // (its reloads are unverified; the benchmark accepts them).
 // Prints {"addresses": [...]} on stdout once all listen; exits on SIGTERM.
+// The farm's agents share one state_dir in the farm's scratch directory (as they
+// shared the product default before): never /var/lib/fleet-agent.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AgentCore } from "../../agent/agent-core.js";
@@ -17,11 +19,13 @@ import { silentLogger } from "../../common/logger.js";
 
 const n = Number(process.argv[2] ?? 1000);
 const deaf = spawn(process.execPath, ["-e", "process.on('SIGHUP', () => {}); setInterval(() => {}, 1e9)"], { stdio: "ignore" });
-const pidfile = path.join(os.tmpdir(), `fleet-farm-${process.pid}.pid`);
+const scratch = mkdtempSync(path.join(os.tmpdir(), "fleet-farm-"));
+const pidfile = path.join(scratch, "deaf.pid");
 writeFileSync(pidfile, `${deaf.pid}\n`);
 const parsed = parseAgentConfig({
   listen: "127.0.0.1:0",
   insecure: true,
+  state_dir: path.join(scratch, "state"),
   limits: { mutations_per_second: 100000, max_concurrent_reloads: 1000 },
   services: { svc: { reload: { signal: "HUP", pidfile }, generation: "none", healthy_for: "0ms" } },
 }, systemHostFacts());
@@ -34,5 +38,6 @@ for (let i = 0; i < n; i++) {
 process.stdout.write(JSON.stringify({ addresses: servers.map((s) => s.address) }) + "\n");
 process.on("SIGTERM", () => {
   deaf.kill("SIGKILL");
+  rmSync(scratch, { recursive: true, force: true });
   process.exit(0);
 });

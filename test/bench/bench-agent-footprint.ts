@@ -26,7 +26,7 @@ export async function benchAgentFootprint(idleSeconds = 60, statusCalls = 1000) 
   const scratch = scratchDir("fleet-bench-");
   const web = await startWebService(scratch.dir, "web");
   const conf = path.join(scratch.dir, "agent.yaml");
-  writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nservices:\n  web:\n    reload: { signal: HUP, pidfile: ${web.pidfile} }\n    health: [{ http: "http://127.0.0.1:${web.port}/healthz" }]\n    configs: [{ path: ${web.configFile} }]\n`);
+  writeFileSync(conf, `listen: 127.0.0.1:0\ninsecure: true\nstate_dir: ${scratch.dir}/state\nservices:\n  web:\n    reload: { signal: HUP, pidfile: ${web.pidfile} }\n    health: [{ http: "http://127.0.0.1:${web.port}/healthz" }]\n    configs: [{ path: ${web.configFile} }]\n`);
   const bundle = path.join(scratch.dir, "fleet-agent.mjs");
   execFileSync(process.execPath, [path.join(REPO_ROOT, "packaging/bundle-for-package.mjs"), "agent/main.ts", bundle], { cwd: REPO_ROOT, stdio: "inherit", timeout: 120_000 });
   const agent = await startPackagedAgent(bundle, conf);

@@ -20,6 +20,7 @@ export async function benchStepOverhead(runs = 15) {
     conf,
     `listen: 127.0.0.1:0
 insecure: true
+state_dir: ${scratch.dir}/state
 limits: { mutations_per_second: 100000 }
 services:
   nginx:

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeLeak, snapshotStateDir, stateDirChanges } from "../helpers/host-state-dir.js";
 import { nginxMissing } from "../helpers/nginx.js";
 import { benchAgentFootprint } from "./bench-agent-footprint.js";
 import { benchCliStart } from "./bench-cli-start.js";
@@ -21,12 +22,19 @@ const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.jso
 const earlier = only && existsSync(out) ? (JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>) : {};
 const results: Record<string, unknown> = { ...earlier, date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, quick };
 
+/** Benchmarks that wrote to the agent's default state_dir on this machine (reported at the end; the run then fails). */
+const leaks: string[] = [];
+const guardStateDir = process.env.FLEET_TEST_STATE_GUARD !== "off";
+
 const step = async (name: string, fn: () => Promise<unknown>) => {
   if (only && !only.includes(name)) return;
   process.stderr.write(`bench: ${name}...\n`);
+  const before = guardStateDir ? snapshotStateDir() : undefined;
   const t = performance.now();
   results[name] = await fn();
   process.stderr.write(`bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)}s\n`);
+  const changes = before ? stateDirChanges(before, snapshotStateDir()) : [];
+  if (changes.length) leaks.push(describeLeak(`benchmark ${name}`, changes));
 };
 
 if (nginxMissing) results.floor = { skipped: nginxMissing };
@@ -83,4 +91,5 @@ if (h) rows.push([`history with ${h.stepRows} step rows`, `fleet history median 
 const w = Math.max(...rows.map(([k]) => k.length));
 console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n"));
 console.log(`\nwritten to ${out}`);
-process.exit(0);
+if (leaks.length) process.stderr.write(`\n${leaks.join("\n\n")}\n`);
+process.exit(leaks.length ? 1 : 0);

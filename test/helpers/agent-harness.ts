@@ -1,5 +1,9 @@
 // A real agent (AgentCore + gRPC server on port 0) in the test process, and a
-// real client to it.
+// real client to it. A config without state_dir gets a scratch one, removed
+// at stop(): never the product default /var/lib/fleet-agent on the machine.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createAgentClient, type AgentClient } from "../../common/agent-client.js";
 import { parseYamlText } from "../../common/yaml-file.js";
 import { silentLogger } from "../../common/logger.js";
@@ -18,10 +22,19 @@ export interface AgentHarness {
 }
 
 export async function startAgent(yaml: string, clientOptions: Parameters<typeof createAgentClient>[1] = {}, deps: Partial<AgentDeps> = {}): Promise<AgentHarness> {
-  const parsed = parseAgentConfig(parseYamlText("test-agent.yaml", yaml).data, systemHostFacts());
-  if (!parsed.ok) throw new Error("test agent config invalid: " + JSON.stringify(parsed.problems));
+  const data = parseYamlText("test-agent.yaml", yaml).data;
+  const ownState = isMapping(data) && data.state_dir === undefined ? mkdtempSync(path.join(os.tmpdir(), "fleet-agent-state-")) : undefined;
+  const dropState = () => ownState && rmSync(ownState, { recursive: true, force: true });
+  const parsed = parseAgentConfig(ownState ? { ...(data as Record<string, unknown>), state_dir: ownState } : data, systemHostFacts());
+  if (!parsed.ok) {
+    dropState();
+    throw new Error("test agent config invalid: " + JSON.stringify(parsed.problems));
+  }
   const core = new AgentCore(parsed.value, { runner: processGroupRunner, systemd: new SystemdClient(processGroupRunner), logger: silentLogger, ...deps });
-  const server = await startAgentServer(core, parsed.value, silentLogger);
+  const server = await startAgentServer(core, parsed.value, silentLogger).catch((err: unknown) => {
+    dropState();
+    throw err;
+  });
   const client = createAgentClient(server.address, clientOptions);
   return {
     address: server.address,
@@ -30,6 +43,9 @@ export async function startAgent(yaml: string, clientOptions: Parameters<typeof 
     async stop() {
       client.close();
       await server.shutdown(2000);
+      dropState();
     },
   };
 }
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
