@@ -1,7 +1,7 @@
 // What the reload needs to know about processes, behind one small interface so
 // the reload phases can run against a fake as well as against /proc.
-import { constants, readFileSync, readlinkSync } from "node:fs";
-import { open, readFile, readlink, stat } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, readSync } from "node:fs";
+import { readFile, readlink, stat } from "node:fs/promises";
 import { childPids, childrenOf, holdsAnySocket, listProcs, listeningSocketInodes, parseStat, socketInodes, type ProcInfo } from "./proc-fs.js";
 
 export interface ProcessFacts {
@@ -61,11 +61,16 @@ const MAX_PIDFILE_BYTES = 64;
  * Reads a PID file without following a symlink in its last component, without blocking on a
  * FIFO put in its place, only if it is a small regular file; its mtime comes from the same open
  * file, so the staleness check judges the very bytes that were read.
+ *
+ * Synchronously, as systemd reads PIDFile=: PID files live in /run (a tmpfs), where open, fstat
+ * and a 64-byte read cost microseconds, while four thread-pool round trips cost milliseconds on a
+ * busy host, before the signal and again after it. (A PID file on a network file system that
+ * hangs would stall the agent while it hangs; keep PID files local.)
  */
 export async function readPidfile(path: string): Promise<PidfileRead> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { ok: false, missing: true, reason: `pidfile ${path} does not exist` };
@@ -73,16 +78,16 @@ export async function readPidfile(path: string): Promise<PidfileRead> {
     return { ok: false, missing: false, reason: `cannot read pidfile ${path}: ${(err as Error).message}` };
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) return { ok: false, missing: false, reason: `pidfile ${path} is not a regular file` };
     if (st.size > MAX_PIDFILE_BYTES) return { ok: false, missing: false, reason: `pidfile ${path} holds ${st.size} bytes; a PID file holds a few digits` };
     const buf = Buffer.alloc(MAX_PIDFILE_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, MAX_PIDFILE_BYTES, 0);
+    const bytesRead = readSync(fd, buf, 0, MAX_PIDFILE_BYTES, 0);
     return { ok: true, text: buf.subarray(0, bytesRead).toString("utf8"), modifiedAtMs: st.mtimeMs };
   } catch (err) {
     return { ok: false, missing: false, reason: `cannot read pidfile ${path}: ${(err as Error).message}` };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
