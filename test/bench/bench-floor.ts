@@ -27,7 +27,6 @@ services:
 ${withCheck ? `    check: [${NGINX}, -t, -q, -p, "${path.dirname(nginx.conf)}/", -e, ${nginx.errorLog}, -c, "{path}"]\n` : ""}    reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
     generation: workers
     healthy_for: 0ms
-    probe_interval: 20ms
     health: [{ http: "http://127.0.0.1:${nginx.port}/healthz" }]
     configs: [{ path: ${nginx.conf} }]
 `);

@@ -6,7 +6,9 @@
 // that stops at the first new worker; (d) the same `fleet reload` with the
 // agents' default timings (healthy_for 500ms, probes every 100ms); and (e)
 // Ansible (`serial: 5`, `kill -HUP` + a `uri` health gate over ssh) into the
-// same hosts. Needs root, nginx, sshd and ansible-core.
+// same hosts; the agents' and the controller's CPU per run of (a), and the
+// median run's timeline. Needs root, nginx, sshd and ansible-core.
+// BENCH_NET_PROFILES=fleet,floor runs only some of (a)-(e), to look into one.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -30,9 +32,13 @@ const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: "p
 /** The agents' defaults that the second profile keeps (agent/config/agent-config.ts AGENT_DEFAULTS). */
 const DEFAULT_HEALTHY_FOR_MS = 500;
 
+const profiles = new Set((process.env.BENCH_NET_PROFILES ?? "fleet,defaults,floor,firstWorker,ansible").split(",").filter(Boolean));
+
 export async function benchNetworkFleet(n = 20, batch = 5, runs = 5) {
   const scratch = scratchDir("fleet-bench-net-");
   const procs: ChildProcess[] = [];
+  // `ip netns exec` execs the agent: these PIDs are the agents themselves.
+  const agents: ChildProcess[] = [];
   const stops: (() => Promise<void>)[] = [];
   const hosts: { ns: string; ip: string; dir: string }[] = [];
   try {
@@ -61,20 +67,20 @@ export async function benchNetworkFleet(n = 20, batch = 5, runs = 5) {
       run("/usr/sbin/ip", ["netns", "exec", ns, NGINX, "-p", `${dir}/`, "-e", `${dir}/error.log`, "-c", `${dir}/nginx.conf`]);
       writeFileSync(path.join(dir, "agent.yaml"), `listen: 0.0.0.0:7601
 insecure: true
+state_dir: ${dir}/state
 limits: { mutations_per_second: 100000 }
 services:
   nginx:
     reload: { signal: HUP, pidfile: ${dir}/nginx.pid }
     generation: workers
     healthy_for: 0ms
-    probe_interval: 20ms
     health: [{ http: "http://127.0.0.1:8080/healthz" }]
   nginx-defaults:
     reload: { signal: HUP, pidfile: ${dir}/nginx.pid }
     generation: workers
     health: [{ http: "http://127.0.0.1:8080/healthz" }]
 `);
-      procs.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, AGENT_BIN, "--config", path.join(dir, "agent.yaml"), "--log-level", "warn"], { stdio: "ignore" }));
+      agents.push(spawn("/usr/sbin/ip", ["netns", "exec", ns, AGENT_BIN, "--config", path.join(dir, "agent.yaml"), "--log-level", "warn"], { stdio: "ignore" }));
       run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host_key")]);
       writeFileSync(path.join(dir, "authorized_keys"), readFileSync(`${key}.pub`));
       writeFileSync(path.join(dir, "sshd_config"), `Port 22\nListenAddress ${ip}\nHostKey ${dir}/host_key\nPidFile ${dir}/sshd.pid\nAuthorizedKeysFile ${dir}/authorized_keys\nPermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n`);
@@ -126,31 +132,33 @@ groups:
     const floor: number[] = [];
     const floorFirstWorker: number[] = [];
     const ansible: number[] = [];
+    const cpu = { agents: [] as number[], controller: [] as number[] };
+    const cpuOf = () => ({ agents: cpuMs(agents.map((a) => a.pid!)), controller: cpuMs([controller.child.pid!]) });
+    const timed = async (profile: string, into: number[], fn: () => Promise<void>) => {
+      if (!profiles.has(profile)) return;
+      const before = cpuOf();
+      const t = performance.now();
+      await fn();
+      into.push(performance.now() - t);
+      if (profile === "fleet") {
+        const after = cpuOf();
+        cpu.agents.push(after.agents - before.agents);
+        cpu.controller.push(after.controller - before.controller);
+      }
+      await settle();
+    };
+    const floorRun = async (untilRetired: boolean) => {
+      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(path.join(h.dir, "nginx.pid"), `http://${h.ip}:8080/healthz`, untilRetired)));
+    };
     for (let r = 0; r < runs; r++) {
-      let t = performance.now();
-      await fleetReload("web");
-      fleet.push(performance.now() - t);
-      await settle();
-
-      t = performance.now();
-      await fleetReload("web-defaults");
-      fleetDefaults.push(performance.now() - t);
-      await settle();
-
-      t = performance.now();
-      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(path.join(h.dir, "nginx.pid"), `http://${h.ip}:8080/healthz`, true)));
-      floor.push(performance.now() - t);
-      await settle();
-
-      t = performance.now();
-      for (let i = 0; i < n; i += batch) await Promise.all(hosts.slice(i, i + batch).map((h) => floorReload(path.join(h.dir, "nginx.pid"), `http://${h.ip}:8080/healthz`, false)));
-      floorFirstWorker.push(performance.now() - t);
-      await settle();
-
-      t = performance.now();
-      const a = await execa("/usr/bin/ansible-playbook", ["-i", path.join(scratch.dir, "inventory.ini"), path.join(scratch.dir, "play.yml")], { env: ansibleEnv, reject: false, all: true, timeout: 600_000 });
-      if (a.exitCode !== 0) throw new Error(`ansible-playbook failed: ${String(a.all).slice(-2000)}`);
-      ansible.push(performance.now() - t);
+      await timed("fleet", fleet, () => fleetReload("web"));
+      await timed("defaults", fleetDefaults, () => fleetReload("web-defaults"));
+      await timed("floor", floor, () => floorRun(true));
+      await timed("firstWorker", floorFirstWorker, () => floorRun(false));
+      await timed("ansible", ansible, async () => {
+        const a = await execa("/usr/bin/ansible-playbook", ["-i", path.join(scratch.dir, "inventory.ini"), path.join(scratch.dir, "play.yml")], { env: ansibleEnv, reject: false, all: true, timeout: 600_000 });
+        if (a.exitCode !== 0) throw new Error(`ansible-playbook failed: ${String(a.all).slice(-2000)}`);
+      });
     }
     const windows = Math.ceil(n / batch) * DEFAULT_HEALTHY_FOR_MS;
     return {
@@ -171,13 +179,15 @@ groups:
       ansible: timeStats(ansible),
       ansibleOverFleet: ratioStats(ansible, fleet),
       ansibleOverFleetDefaults: ratioStats(ansible, fleetDefaults),
+      // CPU (user + system) of the 20 agents together and of the controller daemon, per healthy_for-0 run.
+      cpuMsPerRun: { agents: timeStats(cpu.agents), controller: timeStats(cpu.controller) },
       // Where one healthy_for-0 run's time went (the median run's), from the history's timestamps.
       timeline: timelines.sort((a, b) => a.totalMs - b.totalMs)[Math.floor(timelines.length / 2)],
       all: { fleet: fleet.map(Math.round), fleetDefaults: fleetDefaults.map(Math.round), floor: floor.map(Math.round), floorFirstWorker: floorFirstWorker.map(Math.round), ansible: ansible.map(Math.round) },
     };
   } finally {
     for (const stop of stops) await stop();
-    for (const p of procs) p.kill("SIGTERM");
+    for (const p of [...agents, ...procs]) p.kill("SIGTERM");
     // Ansible's persistent ssh masters (client side) and everything left in each host (sshd sessions, nginx).
     await execa("/usr/bin/pkill", ["-f", path.join(scratch.dir, "cp")], { reject: false });
     for (const [i, h] of hosts.entries()) {
@@ -202,7 +212,7 @@ interface Timeline {
   untilRecordedMs: number;
   untilFirstStepMs: number;
   /** Per batch: the slowest step, and the gap from the previous batch's last finish to this batch's first start. */
-  batches: { slowestStepMs: number; gapBeforeMs: number; agentTotalMs: number[] }[];
+  batches: { slowestStepMs: number; gapBeforeMs: number; agentTotalMs: number[]; agentPhases: string[] }[];
   /** The last step's finish to the CLI's exit. */
   afterLastStepMs: number;
 }
@@ -219,7 +229,7 @@ function lastRolloutTimeline(db: string, cliStart: number, cliEnd: number): Time
     const batches = [...byBatch.values()].map((b) => {
       const start = Math.min(...b.map((x) => x.s));
       const end = Math.max(...b.map((x) => x.f));
-      const out = { slowestStepMs: Math.max(...b.map((x) => x.f - x.s)), gapBeforeMs: start - prevEnd, agentTotalMs: b.map((x) => agentTotal(x.evidence)) };
+      const out = { slowestStepMs: Math.max(...b.map((x) => x.f - x.s)), gapBeforeMs: start - prevEnd, agentTotalMs: b.map((x) => agentTotal(x.evidence)), agentPhases: b.map((x) => agentPhases(x.evidence)) };
       prevEnd = end;
       return out;
     });
@@ -235,4 +245,29 @@ function agentTotal(evidence: string): number {
   } catch {
     return -1;
   }
+}
+
+/** An agent's total split as "total = outside the window (before the signal and after it) + signal to new generation + healthy window" (ms). */
+function agentPhases(evidence: string): string {
+  try {
+    const d = (JSON.parse(evidence) as { durations?: Record<string, number> }).durations ?? {};
+    const [total, gen, healthy] = [d.totalMs ?? 0, d.generationMs ?? 0, d.healthyMs ?? 0];
+    return `${total}=${total - gen - healthy}+${gen}+${healthy}`;
+  } catch {
+    return "?";
+  }
+}
+
+/** utime + stime of these processes, in ms (/proc/PID/stat counts clock ticks of 10 ms). */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks * 10;
 }

@@ -28,7 +28,6 @@ services:
     reject_markers: { log: ${nginx.errorLog}, pattern: "\\\\[emerg\\\\]" }
     generation: workers
     healthy_for: 0ms
-    probe_interval: 20ms
     health: [{ http: "http://127.0.0.1:${nginx.port}/healthz" }]
     configs: [{ path: ${nginx.conf} }]
 `,

@@ -66,6 +66,7 @@ if (r.networkFleet?.fleet) {
   const ratio = (x: { median: number; min: number; max: number }) => `${x.median} (${x.min}-${x.max})`;
   rows.push([`${f.hosts} netns hosts (nginx + agent + sshd), batches of ${f.batch}, ${f.runs} runs, healthy_for 0`, `fleet reload (CLI included) ${range(f.fleet)}; floor ${range(f.floor)}: ratio ${ratio(f.fleetOverFloor)} (target <= 1.3)`]);
   rows.push([`  floor that stops at the first new worker`, `${range(f.floorFirstWorker)}: ratio ${ratio(f.fleetOverFirstWorkerFloor)}`]);
+  if (f.cpuMsPerRun) rows.push([`  CPU per fleet reload (healthy_for 0)`, `20 agents together ${f.cpuMsPerRun.agents.medianMs}ms, controller daemon ${f.cpuMsPerRun.controller.medianMs}ms (medians)`]);
   rows.push([`  default timings (healthy_for 500ms)`, `fleet ${range(f.defaults.fleet)}; over floor + ${f.defaults.healthyWindowsMs}ms of windows: ${ratio(f.defaults.overFloorPlusWindows)} (target <= 1.15)`]);
   rows.push([`  Ansible (serial ${f.batch}, kill -HUP + uri gate over ssh)`, `${range(f.ansible)}: ${ratio(f.ansibleOverFleet)}x fleet (healthy_for 0), ${ratio(f.ansibleOverFleetDefaults)}x fleet (defaults)`]);
 } else if (r.networkFleet?.skipped) rows.push(["netns hosts + Ansible", `skipped: ${r.networkFleet.skipped}`]);
