@@ -130,6 +130,8 @@ export class AgentCore {
   /** Refusals of changes that were admitted but may no longer act when their turn came. */
   private readonly refusedAtStart = new WeakSet<object>();
   private readonly statusCache = new StatusCache<Omit<ServiceStatusReport, "configs">>(STATUS_TTL_MS);
+  /** Status's running_only answers, cached and dropped like the full ones. */
+  private readonly runningCache = new StatusCache<ServiceStatusReport>(STATUS_TTL_MS);
 
   constructor(
     private config: AgentConfig,
@@ -157,6 +159,7 @@ export class AgentCore {
       this.services = services;
       this.versions = versions;
       this.statusCache.clear();
+      this.runningCache.clear();
     };
   }
 
@@ -196,7 +199,7 @@ export class AgentCore {
   async status(service: string, options: { runningOnly?: boolean } = {}): Promise<ServiceStatusReport[]> {
     const names = service ? [this.declared(service).config.name] : [...this.services.keys()];
     const services = this.services;
-    if (options.runningOnly) return Promise.all(names.map((n) => this.runningOf(services.get(n)!)));
+    if (options.runningOnly) return Promise.all(names.map((n) => this.runningCache.get(n, () => this.runningOf(services.get(n)!))));
     // Config hashes are read fresh on every call (small files; drift must show at once); the
     // process and probe parts may be up to STATUS_TTL_MS old.
     return Promise.all(
@@ -401,13 +404,18 @@ export class AgentCore {
         if (gate.beforeCommit && !release) release = await gate.beforeCommit().catch(refused);
       };
       // Status never answers from before a change that is running or just ended.
-      this.statusCache.invalidate(service);
+      this.forgetStatus(service);
       return work(commit).finally(() => {
         release?.();
-        this.statusCache.invalidate(service);
+        this.forgetStatus(service);
       });
     };
     return this.track(label, this.serialized(service, started));
+  }
+
+  private forgetStatus(service: string): void {
+    this.statusCache.invalidate(service);
+    this.runningCache.invalidate(service);
   }
 
   private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {

@@ -18,11 +18,13 @@ export async function sendSignal(main: MainProcess, signal: ReloadSignal, inspec
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EPERM") {
       const self = process.getuid?.() ?? -1;
+      // Whose it is now: its uid may have changed since the baseline.
+      const uid = (await inspector.inspect(main.pid))?.uid ?? main.uid;
       return {
         ok: false,
         outcome: "refused",
         action,
-        reason: `permission denied: the agent runs as user ${userName(self)} (uid ${self}) and may not signal pid ${main.pid}, which belongs to user ${userName(main.uid)} (uid ${main.uid}); run the agent as root or as ${userName(main.uid)}`,
+        reason: `permission denied: the agent runs as user ${userName(self)} (uid ${self}) and may not signal pid ${main.pid}, which belongs to user ${userName(uid)} (uid ${uid}); run the agent as root or as ${userName(uid)}`,
       };
     }
     if (code === "ESRCH") return { ok: false, outcome: "failed", action, reason: `pid ${main.pid} exited before the signal arrived` };

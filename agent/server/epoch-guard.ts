@@ -13,13 +13,11 @@
 // has returned OK no change of an older epoch lands any more.
 //
 // The file is read again only when it may say something new: a call whose
-// epoch equals the newest this process knows for its controller is judged
-// without reading it when one synchronous lstat shows the file exactly as the
-// last read found it; the later looks of an admitted call (when queued work
-// starts, at the commit point) judge against what this process knows. A
-// newer epoch reaches this agent only through a call to it, which records it
-// here first. Reading the file costs about ten thread-pool round trips, which
-// under load were most of a reload's time before the signal.
+// epoch equals the newest known for its controller (what the last read found,
+// and what this process recorded) is judged without reading it when a few
+// synchronous lstats show the file and every directory on the way to it as
+// the last read found them. Reading it costs about ten thread-pool round
+// trips, which under load were most of a reload's time before the signal.
 import { failedPrecondition, invalidArgument } from "../../common/errors.js";
 import { compareEpochs, formatEpoch, isControllerId, parseEpoch, type ControllerEpoch } from "../../common/controller-epoch.js";
 import type { Logger } from "../../common/logger.js";
@@ -64,8 +62,10 @@ interface Committed {
 }
 
 export class EpochGuard {
-  /** Every epoch read or recorded in this process, the newest per controller, so a state_dir moved by SIGHUP cannot lower a fence. */
+  /** Everything accepted in this process, so a state_dir moved by SIGHUP cannot lower a fence. */
   private readonly memory = new Map<string, SeenEpoch>();
+  /** The file as the last read found it, with what this process recorded since: what a call is judged on without reading. */
+  private known = new Map<string, SeenEpoch>();
   /** Fenced changes past their commit point that have not ended. */
   private readonly committed = new Set<Committed>();
   /** One check at a time: two calls must not both read the old file and race their writes. */
@@ -82,20 +82,14 @@ export class EpochGuard {
       this.logger.info("call without a controller epoch: not fenced (fleet agent CLI or another direct caller)", { rpc, caller });
       return Promise.resolve();
     }
-    const run = this.queue.then(() => (this.knownAndUnchanged(headers.id, headers.epoch) ? undefined : this.check(rpc, headers.id, headers.epoch)));
+    const run = this.queue.then(() => this.check(rpc, headers.id, headers.epoch));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** The epoch is the newest known for its controller, and the file is as it was read. */
-  private knownAndUnchanged(id: string, epoch: ControllerEpoch): boolean {
-    const known = this.memory.get(id);
-    return !!known && compareEpochs(epoch, known.epoch) === 0 && this.store.unchangedSinceRead();
-  }
-
-  /** admit again for a call admitted before (its queued work starts): judged against what this process knows. */
+  /** admit again, for a call admitted before whose queued work starts now. */
   recheck(rpc: string, headers: { id: string; epoch: ControllerEpoch }): Promise<void> {
-    const run = this.queue.then(() => this.checkKnown(rpc, headers.id, headers.epoch));
+    const run = this.queue.then(() => this.check(rpc, headers.id, headers.epoch));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -108,7 +102,7 @@ export class EpochGuard {
    */
   commit(rpc: string, caller: string, headers: { id: string; epoch: ControllerEpoch }): Promise<() => void> {
     const run = this.queue
-      .then(() => this.checkKnown(rpc, headers.id, headers.epoch))
+      .then(() => this.check(rpc, headers.id, headers.epoch))
       .then(() => {
         let ended!: () => void;
         const entry: Committed = { id: headers.id, epoch: headers.epoch, label: `${rpc} by ${caller} (controller ${headers.id} at epoch ${formatEpoch(headers.epoch)})`, ended: new Promise((r) => (ended = r)) };
@@ -136,14 +130,10 @@ export class EpochGuard {
     return older.filter((c) => this.committed.has(c)).map((c) => c.label);
   }
 
-  /** An epoch equal to the newest known is accepted without the file; anything else is judged on the file as at arrival. */
-  private async checkKnown(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {
-    const known = this.memory.get(id);
-    if (known && compareEpochs(epoch, known.epoch) === 0) return;
-    return this.check(rpc, id, epoch);
-  }
-
   private async check(rpc: string, id: string, epoch: ControllerEpoch): Promise<void> {
+    // The newest known, and the file and the way to it as read: nothing to read again.
+    const known = this.known.get(id);
+    if (known && compareEpochs(epoch, known.epoch) === 0 && this.store.unchangedSinceRead()) return;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.checkOnce(rpc, id, epoch);
@@ -161,7 +151,7 @@ export class EpochGuard {
       const onDisk = all.get(k);
       if (!onDisk || compareEpochs(v.epoch, onDisk.epoch) > 0) all.set(k, v);
     }
-    for (const [k, v] of all) this.memory.set(k, v);
+    this.known = new Map(all);
     const verdict = judgeEpoch(id, epoch, all.get(id)?.epoch);
     if (verdict.act === "refuse") {
       this.logger.warn("call from a fenced controller refused", { rpc, controller: id, epoch: formatEpoch(epoch), seen: formatEpoch(all.get(id)!.epoch) });
@@ -172,6 +162,7 @@ export class EpochGuard {
       all.set(id, seen);
       await this.store.write(all);
       this.memory.set(id, seen);
+      this.known.set(id, seen);
       this.logger.info("controller epoch recorded", { controller: id, epoch: formatEpoch(epoch) });
     }
   }

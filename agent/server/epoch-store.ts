@@ -28,7 +28,12 @@ export class EpochFileChanged extends Error {}
 export interface EpochStore {
   read(): Promise<Map<string, SeenEpoch>>;
   write(all: Map<string, SeenEpoch>): Promise<void>;
-  /** True only when the file is, by one synchronous lstat, exactly as the last read found it (same state_dir, inode, size, mtime and ctime). */
+  /**
+   * True only when, by synchronous lstats, the file is exactly as the last read found it (inode, size, mtime,
+   * ctime) and so is the way to it: the same state_dir path, every directory on it the same inode with the
+   * same mode and owner (a chmod, chown or a symlink swapped in anywhere means the file is read again, with
+   * every check of a read).
+   */
   unchangedSinceRead(): boolean;
 }
 
@@ -41,7 +46,7 @@ export class FileEpochStore implements EpochStore {
   constructor(private readonly stateDir: () => string) {}
 
   async read(): Promise<Map<string, SeenEpoch>> {
-    const where = path.join(this.stateDir(), EPOCH_FILE);
+    const where = path.join(path.normalize(this.stateDir()), EPOCH_FILE);
     this.readStamp = undefined;
     const before = stampOf(where);
     const dir = await this.open();
@@ -50,7 +55,9 @@ export class FileEpochStore implements EpochStore {
       this.lastRead = file?.id;
       const parsed = file ? parseEpochFile(file.bytes, path.join(dir.path, EPOCH_FILE)) : new Map<string, SeenEpoch>();
       // A stamp taken before and after the read vouches for what was read; a write meanwhile leaves none.
-      if (before && before === stampOf(where) && (!file || before.startsWith(`${file.id.dev}:${file.id.ino}:`))) this.readStamp = { where, stamp: before };
+      // A stamp the same before and after the read, of the very file that was read, vouches for what was read.
+      const same = before !== undefined && before.text === stampOf(where)?.text;
+      if (same && (file ? before.file?.dev === BigInt(file.id.dev) && before.file.ino === BigInt(file.id.ino) : !before.file)) this.readStamp = { where, stamp: before.text };
       return parsed;
     } finally {
       await dir.close();
@@ -59,7 +66,7 @@ export class FileEpochStore implements EpochStore {
 
   unchangedSinceRead(): boolean {
     const r = this.readStamp;
-    return !!r && r.where === path.join(this.stateDir(), EPOCH_FILE) && stampOf(r.where) === r.stamp;
+    return !!r && r.where === path.join(path.normalize(this.stateDir()), EPOCH_FILE) && stampOf(r.where)?.text === r.stamp;
   }
 
   async write(all: Map<string, SeenEpoch>): Promise<void> {
@@ -106,16 +113,32 @@ export class FileEpochStore implements EpochStore {
 }
 
 /**
- * "dev:ino:size:mtime:ctime" (ns) of the file itself, "absent" when there is none, undefined when it cannot be
- * looked at. Synchronous: one lstat in the agent's own state_dir. The ctime moves on every change to the
- * inode and cannot be set back from user space; a replacement (the temp file renamed over) is a new inode.
+ * The epoch file's stamp: each directory from / down to state_dir as "dev:ino:mode:uid" (lstat: a symlink
+ * shows in the mode, a chmod or chown in mode and uid), then the file itself as "dev:ino:size:mtime:ctime"
+ * (ns) or "absent"; undefined when a directory cannot be looked at. Synchronous: a few lstats of local
+ * directories. The file's ctime moves on every change to its inode and cannot be set back from user space;
+ * a replacement (the temp file renamed over) is a new inode.
  */
-function stampOf(file: string): string | undefined {
+function stampOf(file: string): { text: string; file?: { dev: bigint; ino: bigint } } | undefined {
+  const dirs: string[] = [];
+  for (let d = path.dirname(file); ; d = path.dirname(d)) {
+    dirs.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
   try {
-    const s = lstatSync(file, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "absent" : undefined;
+    const parts = dirs.map((d) => {
+      const s = lstatSync(d, { bigint: true });
+      return `${s.dev}:${s.ino}:${s.mode}:${s.uid}`;
+    });
+    try {
+      const s = lstatSync(file, { bigint: true });
+      return { text: [...parts, `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`].join(" "), file: { dev: s.dev, ino: s.ino } };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
+      return { text: [...parts, "absent"].join(" ") };
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -74,3 +74,10 @@ test("running_only for every service at once, as the full Status", async () => {
   const r = await agent.client.status("", { runningOnly: true });
   assert.deepEqual(r.services.map((s) => [s.name, s.running]).sort(), [["stopped", false], ["svc", true], ["unlocatable", true]]);
 });
+
+test("running_only answers are reused like the full Status's: a burst of calls locates and probes once", async () => {
+  await new Promise((r) => setTimeout(r, 600)); // past the reuse window of the earlier tests
+  const before = ran("unlocatable-probed");
+  for (let i = 0; i < 20; i++) assert.equal((await agent.client.status("unlocatable", { runningOnly: true })).services[0]!.running, true);
+  assert.equal(ran("unlocatable-probed") - before, 1);
+});
