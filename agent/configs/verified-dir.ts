@@ -256,7 +256,7 @@ export class VerifiedDir {
 
 function refusal(where: string, err: NodeJS.ErrnoException, what: "file" | "directory") {
   if (err.code === "ELOOP" || (what === "directory" && err.code === "ENOTDIR")) {
-    return permissionDenied(`${where} is a symlink or not a ${what}; fleet follows no symlinks in declared config paths`);
+    return permissionDenied(`${where} is a symlink or not a ${what}; the agent follows no symlinks in the paths it writes (declared config paths, state_dir)`);
   }
   if (err.code === "ENOENT") return permissionDenied(`${what === "directory" ? "directory " : ""}${where} does not exist`);
   return failedPrecondition(`cannot open ${where}: ${err.code ?? err.message}`);
