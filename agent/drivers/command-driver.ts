@@ -9,7 +9,7 @@ export function commandDriver(spec: Extract<ReloadSpec, { method: "command" }>, 
   return {
     method: "command",
     summary: `run ${action}`,
-    locate: async () => (spec.target ? locateMain(spec.target, deps.systemd, deps.inspector) : undefined),
+    locate: async (need) => (spec.target ? locateMain(spec.target, deps.systemd, deps.inspector, need) : undefined),
     preflight: async () => undefined,
     async trigger(_main, { timeoutMs, signal, guard }) {
       const refused = await guardRefusal(action, guard);

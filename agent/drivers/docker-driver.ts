@@ -18,12 +18,12 @@ export function dockerDriver(spec: Extract<ReloadSpec, { method: "docker" }>, gi
     method: "docker",
     signal: spec.signal,
     summary: `docker kill --signal=${spec.signal} ${spec.container}`,
-    async locate() {
+    async locate(need) {
       const r = await deps.runner.run([DOCKER, "inspect", "--format", "{{.State.Running}} {{.State.Pid}}", "--", spec.container], { timeoutMs: 10_000 });
       if (r.exitCode !== 0 || r.timedOut) return { state: "error", reason: `docker inspect ${spec.container}: ${r.timedOut ? "timed out" : r.output || `exit ${r.exitCode}`}` };
       const [running, pid] = r.output.trim().split(" ");
       if (running !== "true") return { state: "not_running", reason: `container ${spec.container} is not running` };
-      return fromPid(Number(pid), `container ${spec.container} pid ${pid} is gone`, deps.inspector);
+      return fromPid(Number(pid), `container ${spec.container} pid ${pid} is gone`, deps.inspector, need);
     },
     preflight: async () => undefined,
     async trigger(_main, { timeoutMs, signal, guard }) {

@@ -2,7 +2,7 @@
 // sends the reload. Everything else (checks, probes, evidence) is shared.
 import type { ReloadSignal, ReloadSpec } from "../config/agent-config.js";
 import type { CommandRunner } from "../process/command-runner.js";
-import type { ProcessFacts, ProcessInspector } from "../process/process-inspector.js";
+import type { FactsNeeded, ProcessFacts, ProcessInspector } from "../process/process-inspector.js";
 import type { SystemdClient } from "../process/systemd-client.js";
 import { commandDriver } from "./command-driver.js";
 import { dockerDriver } from "./docker-driver.js";
@@ -38,7 +38,8 @@ export interface ServiceDriver {
   /** One line for Describe, e.g. "HUP to the pid in /run/nginx.pid". */
   readonly summary: string;
   /** Finds the process whose identity a reload must keep; undefined target = cannot tell. */
-  locate(): Promise<Located | undefined>;
+  /** `need`: which of the facts that may wait to read (see ProcessInspector.inspect); all by default. */
+  locate(need?: FactsNeeded): Promise<Located | undefined>;
   /** Refuses, before anything is touched, what cannot reload. */
   preflight(main: MainProcess | undefined): Promise<string | undefined>;
   trigger(main: MainProcess | undefined, options: { timeoutMs: number; signal?: AbortSignal; guard?: TargetGuard }): Promise<TriggerResult>;

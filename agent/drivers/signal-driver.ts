@@ -12,7 +12,7 @@ export function signalDriver(spec: Extract<ReloadSpec, { method: "signal" }>, gi
     method: "signal",
     signal: spec.signal,
     summary: `SIG${spec.signal} to ${where}`,
-    locate: () => locateMain(t, deps.systemd, deps.inspector),
+    locate: (need) => locateMain(t, deps.systemd, deps.inspector, need),
     preflight: async () => undefined,
     async trigger(main, { guard }) {
       if (!main) return { ok: false, outcome: "failed", action: "signal", reason: "main process unknown" };

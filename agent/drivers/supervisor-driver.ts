@@ -18,14 +18,14 @@ export function supervisorDriver(spec: Extract<ReloadSpec, { method: "supervisor
     method: "supervisor",
     signal: spec.signal,
     summary: `supervisorctl signal ${spec.signal} ${spec.program}`,
-    async locate() {
+    async locate(need) {
       const r = await deps.runner.run(supervisorArgv(spec, "pid", spec.program), { timeoutMs: 10_000 });
       const pid = Number(r.output.trim());
       if (r.spawnError || r.timedOut || !Number.isInteger(pid)) {
         return { state: "error", reason: `supervisorctl pid ${spec.program}: ${r.timedOut ? "timed out" : r.output || `exit ${r.exitCode}`}` };
       }
       if (pid === 0) return { state: "not_running", reason: `supervisor program ${spec.program} is not running` };
-      return fromPid(pid, `supervisor program ${spec.program} pid ${pid} is gone`, deps.inspector);
+      return fromPid(pid, `supervisor program ${spec.program} pid ${pid} is gone`, deps.inspector, need);
     },
     preflight: async () => undefined,
     async trigger(_main, { timeoutMs, signal, guard }) {

@@ -11,7 +11,7 @@ export function systemdDriver(spec: Extract<ReloadSpec, { method: "systemd" }>, 
   return {
     method: "systemd",
     summary: action,
-    locate: () => locateMain({ kind: "unit", unit: spec.unit }, deps.systemd, deps.inspector),
+    locate: (need) => locateMain({ kind: "unit", unit: spec.unit }, deps.systemd, deps.inspector, need),
     async preflight(main) {
       const unit = await deps.systemd.show(spec.unit);
       if (unit.canReload) return main ? handlerRefusal(spec.unit, unit.execReload, main, deps.inspector) : undefined;
@@ -45,7 +45,7 @@ async function handlerRefusal(unit: string, execReload: string, main: MainProces
   const argv = execReloadArgv(execReload);
   const signal = argv && execReloadSignal(argv);
   if (!signal) return undefined;
-  const p = await inspector.inspect(main.pid);
+  const p = await inspector.inspect(main.pid, { command: false, exeId: false }); // its signal dispositions only
   if (!p || p.startTime !== main.startTime) return undefined; // gone or replaced: the identity checks after the reload say so
   const refusal = signalRefusal(p, signal);
   return refusal ? `unit ${unit}'s ExecReload= (${argv!.join(" ")}) sends SIG${signal} to its main process, but ${refusal}; nothing was sent` : undefined;

@@ -1,7 +1,7 @@
 // An in-memory ProcessInspector for unit tests of the reload phases: a table
 // of processes the test edits between calls.
 import type { ProcInfo } from "./proc-fs.js";
-import { readPidfile, type PidfileRead, type ProcessFacts, type ProcessInspector } from "./process-inspector.js";
+import { readPidfile, type FactsNeeded, type PidfileRead, type ProcessFacts, type ProcessInspector } from "./process-inspector.js";
 
 const HUP_BIT = 1n << 0n;
 
@@ -33,7 +33,7 @@ export class FakeProcessInspector implements ProcessInspector {
     return p;
   }
 
-  async inspect(pid: number) {
+  async inspect(pid: number, _need?: FactsNeeded) {
     const p = this.procs.get(pid);
     return p ? { ...p } : undefined;
   }

@@ -31,8 +31,12 @@ export interface ProcessFacts {
 }
 
 export interface ProcessInspector {
-  /** Every fact about one process, zombies included; undefined when there is no such process. */
-  inspect(pid: number): Promise<ProcessFacts | undefined>;
+  /**
+   * Every fact about one process, zombies included; undefined when there is no such process.
+   * `need` leaves out the two reads that may wait (and so go through the thread pool): without
+   * `command` it is the kernel's short name (comm), without `exeId` undefined.
+   */
+  inspect(pid: number, need?: FactsNeeded): Promise<ProcessFacts | undefined>;
   /** Only its identity and state (one read of /proc/PID/stat): for watching whether a process exited or was replaced. */
   identity(pid: number): Promise<{ startTime: number; state: string } | undefined>;
   list(): Promise<ProcInfo[]>;
@@ -50,6 +54,13 @@ export interface ProcessInspector {
   selfMountNamespace(): Promise<string | undefined>;
   /** "DEV:INO" of a file (following symlinks), as ProcessFacts.exeId spells it; undefined when unreadable. */
   fileId(path: string): Promise<string | undefined>;
+}
+
+export interface FactsNeeded {
+  /** The full command line (/proc/PID/cmdline); default true. */
+  command?: boolean;
+  /** The executable's device and inode (stat of /proc/PID/exe); default true. */
+  exeId?: boolean;
 }
 
 export type PidfileRead = { ok: true; text: string; modifiedAtMs: number } | { ok: false; missing: boolean; reason: string };
@@ -116,11 +127,15 @@ export function startedAtMs(startTicks: number, uptimeSeconds: number, nowMs: nu
   return bootMs + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
-async function inspectProc(pid: number): Promise<ProcessFacts | undefined> {
+async function inspectProc(pid: number, need: FactsNeeded = {}): Promise<ProcessFacts | undefined> {
   try {
     // cmdline takes the target's memory lock and /proc/PID/exe's stat asks the executable's file
-    // system: those two may wait, so they are asynchronous; the rest is kernel state, read at once.
-    const slow = Promise.all([readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""), stat(`/proc/${pid}/exe`).catch(() => undefined)]);
+    // system: those two may wait, so they are asynchronous (and left out when not needed); the rest
+    // is kernel state, read at once.
+    const slow = Promise.all([
+      need.command === false ? "" : readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""),
+      need.exeId === false ? undefined : stat(`/proc/${pid}/exe`).catch(() => undefined),
+    ]);
     let statText: string, statusText: string;
     try {
       statText = readFileSync(`/proc/${pid}/stat`, "utf8");

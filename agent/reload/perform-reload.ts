@@ -7,7 +7,7 @@ import { configFileStates, type ConfigFileState } from "../configs/config-file-s
 import type { Located, MainProcess, ServiceDriver, TargetGuard } from "../drivers/service-driver.js";
 import { targetVerdict, type TargetContext } from "../drivers/target-identity.js";
 import { commandFailure, type CommandRunner } from "../process/command-runner.js";
-import { procFsInspector, type ProcessInspector } from "../process/process-inspector.js";
+import { procFsInspector, type FactsNeeded, type ProcessInspector } from "../process/process-inspector.js";
 import { userName } from "../process/proc-fs.js";
 import { ProbeLoop, type ProbeCounts } from "../probes/probe-loop.js";
 import { classifyOutcome, type OutcomeWord, type ReloadFacts } from "../verify/classify-outcome.js";
@@ -90,6 +90,8 @@ interface RunContext {
   facts: Omit<ReloadFacts, "stoppedBefore" | "triggerFailure">;
   ev: ReloadEvidence;
   main?: MainProcess;
+  /** The main process's full command line, read beside the reload (the baseline used the kernel's short name). */
+  mainCommand?: Promise<string | undefined>;
   watcher?: GenerationWatcher;
   markers?: LineSource;
   tSignal: number;
@@ -199,8 +201,27 @@ function newContext(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRu
 
 /** A reload that stopped before it was watched: the config files' state is read now (a full run reads it at the end). */
 async function finishEarly(ctx: RunContext, facts: ReloadFacts): Promise<ReloadReport> {
-  ctx.ev.configs = await configFileStates(ctx.svc.configs);
+  [ctx.ev.configs] = await Promise.all([configFileStates(ctx.svc.configs), withFullCommand(ctx)]);
   return finish(ctx, facts);
+}
+
+/**
+ * The baseline located the main process without the reads that may wait (its command line, its
+ * executable's identity unless expect.exe needs it): those would put a thread-pool round trip
+ * before the signal. The full command line is read beside the reload and shown in the evidence.
+ */
+const BASELINE_NEEDS = (svc: ServiceConfig): FactsNeeded => ({ command: false, exeId: !!svc.expect?.exe });
+
+function readFullCommand(ctx: RunContext, main: MainProcess): Promise<string | undefined> {
+  return ctx.inspector.inspect(main.pid, { exeId: false }).then(
+    (p) => (p && p.startTime === main.startTime ? p.command : undefined),
+    () => undefined,
+  );
+}
+
+async function withFullCommand(ctx: RunContext): Promise<void> {
+  const command = await ctx.mainCommand;
+  if (command && ctx.main) ctx.main.command = command;
 }
 
 function finish(ctx: RunContext, facts: ReloadFacts): ReloadReport {
@@ -213,7 +234,7 @@ function finish(ctx: RunContext, facts: ReloadFacts): ReloadReport {
 async function baseline(ctx: RunContext): Promise<Stop | undefined> {
   let located: Located | undefined;
   try {
-    located = await ctx.driver.locate();
+    located = await ctx.driver.locate(BASELINE_NEEDS(ctx.svc));
   } catch (err) {
     return { outcome: "failed", reason: (err as Error).message };
   }
@@ -225,6 +246,7 @@ async function baseline(ctx: RunContext): Promise<Stop | undefined> {
   }
   const main = located?.main;
   ctx.main = main;
+  if (main) ctx.mainCommand = readFullCommand(ctx, main);
   ctx.ev.mainBefore = main;
   ctx.facts.mainBefore = main;
   [ctx.ev.workersBefore, ctx.ev.listenBefore] = await Promise.all([main ? ctx.inspector.children(main.pid) : [], main ? ctx.inspector.listeningSocketInodes(main.pid) : []]);
@@ -242,7 +264,8 @@ function targetGuard(ctx: RunContext): TargetGuard {
   return async () => {
     const main = ctx.main;
     if (!main) return undefined;
-    const p = await ctx.inspector.inspect(main.pid);
+    // Nothing that may wait right before the signal: the executable's identity only when expect.exe needs it.
+    const p = await ctx.inspector.inspect(main.pid, { command: false, exeId: !!ctx.svc.expect?.exe });
     if (!p || p.startTime !== main.startTime) return { outcome: "failed", reason: `pid ${main.pid} is no longer the process seen at baseline (it exited or the PID was reused); nothing was signalled` };
     return targetVerdict(p, await targetContext(ctx));
   };
@@ -390,14 +413,14 @@ async function stayHealthy(ctx: RunContext, loop: ProbeLoop): Promise<void> {
 /** 8. Identity after: find the main process again (a restart shows as a new one); the config files' state beside it. */
 async function identifyAfter(ctx: RunContext): Promise<void> {
   ctx.facts.rejectMarker = ctx.ev.rejectMarker || undefined;
-  const [, configs] = await Promise.all([ctx.main ? findMainAgain(ctx) : undefined, configFileStates(ctx.svc.configs)]);
+  const [, configs] = await Promise.all([ctx.main ? withFullCommand(ctx).then(() => findMainAgain(ctx)) : undefined, configFileStates(ctx.svc.configs)]);
   ctx.ev.configs = configs;
 }
 
 async function findMainAgain(ctx: RunContext): Promise<void> {
   const { ev } = ctx;
   const locate = (): Promise<Located> =>
-    ctx.driver.locate().then(
+    ctx.driver.locate(BASELINE_NEEDS(ctx.svc)).then(
       (l) => l ?? { state: "error", reason: `${ctx.driver.method} cannot locate a main process` },
       (err: Error) => ({ state: "error", reason: err.message }),
     );
@@ -414,6 +437,10 @@ async function findMainAgain(ctx: RunContext): Promise<void> {
     ctx.facts.mainGoneReason = again.reason;
     return;
   }
+  const before = ctx.main!;
+  // The same process keeps the command line read at the baseline; another one (a restart) has its own read.
+  const same = again.main.pid === before.pid && again.main.startTime === before.startTime;
+  again.main.command = (same ? before.command : await readFullCommand(ctx, again.main)) || again.main.command;
   ev.mainAfter = again.main;
   ctx.facts.mainAfter = again.main;
   // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).

@@ -7,6 +7,7 @@ import type { ServiceConfig } from "../../agent/config/agent-config.js";
 import { guardRefusal, type ServiceDriver } from "../../agent/drivers/service-driver.js";
 import type { CommandRunner } from "../../agent/process/command-runner.js";
 import { FakeProcessInspector } from "../../agent/process/fake-process-inspector.js";
+import type { FactsNeeded } from "../../agent/process/process-inspector.js";
 import { performReload } from "../../agent/reload/perform-reload.js";
 import type { JournalEntry, JournalReader } from "../../agent/verify/journal-tail.js";
 
@@ -34,8 +35,8 @@ function fakeDriver(fake: FakeProcessInspector, hooks: { beforeSend?: () => void
     method: "signal" as const,
     signal: "HUP" as const,
     summary: "fake",
-    async locate() {
-      const facts = await fake.inspect(MAIN);
+    async locate(need?: FactsNeeded) {
+      const facts = await fake.inspect(MAIN, need);
       if (!facts) return { state: "not_running" as const, reason: `pid ${MAIN} is gone` };
       return { state: "running" as const, main: { pid: MAIN, startTime: facts.startTime, uid: facts.uid, command: facts.command }, facts };
     },
@@ -50,6 +51,20 @@ function fakeDriver(fake: FakeProcessInspector, hooks: { beforeSend?: () => void
     },
   };
   return d satisfies ServiceDriver;
+}
+
+/** Reading a full command line waits (the target holds its memory lock) until `release`; the kernel's short name does not. */
+class WaitingCommandLines extends FakeProcessInspector {
+  release!: () => void;
+  private readonly released = new Promise<void>((r) => (this.release = r));
+  reads = 0;
+  override async inspect(pid: number, need?: FactsNeeded) {
+    const p = await super.inspect(pid);
+    if (!p || need?.command === false) return p && { ...p, command: p.command.split(" ")[0]! };
+    this.reads++;
+    await this.released;
+    return p;
+  }
 }
 
 class FakeJournal implements JournalReader {
@@ -196,5 +211,22 @@ describe("reload phases over a fake process table", () => {
     const r = await run(svc, fakeDriver(fake, { onSend: () => (broken = true) }), fake, reader);
     assert.equal(r.outcome, "failed", r.reason);
     assert.match(r.reason, /could not read the generation evidence \(journal\): journalctl failed/);
+  });
+
+  test("the full command line is read beside the reload: one that waits does not hold up the signal, and the evidence shows it", { timeout: 10_000 }, async () => {
+    const fake = new WaitingCommandLines();
+    fake.add(MAIN, { command: "daemon -c /etc/daemon.conf" });
+    let readsWhenSent = -1;
+    const driver = fakeDriver(fake, {
+      onSend: () => {
+        readsWhenSent = fake.reads;
+        fake.release();
+      },
+    });
+    const r = await run(service({ generation: { kind: "none" } }), driver, fake);
+    assert.equal(driver.sent, 1);
+    assert.equal(readsWhenSent, 1, "the command line read was under way, not awaited, when the signal went");
+    assert.equal(r.evidence.mainBefore?.command, "daemon -c /etc/daemon.conf");
+    assert.equal(r.evidence.mainAfter?.command, "daemon -c /etc/daemon.conf");
   });
 });
