@@ -237,7 +237,8 @@ export class AgentCore {
    * located (the probes only when running rests on them) and the declared config paths.
    */
   private async runningOf({ config, driver }: Declared): Promise<ServiceStatusReport> {
-    const located = await driver.locate().catch((err: Error) => ({ state: "error" as const, reason: err.message }));
+    // Nothing that may wait: the main process's command is the kernel's short name here.
+    const located = await driver.locate({ command: false, exeId: false }).catch((err: Error) => ({ state: "error" as const, reason: err.message }));
     const probes = located ? [] : await this.runProbes(config);
     const main = located?.state === "running" ? located.main : undefined;
     return {

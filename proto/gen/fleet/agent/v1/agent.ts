@@ -200,8 +200,8 @@ export interface StatusRequest {
    * (its main process found) and its declared config paths. No probes (unless
    * running rests on them: no main process can be located), no worker or
    * socket reads, no config hashes: `healthy` is then false and `probes`,
-   * `worker_pids` and `listen_socket_inodes` are empty, and each config
-   * carries only its path.
+   * `worker_pids` and `listen_socket_inodes` are empty, each config carries
+   * only its path, and the main process's command is its short name (comm).
    */
   runningOnly: boolean;
 }
