@@ -87,15 +87,8 @@ export class EpochGuard {
     return run;
   }
 
-  /** admit again, for a call admitted before whose queued work starts now. */
-  recheck(rpc: string, headers: { id: string; epoch: ControllerEpoch }): Promise<void> {
-    const run = this.queue.then(() => this.check(rpc, headers.id, headers.epoch));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
   /**
-   * recheck, at a change's commit point; when accepted the change counts as
+   * admit, at a change's commit point; when accepted the change counts as
    * committed until the returned release is called. Registered within the
    * same queue as every check, so a Fence recorded after this sees it, and a
    * commit judged after a Fence is refused.
