@@ -4,7 +4,7 @@
 // (its reloads are unverified; the benchmark accepts them).
 // Prints {"addresses": [...]} on stdout once all listen; exits on SIGTERM.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AgentCore } from "../../agent/agent-core.js";
@@ -34,5 +34,6 @@ for (let i = 0; i < n; i++) {
 process.stdout.write(JSON.stringify({ addresses: servers.map((s) => s.address) }) + "\n");
 process.on("SIGTERM", () => {
   deaf.kill("SIGKILL");
+  rmSync(pidfile, { force: true });
   process.exit(0);
 });

@@ -168,7 +168,7 @@ async function measureScale(n: number, batch: number) {
   } finally {
     await core.shutdown();
     for (const farm of farms) farm.kill("SIGTERM");
-    rmSync(db, { force: true });
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   }
 }
 
