@@ -78,6 +78,13 @@ export function createAgentClient(address: string, options: AgentClientOptions =
     "grpc.keepalive_time_ms": 300_000,
     "grpc.keepalive_timeout_ms": 20_000,
     "grpc.client_idle_timeout_ms": 3_600_000,
+    // fleet never serves channelz: without it a call skips its counters and trace events, and each
+    // channel keeps no trace (about 3 KB less per agent in a controller's heap at 10,000 agents).
+    "grpc.enable_channelz": 0,
+    // Each channel its own subchannel pool (one address each, nothing to share): closing a channel
+    // sweeps only its own, where the process-wide pool made closing every channel (a SIGHUP's new
+    // inventory, shutdown) quadratic — about 30 s of blocked event loop at 10,000 agents.
+    "grpc.use_local_subchannel_pool": 1,
   };
   if (options.tls?.serverName) channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
   const client = new AgentServiceClient(address, creds, channelOptions);

@@ -37,7 +37,9 @@ mkdir -p "$ctl/usr/lib/fleet/node_modules/better-sqlite3/build/Release"
 install -m 0644 node_modules/better-sqlite3/build/Release/better_sqlite3.node "$ctl/usr/lib/fleet/node_modules/better-sqlite3/build/Release/"
 # Beside the bundle, where the controller looks for it.
 install -m 0755 node_modules/@flydotio/litestream-linux-x64/litestream "$ctl/usr/lib/fleet/litestream"
-wrapper "$ctl/usr/bin/fleet-controller" /usr/lib/fleet/fleet-controller.mjs
+# The daemon's V8 flags, as bin/fleet-controller's first line gives them (#!/usr/bin/env -S node FLAGS).
+ctl_flags=$(head -n 1 bin/fleet-controller | sed -n 's|^#!/usr/bin/env -S node||p')
+wrapper "$ctl/usr/bin/fleet-controller" "${ctl_flags# } /usr/lib/fleet/fleet-controller.mjs"
 wrapper "$ctl/usr/bin/fleet" /usr/lib/fleet/fleet.mjs
 install -m 0644 packaging/fleet-controller/fleet-controller.service "$ctl/lib/systemd/system/"
 install -m 0644 packaging/fleet-controller/fleet.yaml "$ctl/etc/fleet/fleet.yaml"

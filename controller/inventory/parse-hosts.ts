@@ -24,24 +24,35 @@ export function parseHosts(raw: unknown, path: Path, p: Problems): InventoryHost
 
 function listForm(raw: unknown[], path: Path, p: Problems): InventoryHost[] {
   const out: InventoryHost[] = [];
+  // By hostKey, each computed once: comparing every pair took minutes at 10,000 hosts.
+  const seen = new Map<string, InventoryHost>();
   raw.forEach((a, i) => {
-    if (typeof a !== "string" || !ADDRESS.test(a)) p.add([...path, i], `must be HOST:PORT or unix:/PATH, got ${JSON.stringify(a)}`);
-    else if (out.some((h) => hostKey(h.address) === hostKey(a))) p.add([...path, i], sameAgent(a, out.find((h) => hostKey(h.address) === hostKey(a))!.address));
-    else out.push({ name: a, address: a, vars: {}, labels: {} });
+    if (typeof a !== "string" || !ADDRESS.test(a)) return p.add([...path, i], `must be HOST:PORT or unix:/PATH, got ${JSON.stringify(a)}`);
+    const key = hostKey(a);
+    const twin = seen.get(key);
+    if (twin) return p.add([...path, i], sameAgent(a, twin.address));
+    const host = { name: a, address: a, vars: {}, labels: {} };
+    seen.set(key, host);
+    out.push(host);
   });
   return out;
 }
 
 function mapForm(raw: Record<string, unknown>, path: Path, p: Problems): InventoryHost[] {
   const out: InventoryHost[] = [];
+  const seen = new Map<string, InventoryHost>();
   for (const [name, entry] of Object.entries(raw)) {
     const at = [...path, name];
     if (!HOST_NAME.test(name)) p.add(at, `host name must be 1-128 letters, digits, '_', '.' or '-' (starting with a letter or digit), got ${JSON.stringify(name)}`);
     const host = hostEntry(name, entry, at, p);
     if (!host) continue;
-    const twin = out.find((h) => hostKey(h.address) === hostKey(host.address));
+    const key = hostKey(host.address);
+    const twin = seen.get(key);
     if (twin) p.add([...at, "address"], `${host.address} is also the address of host ${twin.name}${twin.address === host.address ? "" : ` (${twin.address}: the same agent)`}`);
-    else out.push(host);
+    else {
+      seen.set(key, host);
+      out.push(host);
+    }
   }
   return out;
 }

@@ -45,7 +45,8 @@ export class AgentActions {
   ) {}
 
   reload(host: string, req: { requestId: string; service: string; allowRestart: boolean }): Promise<StepResult> {
-    return this.call(host, async (c) => fromReload(await c.reload({ ...req, generationTimeoutMs: 0, healthyForMs: 0 }, { deadlineMs: this.deadlines().reloadMs })));
+    // A promise chain rather than nested async functions: one call per host-step, fewer promises.
+    return this.call(host, (c) => c.reload({ requestId: req.requestId, service: req.service, allowRestart: req.allowRestart, generationTimeoutMs: 0, healthyForMs: 0 }, { deadlineMs: this.deadlines().reloadMs }).then(fromReload));
   }
 
   /** Pushes a set (checked together, one reload); the controller restores on failure itself, as a recorded rollback entry. */
@@ -92,18 +93,21 @@ export class AgentActions {
     }
   }
 
-  private async call<T extends StepResult>(host: string, work: (client: AgentClient) => Promise<T>): Promise<T | StepResult> {
+  private call<T extends StepResult>(host: string, work: (client: AgentClient) => Promise<T>): Promise<T | StepResult> {
     let client: AgentClient;
     try {
       client = this.agents(host);
     } catch (err) {
-      return failed("failed", `cannot call ${host}: ${err instanceof Error ? err.message : String(err)}`);
+      return Promise.resolve(failed("failed", `cannot call ${host}: ${err instanceof Error ? err.message : String(err)}`));
     }
-    try {
-      return await work(client);
-    } catch (err) {
+    const fail = (err: unknown): StepResult => {
       if (err instanceof AgentCallError) return failed(err.unreachable ? "unreachable" : "failed", err.message);
       return failed("failed", `${host}: ${err instanceof Error ? err.message : String(err)}`);
+    };
+    try {
+      return work(client).then(undefined, fail);
+    } catch (err) {
+      return Promise.resolve(fail(err));
     }
   }
 }

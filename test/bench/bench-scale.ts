@@ -26,22 +26,30 @@ function timedStore(store: HistoryStore): { store: HistoryStore; writeMs: () => 
   let ms = 0;
   let commits = 0;
   let depth = 0;
+  // Wrappers made once per method: the measurement should not add its own allocations per write.
+  const wrapped = new Map<PropertyKey, unknown>();
+  const wrap = (v: (...args: unknown[]) => unknown, prop: PropertyKey) => {
+    if (!WRITES.has(String(prop))) return v.bind(store);
+    return (...args: unknown[]) => {
+      if (depth > 0) return v.apply(store, args);
+      depth++;
+      const s = performance.now();
+      try {
+        return v.apply(store, args);
+      } finally {
+        depth--;
+        ms += performance.now() - s;
+        commits++;
+      }
+    };
+  };
   const proxy = new Proxy(store, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== "function" || !WRITES.has(String(prop))) return typeof v === "function" ? v.bind(target) : v;
-      return (...args: unknown[]) => {
-        if (depth > 0) return v.apply(target, args);
-        depth++;
-        const s = performance.now();
-        try {
-          return v.apply(target, args);
-        } finally {
-          depth--;
-          ms += performance.now() - s;
-          commits++;
-        }
-      };
+      if (typeof v !== "function") return v;
+      let w = wrapped.get(prop);
+      if (!w) wrapped.set(prop, (w = wrap(v, prop)));
+      return w;
     },
   });
   return { store: proxy, writeMs: () => ms, commits: () => commits };
@@ -87,7 +95,30 @@ async function startFarms(n: number, farms: ChildProcess[]): Promise<string[]> {
   return lists.flat();
 }
 
-export async function benchScale(n = 10_000, batch = 500) {
+/** The V8 flags the controller daemon runs with: those on bin/fleet-controller's `#!/usr/bin/env -S node ...` line. */
+export function controllerV8Flags(): string[] {
+  const line = readFileSync(path.join(here, "../../bin/fleet-controller"), "utf8").split("\n")[0]!;
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(line);
+  if (!m) throw new Error(`bin/fleet-controller: expected a first line "#!/usr/bin/env -S node [V8 flags]", got ${JSON.stringify(line)}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The benchmark, its controller in a process with the daemon's V8 flags (this one when it has
+ * them, else a child that runs `measureScale` and prints its figures).
+ */
+export async function benchScale(n = 10_000, batch = 500): Promise<Awaited<ReturnType<typeof measureScale>>> {
+  const flags = controllerV8Flags();
+  if (flags.every((f) => process.execArgv.includes(f))) return measureScale(n, batch);
+  const child = spawn(process.execPath, [...flags, "--import", TSX_LOADER, fileURLToPath(import.meta.url), "--measure", String(n), String(batch)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  if (code !== 0) throw new Error(`scale benchmark process exited ${code}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+async function measureScale(n: number, batch: number) {
   ensureOpenFiles(n);
   const farms: ChildProcess[] = [];
   const addresses = await startFarms(n, farms).catch((err) => {
@@ -137,7 +168,7 @@ export async function benchScale(n = 10_000, batch = 500) {
   } finally {
     await core.shutdown();
     for (const farm of farms) farm.kill("SIGTERM");
-    rmSync(db, { force: true });
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   }
 }
 
@@ -171,4 +202,9 @@ function planAndRecord(k: number) {
   store.close();
   rmSync(db, { force: true });
   return { hosts: k, batches: plan.batches.length, planMs: +planMs.toFixed(2), recordMs: Math.round(totalMs - planMs), recordMsPerHost: +((totalMs - planMs) / k).toFixed(3) };
+}
+
+if (process.argv[2] === "--measure") {
+  const figures = await measureScale(Number(process.argv[3]), Number(process.argv[4]));
+  process.stdout.write(JSON.stringify(figures) + "\n", () => process.exit(0));
 }
