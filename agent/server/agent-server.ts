@@ -102,7 +102,7 @@ export async function startAgentServer(core: AgentCore, config: AgentConfig, log
         // Work that waits for its service is judged again when it starts: a Fence may have come meanwhile.
         const caller = fenced;
         if (caller) {
-          admission.beforeStart = () => epochs.recheck(rpc, caller);
+          admission.beforeStart = () => epochs.admit(rpc, who, caller);
           // And once more right before it touches the service; a Fence waits for what passed this point.
           admission.beforeCommit = () => epochs.commit(rpc, who, caller);
         }
