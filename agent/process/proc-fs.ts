@@ -145,10 +145,13 @@ export function holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promis
 
 /**
  * Inodes of listening TCP sockets the process holds open, from its netns's TCP
- * tables. Those tables list every connection on the host (tens of thousands on
- * a busy proxy, and the kernel formats each one), but the kernel walks its
- * listening hash before the established one, so the LISTEN rows come first:
- * reading stops at the first row in another state.
+ * tables. The kernel lists a table by walking the host's socket hashes (tens of
+ * thousands of connections on a busy proxy, every namespace's, and the empty
+ * buckets of a hash sized for the host's memory: about a millisecond on an idle
+ * host), but its listening hash comes first, so the LISTEN rows lead: reading
+ * stops at the first row in another state, and reads are row-sized, so the
+ * kernel formats (and walks for) only the rows asked for. (A table with no row
+ * after its listeners is still walked to its end.)
  */
 export async function listeningSocketInodes(pid: number): Promise<number[]> {
   const held = await socketInodes(pid);
@@ -159,6 +162,8 @@ export async function listeningSocketInodes(pid: number): Promise<number[]> {
 
 /** A bound on what one table read may cost, should the rows ever not be ordered. */
 const LISTEN_TABLE_MAX_BYTES = 4 << 20;
+/** About one row per read (rows are 150 bytes in tcp, a little longer in tcp6). */
+const ROW_READ_BYTES = 160;
 
 /** Socket inodes of the leading TCP_LISTEN (0A) rows of one /proc/net/tcp* table. */
 function listenRows(file: string): number[] {
@@ -170,7 +175,7 @@ function listenRows(file: string): number[] {
   }
   const inodes: number[] = [];
   try {
-    const buf = Buffer.alloc(4096); // one page: the kernel formats only the rows it returns
+    const buf = Buffer.alloc(ROW_READ_BYTES);
     let carry = "";
     let header = true;
     for (let total = 0; total < LISTEN_TABLE_MAX_BYTES; ) {
