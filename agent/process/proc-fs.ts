@@ -149,9 +149,10 @@ export function holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promis
  * thousands of connections on a busy proxy, every namespace's, and the empty
  * buckets of a hash sized for the host's memory: about a millisecond on an idle
  * host), but its listening hash comes first, so the LISTEN rows lead: reading
- * stops at the first row in another state, and reads are row-sized, so the
- * kernel formats (and walks for) only the rows asked for. (A table with no row
- * after its listeners is still walked to its end.)
+ * stops at the first row in another state. Reads are a page each: the kernel
+ * resumes every read by its position in a hash bucket, so a socket removed
+ * ahead meanwhile makes it skip one, and smaller reads would resume (and could
+ * skip) more often.
  */
 export async function listeningSocketInodes(pid: number): Promise<number[]> {
   const held = await socketInodes(pid);
@@ -162,8 +163,8 @@ export async function listeningSocketInodes(pid: number): Promise<number[]> {
 
 /** A bound on what one table read may cost, should the rows ever not be ordered. */
 const LISTEN_TABLE_MAX_BYTES = 4 << 20;
-/** About one row per read (rows are 150 bytes in tcp, a little longer in tcp6). */
-const ROW_READ_BYTES = 160;
+/** The kernel's own buffer for these tables: one read returns at most a page. */
+const TABLE_READ_BYTES = 4096;
 
 /** Socket inodes of the leading TCP_LISTEN (0A) rows of one /proc/net/tcp* table. */
 function listenRows(file: string): number[] {
@@ -175,7 +176,7 @@ function listenRows(file: string): number[] {
   }
   const inodes: number[] = [];
   try {
-    const buf = Buffer.alloc(ROW_READ_BYTES);
+    const buf = Buffer.alloc(TABLE_READ_BYTES);
     let carry = "";
     let header = true;
     for (let total = 0; total < LISTEN_TABLE_MAX_BYTES; ) {

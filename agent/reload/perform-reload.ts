@@ -91,7 +91,9 @@ interface RunContext {
   ev: ReloadEvidence;
   main?: MainProcess;
   /** The main process's full command line, read beside the reload (the baseline used the kernel's short name). */
-  mainCommand?: Promise<string | undefined>;
+  mainCommand?: CommandRead;
+  /** That command line, when its read had finished by the signal (after it, a re-exec may have changed it). */
+  commandAtSignal?: string;
   watcher?: GenerationWatcher;
   markers?: LineSource;
   tSignal: number;
@@ -201,7 +203,7 @@ function newContext(svc: ServiceConfig, driver: ServiceDriver, runner: CommandRu
 
 /** A reload that stopped before it was watched: the config files' state is read now (a full run reads it at the end). */
 async function finishEarly(ctx: RunContext, facts: ReloadFacts): Promise<ReloadReport> {
-  [ctx.ev.configs] = await Promise.all([configFileStates(ctx.svc.configs), withFullCommand(ctx)]);
+  [ctx.ev.configs] = await Promise.all([configFileStates(ctx.svc.configs), settleCommandBefore(ctx)]);
   return finish(ctx, facts);
 }
 
@@ -212,15 +214,34 @@ async function finishEarly(ctx: RunContext, facts: ReloadFacts): Promise<ReloadR
  */
 const BASELINE_NEEDS = (svc: ServiceConfig): FactsNeeded => ({ command: false, exeId: !!svc.expect?.exe });
 
-function readFullCommand(ctx: RunContext, main: MainProcess): Promise<string | undefined> {
-  return ctx.inspector.inspect(main.pid, { exeId: false }).then(
+/** How long the evidence waits for a full command line: its read waits on the target's memory, which a hostile target can hold. */
+const COMMAND_READ_MS = 1000;
+
+interface CommandRead {
+  done: boolean;
+  value?: string;
+  read: Promise<string | undefined>;
+}
+
+/** The process's full command line, or undefined when it is gone, replaced, or not read within COMMAND_READ_MS. */
+function readFullCommand(ctx: RunContext, main: MainProcess): CommandRead {
+  let timer: NodeJS.Timeout | undefined;
+  const inspected = ctx.inspector.inspect(main.pid, { exeId: false }).then(
     (p) => (p && p.startTime === main.startTime ? p.command : undefined),
     () => undefined,
   );
+  const r: CommandRead = { done: false, read: Promise.resolve(undefined) };
+  r.read = Promise.race([inspected, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), COMMAND_READ_MS)))]).then((value) => {
+    clearTimeout(timer);
+    Object.assign(r, { done: true, value });
+    return value;
+  });
+  return r;
 }
 
-async function withFullCommand(ctx: RunContext): Promise<void> {
-  const command = await ctx.mainCommand;
+/** The baseline's full command line into mainBefore: awaited (bounded) if nothing was sent, else only a read finished before the signal. */
+async function settleCommandBefore(ctx: RunContext): Promise<void> {
+  const command = ctx.tSignal ? ctx.commandAtSignal : await ctx.mainCommand?.read;
   if (command && ctx.main) ctx.main.command = command;
 }
 
@@ -314,6 +335,8 @@ async function send(ctx: RunContext, loop: ProbeLoop): Promise<{ outcome: "refus
     return { outcome: "failed", reason: `cannot read the log evidence before the reload: ${(err as Error).message}; nothing was sent` };
   }
   await ctx.opts.beforeSignal?.();
+  // Read after the signal, a command line may be the re-executed program's (haproxy, sshd): only one read before counts.
+  if (ctx.mainCommand?.done) ctx.commandAtSignal = ctx.mainCommand.value;
   ctx.tSignal = now();
   loop.markWindowStart();
   const trig = await ctx.driver.trigger(ctx.main, { timeoutMs: svc.timeouts.commandMs, signal: ctx.opts.signal, guard: targetGuard(ctx) });
@@ -413,7 +436,7 @@ async function stayHealthy(ctx: RunContext, loop: ProbeLoop): Promise<void> {
 /** 8. Identity after: find the main process again (a restart shows as a new one); the config files' state beside it. */
 async function identifyAfter(ctx: RunContext): Promise<void> {
   ctx.facts.rejectMarker = ctx.ev.rejectMarker || undefined;
-  const [, configs] = await Promise.all([ctx.main ? withFullCommand(ctx).then(() => findMainAgain(ctx)) : undefined, configFileStates(ctx.svc.configs)]);
+  const [, configs] = await Promise.all([ctx.main ? findMainAgain(ctx) : undefined, configFileStates(ctx.svc.configs), settleCommandBefore(ctx)]);
   ctx.ev.configs = configs;
 }
 
@@ -437,15 +460,13 @@ async function findMainAgain(ctx: RunContext): Promise<void> {
     ctx.facts.mainGoneReason = again.reason;
     return;
   }
-  const before = ctx.main!;
-  // The same process keeps the command line read at the baseline; another one (a restart) has its own read.
-  const same = again.main.pid === before.pid && again.main.startTime === before.startTime;
-  again.main.command = (same ? before.command : await readFullCommand(ctx, again.main)) || again.main.command;
   ev.mainAfter = again.main;
   ctx.facts.mainAfter = again.main;
   // Which of the baseline listeners the main process still holds (fd links only; the TCP tables were read once).
+  // Its command line is read again: the same process may have re-executed itself with other arguments.
   const listeners = new Set(ev.listenBefore);
-  const [workers, held] = await Promise.all([ctx.inspector.children(again.main.pid), ctx.inspector.socketInodes(again.main.pid)]);
+  const [command, workers, held] = await Promise.all([readFullCommand(ctx, again.main).read, ctx.inspector.children(again.main.pid), ctx.inspector.socketInodes(again.main.pid)]);
+  if (command) again.main.command = command;
   ev.workersAfter = workers;
   ev.listenAfter = [...held].filter((i) => listeners.has(i)).sort((a, b) => a - b);
 }

@@ -93,11 +93,16 @@ test("headers alone or malformed are refused; Fence without them too", async () 
 
 test("a burst of concurrent calls with shuffled epochs: the newest is what stays, and no temp file is left", async () => {
   const epochs = Array.from({ length: 40 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
-  const results = await Promise.allSettled(epochs.map((e) => as("burst", 0, e).fence()));
+  // Each client has its own connection: opened (an unfenced call) a few at a time first, since the
+  // agent admits only so many unauthenticated connections per peer at once (a flood is evicted).
+  const callers = epochs.map((e) => as("burst", 0, e));
+  for (let i = 0; i < callers.length; i += 8) await Promise.all(callers.slice(i, i + 8).map((c) => c.describe()));
+  const results = await Promise.allSettled(callers.map((c) => c.fence()));
   assert.ok(results.some((r) => r.status === "fulfilled"));
   assert.equal(epochsOnDisk().burst!.epoch, "0.40");
   assert.deepEqual(readdirSync(stateDir).filter((f) => f.includes("controller-epochs") && f !== "controller-epochs.json"), []);
   for (const r of results) if (r.status === "rejected") assert.match(String(r.reason), /is fenced: this agent has accepted epoch 0\.\d+/);
+  callers.forEach((c) => c.close());
 });
 
 test("a change to the epoch file behind the agent's back is seen by the next call: replaced, or edited in place to the same size", async () => {

@@ -213,7 +213,7 @@ describe("reload phases over a fake process table", () => {
     assert.match(r.reason, /could not read the generation evidence \(journal\): journalctl failed/);
   });
 
-  test("the full command line is read beside the reload: one that waits does not hold up the signal, and the evidence shows it", { timeout: 10_000 }, async () => {
+  test("the full command line is read beside the reload: one that waits does not hold up the signal, and is not shown as before it", { timeout: 10_000 }, async () => {
     const fake = new WaitingCommandLines();
     fake.add(MAIN, { command: "daemon -c /etc/daemon.conf" });
     let readsWhenSent = -1;
@@ -226,7 +226,34 @@ describe("reload phases over a fake process table", () => {
     const r = await run(service({ generation: { kind: "none" } }), driver, fake);
     assert.equal(driver.sent, 1);
     assert.equal(readsWhenSent, 1, "the command line read was under way, not awaited, when the signal went");
-    assert.equal(r.evidence.mainBefore?.command, "daemon -c /etc/daemon.conf");
+    // Finished only after the signal, it could be a re-executed program's: the short name stays.
+    assert.equal(r.evidence.mainBefore?.command, "daemon");
     assert.equal(r.evidence.mainAfter?.command, "daemon -c /etc/daemon.conf");
+  });
+
+  test("a command line that never arrives costs the evidence at most a second, not the reload's answer", { timeout: 10_000 }, async () => {
+    const fake = new WaitingCommandLines();
+    fake.add(MAIN, { command: "daemon -c /etc/daemon.conf" });
+    const driver = fakeDriver(fake);
+    const t = performance.now();
+    const r = await run(service({ generation: { kind: "none" } }), driver, fake);
+    assert.equal(driver.sent, 1);
+    assert.ok(performance.now() - t < 5000, "the reload answered");
+    assert.deepEqual([r.evidence.mainBefore?.command, r.evidence.mainAfter?.command], ["daemon", "daemon"]);
+    // Nothing sent (the driver refuses after the baseline): the baseline's read is given up on the same way.
+    const refused = await run(service({ generation: { kind: "none" } }), { ...fakeDriver(fake), preflight: async () => "not now" }, fake);
+    assert.equal(refused.outcome, "refused");
+    assert.equal(refused.evidence.mainBefore?.command, "daemon");
+  });
+
+  test("a command line read before the signal is mainBefore's; mainAfter is read again (a daemon that re-executes itself keeps its PID)", async () => {
+    const fake = new FakeProcessInspector();
+    fake.add(MAIN, { command: "daemon -c /etc/daemon.conf" });
+    const driver = fakeDriver(fake, { onSend: () => (fake.procs.get(MAIN)!.command = "daemon -c /etc/daemon.conf --generation 2") });
+    // The baseline's read finishes at once here; give it its turn before the signal.
+    const r = await run(service({ generation: { kind: "none" } }), { ...driver, preflight: () => new Promise<undefined>((resolve) => setTimeout(resolve, 10)) }, fake);
+    assert.equal(driver.sent, 1);
+    assert.equal(r.evidence.mainBefore?.command, "daemon -c /etc/daemon.conf");
+    assert.equal(r.evidence.mainAfter?.command, "daemon -c /etc/daemon.conf --generation 2");
   });
 });
