@@ -19,7 +19,7 @@ export async function sendSignal(main: MainProcess, signal: ReloadSignal, inspec
     if (code === "EPERM") {
       const self = process.getuid?.() ?? -1;
       // Whose it is now: its uid may have changed since the baseline.
-      const uid = (await inspector.inspect(main.pid))?.uid ?? main.uid;
+      const uid = (await inspector.inspect(main.pid, { command: false, exeId: false }))?.uid ?? main.uid;
       return {
         ok: false,
         outcome: "refused",
