@@ -54,7 +54,6 @@ export class FileEpochStore implements EpochStore {
       const file = await dir.readRegular(EPOCH_FILE, MAX_BYTES);
       this.lastRead = file?.id;
       const parsed = file ? parseEpochFile(file.bytes, path.join(dir.path, EPOCH_FILE)) : new Map<string, SeenEpoch>();
-      // A stamp taken before and after the read vouches for what was read; a write meanwhile leaves none.
       // A stamp the same before and after the read, of the very file that was read, vouches for what was read.
       const same = before !== undefined && before.text === stampOf(where)?.text;
       if (same && (file ? before.file?.dev === BigInt(file.id.dev) && before.file.ino === BigInt(file.id.ino) : !before.file)) this.readStamp = { where, stamp: before.text };
