@@ -4,8 +4,13 @@
 // hostile cases: a state_dir swapped for a symlink or left writable by others,
 // a corrupt epoch file, headers that come alone or malformed, and a burst of
 // concurrent calls with shuffled epochs (the newest wins, no temp file left).
+// A call whose epoch the agent already knows is judged without reading the file
+// when the file and the way to it are as last read: anything a read would refuse
+// must still be refused (state_dir chmod'ed, chown'ed or swapped for a symlink
+// after the last read), and pruning the file as the 64-identity refusal says
+// works without restarting the agent.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { status } from "@grpc/grpc-js";
@@ -156,4 +161,57 @@ test("a hostile state_dir: symlink, writable by others, corrupt file — fenced 
   assert.equal((await reload(unfenced)).ok, true, "the debugging path is not blocked by a broken epoch file");
   writeFileSync(file, good);
   assert.equal((await reload(c)).ok, true);
+});
+
+/** Records the controller's epoch and reads it back once, so its next call would take the fast path. */
+async function known(id: string): Promise<AgentClient> {
+  const c = as(id, 0, 1);
+  assert.equal((await reload(c)).ok, true);
+  assert.equal((await reload(c)).ok, true);
+  return c;
+}
+
+test("state_dir made writable by others after the last read: a known epoch is refused as a read refuses it", async () => {
+  const c = await known("ctlA");
+  chmodSync(stateDir, 0o777);
+  try {
+    assert.match((await refusal(reload(c))).message, /mode 0777/);
+  } finally {
+    chmodSync(stateDir, 0o700);
+  }
+  assert.equal((await reload(c)).ok, true);
+});
+
+test("state_dir given to another owner after the last read: refused", async () => {
+  const c = await known("ctlB");
+  chownSync(stateDir, 65534, 65534);
+  try {
+    assert.match((await refusal(reload(c))).message, /owned by uid 65534/);
+  } finally {
+    chownSync(stateDir, 0, 0);
+  }
+});
+
+test("state_dir swapped for a symlink to the same directory after the last read: refused", async () => {
+  const c = await known("ctlC");
+  const real = path.join(scratch.dir, "moved-state");
+  renameSync(stateDir, real);
+  symlinkSync(real, stateDir);
+  try {
+    await refusal(reload(c));
+  } finally {
+    rmSync(stateDir);
+    renameSync(real, stateDir);
+  }
+  assert.equal((await reload(c)).ok, true);
+});
+
+test("after pruning the file as the 64-identity refusal says, a new controller is accepted without a restart", async () => {
+  const file = path.join(stateDir, "controller-epochs.json");
+  const epochs = (ids: string[]) => JSON.stringify({ version: 1, controllers: Object.fromEntries(ids.map((id) => [id, { epoch: "0.1", seen_at: "2026-01-01T00:00:00.000Z" }])) });
+  writeFileSync(file, epochs(Array.from({ length: 64 }, (_, i) => `old${i}`)), { mode: 0o600 });
+  const fresh = as("newctl", 0, 1);
+  assert.match((await refusal(fresh.fence())).message, /already remembers 64 controller identities; remove the ones no longer in use from .*controller-epochs\.json/);
+  writeFileSync(file, epochs(["old0", "old1"]), { mode: 0o600 });
+  assert.equal((await fresh.fence()).controllerId, "newctl");
 });
