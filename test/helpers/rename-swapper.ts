@@ -12,19 +12,24 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 AT_FDCWD, RENAME_EXCHANGE = -100, 2
 a, b = sys.argv[1].encode(), sys.argv[2].encode()
-swaps = 0
+a_ino = os.lstat(a).st_ino
+stopping = False
 def stop(*_):
-    # Leave things as they were: the real entry back at its declared place.
-    if swaps % 2: libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
-    print(swaps, flush=True)
-    sys.exit(0)
+    # Only a flag: a handler may run between renameat2's return and the count's
+    # update, so the loop below restores from what is on disk, not from a count.
+    global stopping
+    stopping = True
 signal.signal(signal.SIGTERM, stop)
 print("ready", flush=True)
-while True:
+swaps = 0
+while not stopping:
     if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
         raise OSError(ctypes.get_errno(), "renameat2")
     swaps += 1
     time.sleep(random.random() * 0.0005)
+# Leave things as they were: the real entry back at its declared place.
+if os.lstat(a).st_ino != a_ino: libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+print(swaps, flush=True)
 `;
 
 export function startSwapper(a: string, b: string): Promise<{ stop(): Promise<number> }> {
