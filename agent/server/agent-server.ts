@@ -63,6 +63,8 @@ export const SERVER_OPTIONS = {
   "grpc.max_connection_age_ms": 60 * 60_000,
   "grpc.max_connection_age_grace_ms": 15 * 60_000,
   "grpc-node.max_session_memory": 16,
+  // The agent serves no channelz: without it a call skips channelz's counters and a session its trace.
+  "grpc.enable_channelz": 0,
 } as const;
 
 export interface RunningAgentServer {

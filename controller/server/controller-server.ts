@@ -126,7 +126,8 @@ async function serveTcp(serving: Serving, settings: ControllerSettings, current:
 }
 
 async function bind(serving: Serving, listen: string, creds: ServerCredentials, grant: GrantOf, onPort?: (port: number) => void): Promise<Server> {
-  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  // No channelz (fleet serves none): a call skips its counters.
+  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(ControllerServiceService, handlers(serving, grant));
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, creds, (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))));
   onPort?.(port);
