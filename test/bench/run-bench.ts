@@ -73,6 +73,7 @@ if (r.networkFleet?.fleet) {
 const s = r.scale?.reload;
 if (s) {
   rows.push([`scale: ${s.hosts} agents, batches of ${s.batch}`, `${s.wallSeconds}s wall, controller ${s.controllerCpuMsPerHostStep}ms CPU per host-step (target <= 0.5; median of ${s.warmRuns ?? 1} warm runs${s.warmRuns ? `, ${s.cpuMsPerHostStepMin}-${s.cpuMsPerHostStepMax}` : ""}), peak RSS ${s.controllerPeakRssMb}MB`]);
+  if (s.gcPauseMs !== undefined) rows.push([`  of that CPU`, `${s.controllerSystemCpuMs}ms in the kernel (loopback: the agents' receive side too), ${s.gcPauseMs}ms in GC pauses, of ${s.controllerCpuMs}ms`]);
   rows.push([`  history writes`, `${s.historyWriteMsPerBatch}ms per batch in ${s.historyCommitsPerBatch} transactions per batch (${s.historyWriteMs}ms in all, ${s.historyWriteMsPerHost}ms/host)`]);
   rows.push([`  first run (cold JIT)`, `${s.cold.wallSeconds}s wall, controller ${s.cold.controllerCpuMsPerHostStep}ms CPU per host-step, peak RSS ${s.cold.controllerPeakRssMb}MB`]);
   for (const p of r.scale.planAndRecord) rows.push([`plan + record ${p.hosts} hosts`, `plan ${p.planMs}ms, record ${p.recordMs}ms (${p.recordMsPerHost}ms/host)`]);
