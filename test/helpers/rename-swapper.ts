@@ -5,14 +5,17 @@ import { existsSync } from "node:fs";
 
 export const python = ["/usr/bin/python3", "/usr/local/bin/python3"].find(existsSync);
 
-/** Swaps two paths with renameat2(RENAME_EXCHANGE) until killed; prints how many swaps it made. */
+/** Swaps two paths, one of them a symlink, with renameat2(RENAME_EXCHANGE) until SIGTERM; then puts them back and prints how many swaps it made. */
 const SWAPPER = `
 import ctypes, os, sys, signal, time, random
 libc = ctypes.CDLL(None, use_errno=True)
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 AT_FDCWD, RENAME_EXCHANGE = -100, 2
 a, b = sys.argv[1].encode(), sys.argv[2].encode()
-a_ino = os.lstat(a).st_ino
+# One of the two is the attacker's symlink; which one sits at a tells the swaps apart (a pushed
+# file gets a new inode, but stays a file).
+if os.path.islink(a) == os.path.islink(b): sys.exit("one of the two paths must be a symlink")
+a_is_link = os.path.islink(a)
 stopping = False
 def stop(*_):
     # Only a flag: a handler may run between renameat2's return and the count's
@@ -28,7 +31,7 @@ while not stopping:
     swaps += 1
     time.sleep(random.random() * 0.0005)
 # Leave things as they were: the real entry back at its declared place.
-if os.lstat(a).st_ino != a_ino: libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+if os.path.islink(a) != a_is_link: libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
 print(swaps, flush=True)
 `;
 
@@ -41,9 +44,11 @@ export function startSwapper(a: string, b: string): Promise<{ stop(): Promise<nu
     child.stdout!.once("data", () =>
       resolve({
         stop: () =>
-          new Promise<number>((done) => {
+          new Promise<number>((done, fail) => {
             child.removeAllListeners("exit");
-            child.once("exit", () => done(Number(out.split("\n")[1])));
+            // A swapper that died early (renameat2 failed) has no exit left to wait for.
+            if (child.exitCode !== null || child.signalCode !== null) return fail(new Error(`swapper exited early (${child.exitCode ?? child.signalCode})`));
+            child.once("exit", (code) => (code === 0 ? done(Number(out.split("\n")[1])) : fail(new Error(`swapper exited ${code}`))));
             child.kill("SIGTERM");
           }),
       }),
