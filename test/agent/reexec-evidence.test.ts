@@ -11,6 +11,7 @@ import type { ServiceConfig } from "../../agent/config/agent-config.js";
 import { signalDriver } from "../../agent/drivers/signal-driver.js";
 import { processGroupRunner } from "../../agent/process/command-runner.js";
 import { performReload } from "../../agent/reload/perform-reload.js";
+import { serviceConfig } from "../helpers/service-config.js";
 
 const python = spawnSync("python3", ["-c", "1"]).status === 0;
 const dir = mkdtempSync(path.join(os.tmpdir(), "fleet-reexec-"));
@@ -43,16 +44,12 @@ test("a daemon that re-execs itself on SIGHUP: mainBefore shows its command line
   for (let i = 0; i < 100; i++) {
     try { readFileSync(`${pidfile}.ready.0`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
   }
-  const svc: ServiceConfig = {
+  const svc = serviceConfig({
     name: "reexec",
     reload: { method: "signal", signal: "HUP", target: { kind: "pidfile", path: pidfile } },
     generation: { kind: "none" },
-    health: [],
-    configs: [],
-    allowRestart: false,
-    checkMode: "staged",
     timeouts: { generationMs: 1000, healthyForMs: 500, probeIntervalMs: 100, commandMs: 5000 },
-  } as ServiceConfig;
+  });
   const driver = signalDriver(svc.reload as Extract<ServiceConfig["reload"], { method: "signal" }>, { runner: processGroupRunner, systemd: undefined as never });
   const r = await performReload(svc, driver, processGroupRunner, { allowRestart: false });
   assert.equal(r.evidence.signalled, true, r.reason);

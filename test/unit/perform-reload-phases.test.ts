@@ -10,23 +10,10 @@ import { FakeProcessInspector } from "../../agent/process/fake-process-inspector
 import type { FactsNeeded } from "../../agent/process/process-inspector.js";
 import { performReload } from "../../agent/reload/perform-reload.js";
 import type { JournalEntry, JournalReader } from "../../agent/verify/journal-tail.js";
+import { serviceConfig } from "../helpers/service-config.js";
 
 const MAIN = 4242;
 const noRunner: CommandRunner = { run: async () => assert.fail("no command should run") };
-
-function service(over: Partial<ServiceConfig> = {}): ServiceConfig {
-  return {
-    name: "svc",
-    reload: { method: "signal", signal: "HUP", target: { kind: "pidfile", path: "/run/svc.pid" } },
-    generation: { kind: "auto" },
-    health: [],
-    configs: [],
-    allowRestart: false,
-    checkMode: "staged",
-    timeouts: { generationMs: 100, healthyForMs: 10, probeIntervalMs: 10, commandMs: 1000 },
-    ...over,
-  };
-}
 
 /** A signal-method driver over the fake table; `beforeSend` runs between baseline and the guard, `onSend` in place of the kill. */
 function fakeDriver(fake: FakeProcessInspector, hooks: { beforeSend?: () => void; onSend?: () => void } = {}) {
@@ -101,7 +88,7 @@ describe("reload phases over a fake process table", () => {
       const p = fake.add(MAIN, { ...facts, pid: MAIN });
       if ("pid" in facts) [p.pid, p.tgid] = [facts.pid, facts.pid]; // the table key stays MAIN; the facts claim another pid
       const driver = fakeDriver(fake);
-      const r = await run(service({ expect: { exe: "/usr/sbin/daemon" } }), driver, fake);
+      const r = await run(serviceConfig({ expect: { exe: "/usr/sbin/daemon" } }), driver, fake);
       assert.equal(r.outcome, outcome, `${JSON.stringify(facts, (_k, v) => (typeof v === "bigint" ? String(v) : v))}: ${r.reason}`);
       assert.match(r.reason, reason);
       assert.equal(driver.sent, 0);
@@ -113,7 +100,7 @@ describe("reload phases over a fake process table", () => {
     const fake = new FakeProcessInspector();
     fake.add(MAIN);
     const driver = fakeDriver(fake, { beforeSend: () => (fake.procs.get(MAIN)!.ignored = 1n) });
-    const r = await run(service(), driver, fake);
+    const r = await run(serviceConfig(), driver, fake);
     assert.equal(r.outcome, "refused", r.reason);
     assert.match(r.reason, /ignores SIGHUP/);
     assert.equal(driver.sent, 0);
@@ -123,7 +110,7 @@ describe("reload phases over a fake process table", () => {
     const fake = new FakeProcessInspector();
     fake.add(MAIN);
     const driver = fakeDriver(fake, { beforeSend: () => (fake.procs.get(MAIN)!.startTime += 1) });
-    const r = await run(service(), driver, fake);
+    const r = await run(serviceConfig(), driver, fake);
     assert.equal(r.outcome, "failed", r.reason);
     assert.match(r.reason, /no longer the process seen at baseline/);
     assert.equal(driver.sent, 0);
@@ -137,7 +124,7 @@ describe("reload phases over a fake process table", () => {
     fake.sockets.set(10, [900]);
     fake.sockets.set(11, [900]);
     const driver = fakeDriver(fake, { onSend: () => (fake.childrenOf.set(MAIN, [10, 11, 20, 21]), fake.sockets.set(10, []), fake.sockets.set(11, [])) });
-    const r = await run(service(), driver, fake);
+    const r = await run(serviceConfig(), driver, fake);
     assert.equal(r.outcome, "reloaded", r.reason);
     assert.equal(r.evidence.generation.source, "workers");
     assert.deepEqual(r.evidence.workersAfter, [10, 11, 20, 21]);
@@ -150,7 +137,7 @@ describe("reload phases over a fake process table", () => {
     fake.listening.set(MAIN, [900]);
     fake.sockets.set(10, [900]);
     const driver = fakeDriver(fake, { onSend: () => fake.childrenOf.set(MAIN, [10, 20]) });
-    const r = await run(service(), driver, fake);
+    const r = await run(serviceConfig(), driver, fake);
     assert.equal(r.outcome, "failed", r.reason);
     assert.equal(r.reason, "timed out after 100ms waiting for the old workers to stop listening: new workers 20 are up; old workers 10 still listen");
   });
@@ -159,11 +146,11 @@ describe("reload phases over a fake process table", () => {
     const fake = new FakeProcessInspector();
     fake.add(MAIN);
     fake.childrenOf.set(MAIN, [10]);
-    const r = await run(service(), fakeDriver(fake), fake);
+    const r = await run(serviceConfig(), fakeDriver(fake), fake);
     assert.equal(r.outcome, "rejected", r.reason);
     fake.childrenOf.set(MAIN, []);
     const driver = fakeDriver(fake);
-    const u = await run(service(), driver, fake);
+    const u = await run(serviceConfig(), driver, fake);
     assert.equal(u.outcome, "unverified", u.reason);
     assert.equal(u.ok, false);
     assert.equal(driver.sent, 1);
@@ -172,7 +159,7 @@ describe("reload phases over a fake process table", () => {
   test("the main process gone after the signal -> failed", async () => {
     const fake = new FakeProcessInspector();
     fake.add(MAIN);
-    const r = await run(service(), fakeDriver(fake, { onSend: () => fake.procs.delete(MAIN) }), fake);
+    const r = await run(serviceConfig(), fakeDriver(fake, { onSend: () => fake.procs.delete(MAIN) }), fake);
     assert.equal(r.outcome, "failed", r.reason);
     assert.match(r.reason, /died after the reload/);
     assert.match(r.reason, /pid \d+ is gone\)$/, "the reason says what looking for it again found");
@@ -183,7 +170,7 @@ describe("reload phases over a fake process table", () => {
     fake.add(MAIN);
     const journal = new FakeJournal();
     journal.log("app.service", "config loaded (at startup)");
-    const svc = service({ generation: { kind: "journal", unit: "app.service", marker: /config loaded/ }, rejectMarkers: { source: "journal", unit: "app.service", pattern: /rejected/ } });
+    const svc = serviceConfig({ generation: { kind: "journal", unit: "app.service", marker: /config loaded/ }, rejectMarkers: { source: "journal", unit: "app.service", pattern: /rejected/ } });
     // systemd's own line about the unit, and a stale line delivered late, do not count.
     const stale = fakeDriver(fake, { onSend: () => (journal.log("init.scope", "config loaded? Reloading app.service"), journal.log("app.service", "config loaded (old)", Date.now() - 5000)) });
     const none = await run(svc, stale, fake, journal);
@@ -207,7 +194,7 @@ describe("reload phases over a fake process table", () => {
     const journal = new FakeJournal();
     let broken = false;
     const reader: JournalReader = { head: () => journal.head(), after: async (u, c) => (broken ? Promise.reject(new Error("journalctl failed (exit 1): no journal files")) : journal.after(u, c)) };
-    const svc = service({ generation: { kind: "journal", unit: "app.service", marker: /config loaded/ } });
+    const svc = serviceConfig({ generation: { kind: "journal", unit: "app.service", marker: /config loaded/ } });
     const r = await run(svc, fakeDriver(fake, { onSend: () => (broken = true) }), fake, reader);
     assert.equal(r.outcome, "failed", r.reason);
     assert.match(r.reason, /could not read the generation evidence \(journal\): journalctl failed/);
@@ -223,7 +210,7 @@ describe("reload phases over a fake process table", () => {
         fake.release();
       },
     });
-    const r = await run(service({ generation: { kind: "none" } }), driver, fake);
+    const r = await run(serviceConfig({ generation: { kind: "none" } }), driver, fake);
     assert.equal(driver.sent, 1);
     assert.equal(readsWhenSent, 1, "the command line read was under way, not awaited, when the signal went");
     // Finished only after the signal, it could be a re-executed program's: the short name stays.
@@ -236,12 +223,12 @@ describe("reload phases over a fake process table", () => {
     fake.add(MAIN, { command: "daemon -c /etc/daemon.conf" });
     const driver = fakeDriver(fake);
     const t = performance.now();
-    const r = await run(service({ generation: { kind: "none" } }), driver, fake);
+    const r = await run(serviceConfig({ generation: { kind: "none" } }), driver, fake);
     assert.equal(driver.sent, 1);
     assert.ok(performance.now() - t < 5000, "the reload answered");
     assert.deepEqual([r.evidence.mainBefore?.command, r.evidence.mainAfter?.command], ["daemon", "daemon"]);
     // Nothing sent (the driver refuses after the baseline): the baseline's read is given up on the same way.
-    const refused = await run(service({ generation: { kind: "none" } }), { ...fakeDriver(fake), preflight: async () => "not now" }, fake);
+    const refused = await run(serviceConfig({ generation: { kind: "none" } }), { ...fakeDriver(fake), preflight: async () => "not now" }, fake);
     assert.equal(refused.outcome, "refused");
     assert.equal(refused.evidence.mainBefore?.command, "daemon");
   });
@@ -251,7 +238,7 @@ describe("reload phases over a fake process table", () => {
     fake.add(MAIN, { command: "daemon -c /etc/daemon.conf" });
     const driver = fakeDriver(fake, { onSend: () => (fake.procs.get(MAIN)!.command = "daemon -c /etc/daemon.conf --generation 2") });
     // The baseline's read finishes at once here; give it its turn before the signal.
-    const r = await run(service({ generation: { kind: "none" } }), { ...driver, preflight: () => new Promise<undefined>((resolve) => setTimeout(resolve, 10)) }, fake);
+    const r = await run(serviceConfig({ generation: { kind: "none" } }), { ...driver, preflight: () => new Promise<undefined>((resolve) => setTimeout(resolve, 10)) }, fake);
     assert.equal(driver.sent, 1);
     assert.equal(r.evidence.mainBefore?.command, "daemon -c /etc/daemon.conf");
     assert.equal(r.evidence.mainAfter?.command, "daemon -c /etc/daemon.conf --generation 2");
