@@ -40,7 +40,9 @@ install -m 0755 node_modules/@flydotio/litestream-linux-x64/litestream "$ctl/usr
 # The daemon's V8 flags, as bin/fleet-controller's first line gives them (#!/usr/bin/env -S node FLAGS).
 ctl_flags=$(head -n 1 bin/fleet-controller | sed -n 's|^#!/usr/bin/env -S node||p')
 wrapper "$ctl/usr/bin/fleet-controller" "${ctl_flags# } /usr/lib/fleet/fleet-controller.mjs"
-wrapper "$ctl/usr/bin/fleet" /usr/lib/fleet/fleet.mjs
+# The CLI starts without NODE_EXTRA_CA_CERTS, as bin/fleet does (see its first lines).
+printf '#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec /usr/bin/node /usr/lib/fleet/fleet.mjs "$@"\n' > "$ctl/usr/bin/fleet"
+chmod 0755 "$ctl/usr/bin/fleet"
 install -m 0644 packaging/fleet-controller/fleet-controller.service "$ctl/lib/systemd/system/"
 install -m 0644 packaging/fleet-controller/fleet.yaml "$ctl/etc/fleet/fleet.yaml"
 

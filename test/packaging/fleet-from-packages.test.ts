@@ -80,6 +80,10 @@ systemctl enable --now fleet-controller`);
     await waitFor(`agent web${i}`, async () => (await controller.run(["/usr/bin/fleet", "agent", "describe", agentAddress(i), "--deadline", "2s"], 10_000)).exitCode === 0, 30_000);
   }
   await waitFor("the controller", async () => (await controller.run(["/usr/bin/fleet", "history"], 10_000)).exitCode === 0, 30_000);
+  // /usr/bin/fleet starts Node without NODE_EXTRA_CA_CERTS, as bin/fleet does.
+  const noExtraCa = await controller.run(["/usr/bin/env", "NODE_EXTRA_CA_CERTS=/nonexistent/bundle.pem", "/usr/bin/fleet", "history"], 10_000);
+  assert.equal(noExtraCa.exitCode, 0, noExtraCa.output);
+  assert.doesNotMatch(noExtraCa.output, /extra certs/);
 
   const workersBefore = await Promise.all(hosts.map((h) => sh(h, "systemctl show -p MainPID --value nginx")));
   const r = await controller.run(["/usr/bin/fleet", "reload", "web", "--canary", "1", "--json"], 120_000);

@@ -69,9 +69,11 @@ describe("controller authentication and roles", { skip }, () => {
     const daemon = await startControllerDaemon(file);
     const env = { FLEET_CONTROLLER: `127.0.0.1:${port}` };
     try {
-      const history = await runFleet(["history"], { ...env, ...operator(tls, "reader") });
+      // bin/fleet starts Node without NODE_EXTRA_CA_CERTS: TLS to the controller rests on FLEET_TLS_CA alone.
+      const history = await runFleet(["history"], { ...env, ...operator(tls, "reader"), NODE_EXTRA_CA_CERTS: path.join(scratch.dir, "no-such-bundle.pem") });
       assert.equal(history.code, 0, history.stderr);
       assert.match(history.stdout, /^no rollouts yet/, "an empty history, read over TLS");
+      assert.doesNotMatch(history.stderr, /extra certs/, "Node never saw NODE_EXTRA_CA_CERTS");
       const denied = await runFleet(["reload", "web", "--dry-run"], { ...env, ...operator(tls, "reader") });
       assert.equal(denied.code, 1);
       assert.match(denied.stderr, /permission denied: Reload needs the operate role; certificate reader has only read \(controller\.operators: read \[reader\], operate \[admin\]\)/);
