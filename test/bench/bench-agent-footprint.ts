@@ -65,9 +65,14 @@ export async function benchAgentFootprint(idleSeconds = 60, statusCalls = 1000) 
   }
 }
 
-/** node BUNDLE --config FILE, as the package's /usr/bin/fleet-agent runs it; resolves once it listens. */
+/**
+ * node BUNDLE --config FILE, as the package's /usr/bin/fleet-agent runs it, in the environment its
+ * unit gets from systemd (PATH alone: nothing of this shell's, such as NODE_EXTRA_CA_CERTS, whose
+ * certificate bundle Node would load at start-up); resolves once it listens.
+ */
 async function startPackagedAgent(bundle: string, conf: string) {
-  const child = spawn(process.execPath, [bundle, "--config", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+  const child = spawn(process.execPath, [bundle, "--config", conf], { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
