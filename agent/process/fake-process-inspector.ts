@@ -53,8 +53,10 @@ export class FakeProcessInspector implements ProcessInspector {
   async socketInodes(pid: number) {
     return new Set(this.sockets.get(pid) ?? []);
   }
+  /** Fake processes have no fd numbers: the position in the process's socket list stands for one. */
   async holdsAnySocket(pid: number, inodes: ReadonlySet<number>) {
-    return (this.sockets.get(pid) ?? []).some((i) => inodes.has(i));
+    const at = (this.sockets.get(pid) ?? []).findIndex((i) => inodes.has(i));
+    return at < 0 ? undefined : at;
   }
   async listeningSocketInodes(pid: number) {
     return [...(this.listening.get(pid) ?? [])];

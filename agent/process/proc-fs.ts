@@ -101,29 +101,35 @@ export async function childrenOf(pid: number): Promise<number[]> {
 const FD_LINKS_PER_TURN = 1024;
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
+/** The socket inode behind one fd link ("socket:[INODE]"), or undefined. */
+function socketAt(pid: number, fd: number): number | undefined {
+  let link: string;
+  try {
+    link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+  } catch {
+    return undefined; // closed, or the process is gone
+  }
+  const m = /^socket:\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * Visits the socket inodes a process holds open, lowest fd first (its fd
- * links only: cheap), until `visit` returns true; then true.
+ * links only: cheap), until `visit` returns true; then that fd.
  */
-async function scanSockets(pid: number, visit: (inode: number) => boolean): Promise<boolean> {
+async function scanSockets(pid: number, visit: (inode: number) => boolean): Promise<number | undefined> {
   let fds: number[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
   } catch {
-    return false;
+    return undefined;
   }
   for (const [i, fd] of fds.entries()) {
     if (i > 0 && i % FD_LINKS_PER_TURN === 0) await nextTurn();
-    let link = "";
-    try {
-      link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue; // closed since the listing
-    }
-    const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (m && visit(Number(m[1]))) return true;
+    const inode = socketAt(pid, fd);
+    if (inode !== undefined && visit(inode)) return fd;
   }
-  return false;
+  return undefined;
 }
 
 /** Inodes of every socket the process holds open. */
@@ -134,12 +140,18 @@ export async function socketInodes(pid: number): Promise<Set<number>> {
 }
 
 /**
- * Whether the process still holds any of these sockets. Listeners are opened
- * at start-up, before any connection, so they sit among the lowest fds: a
- * process that still listens is answered after a few links, and only one that
- * stopped costs a full scan.
+ * The fd by which the process still holds one of these sockets, or undefined.
+ * Listeners are opened at start-up, before any connection, so they sit among
+ * the lowest fds: a process that still listens is answered after a few links,
+ * and only one that stopped costs a full scan. `tryFirst` (the fd a previous
+ * call returned) is one link when the answer has not changed; a link that no
+ * longer shows one of these sockets there is no answer, and the scan follows.
  */
-export function holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promise<boolean> {
+export async function holdsAnySocket(pid: number, inodes: ReadonlySet<number>, tryFirst?: number): Promise<number | undefined> {
+  if (tryFirst !== undefined) {
+    const inode = socketAt(pid, tryFirst);
+    if (inode !== undefined && inodes.has(inode)) return tryFirst;
+  }
   return scanSockets(pid, (inode) => inodes.has(inode));
 }
 

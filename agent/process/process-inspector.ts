@@ -45,8 +45,8 @@ export interface ProcessInspector {
   /** Children as the kernel lists them, zombies included: cheap, for polling. Undefined when the kernel cannot list them cheaply. */
   childPids(pid: number): Promise<number[] | undefined>;
   socketInodes(pid: number): Promise<Set<number>>;
-  /** Whether the process holds any of these sockets open (stops at the first). */
-  holdsAnySocket(pid: number, inodes: ReadonlySet<number>): Promise<boolean>;
+  /** The fd by which the process holds one of these sockets open (the first found; `tryFirst` looked at first), or undefined. */
+  holdsAnySocket(pid: number, inodes: ReadonlySet<number>, tryFirst?: number): Promise<number | undefined>;
   listeningSocketInodes(pid: number): Promise<number[]>;
   /** A PID file, read safely: see readPidfile. */
   readPidfile(path: string): Promise<PidfileRead>;

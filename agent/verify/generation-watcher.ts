@@ -105,8 +105,17 @@ function workersWatcher(mainPid: number, base: Baseline, inspector: ProcessInspe
     old = after.filter((pid) => before.has(pid));
     return fresh.length > 0;
   };
+  /** Per old worker, the fd where it held a listener at the last poll: while it still does, a poll reads that one link. */
+  const listenerFd = new Map<number, number>();
   const stillListening = async () => {
-    const listening = await Promise.all(old.map(async (pid) => ((await inspector.holdsAnySocket(pid, listeners)) ? pid : undefined)));
+    const listening = await Promise.all(
+      old.map(async (pid) => {
+        const fd = await inspector.holdsAnySocket(pid, listeners, listenerFd.get(pid));
+        if (fd === undefined) listenerFd.delete(pid);
+        else listenerFd.set(pid, fd);
+        return fd === undefined ? undefined : pid;
+      }),
+    );
     return listening.filter((pid): pid is number => pid !== undefined);
   };
   return {

@@ -65,21 +65,36 @@ test("the listening sockets a process holds: the same as a full read of the TCP 
   assert.ok(rows > 4096 * 4, `the table is several pages long (${rows} bytes), so stopping early matters`);
 });
 
-test("holdsAnySocket: finds a listener among the first fds and a connection past a thousand others; false once closed", async () => {
+test("holdsAnySocket: finds a listener among the first fds and a connection past a thousand others; undefined once closed", async () => {
   const listeners = new Set(await listeningSocketInodes(process.pid));
-  assert.equal(await holdsAnySocket(process.pid, listeners), true);
+  const fd = await holdsAnySocket(process.pid, listeners);
+  assert.ok(fd !== undefined && fd < 1024, `a listener among the first fds (fd ${fd})`);
   const all = await socketInodes(process.pid);
   assert.ok(all.size > 1024, `more socket fds than one scanning turn reads (${all.size})`);
   const last = Math.max(...all);
-  assert.equal(await holdsAnySocket(process.pid, new Set([last])), true, "the scan reaches the last fds");
-  assert.equal(await holdsAnySocket(process.pid, new Set([1])), false, "an inode this process does not hold");
+  assert.notEqual(await holdsAnySocket(process.pid, new Set([last])), undefined, "the scan reaches the last fds");
+  assert.equal(await holdsAnySocket(process.pid, new Set([1])), undefined, "an inode this process does not hold");
   const s = servers.pop()!;
   const before = await listeningSocketInodes(process.pid);
+  const fdOf = new Map(await Promise.all(before.map(async (i) => [i, (await holdsAnySocket(process.pid, new Set([i])))!] as const)));
   await new Promise((r) => s.close(r));
   const after = new Set(await listeningSocketInodes(process.pid));
   const gone = new Set(before.filter((i) => !after.has(i)));
   assert.equal(gone.size, 1, "closing one server removes one listener");
-  assert.equal(await holdsAnySocket(process.pid, gone), false);
+  assert.equal(await holdsAnySocket(process.pid, gone), undefined);
+  // With the fd where the closed listener was seen as the hint: that link no longer shows it.
+  assert.equal(await holdsAnySocket(process.pid, gone, fdOf.get([...gone][0]!)), undefined, "a stale hint is no answer");
+});
+
+test("holdsAnySocket with tryFirst: one link while the answer holds; a hint that shows another socket or nothing falls back to the scan", async () => {
+  const listeners = new Set(await listeningSocketInodes(process.pid));
+  const fd = (await holdsAnySocket(process.pid, listeners))!;
+  assert.equal(await holdsAnySocket(process.pid, listeners, fd), fd, "the hint confirmed");
+  // A hint at an fd holding a socket that is not one of these (the last connection), at stdin, and at no fd at all.
+  const all = [...(await socketInodes(process.pid))];
+  const other = (await holdsAnySocket(process.pid, new Set([Math.max(...all)])))!;
+  for (const hint of [other, 0, 1 << 20]) assert.equal(await holdsAnySocket(process.pid, listeners, hint), fd, `hint ${hint}: the scan finds fd ${fd}`);
+  assert.equal(await holdsAnySocket(process.pid, new Set([1]), fd), undefined, "a hint at a listener that is not among the inodes asked for");
 });
 
 test("a process that holds no sockets, and one that is gone: nothing", async () => {
