@@ -32,12 +32,14 @@ export class ProbeLoop {
     private readonly runner: CommandRunner,
   ) {}
 
+  /** Ready to probe: the first round starts with the window (markWindowStart); one before it would count for nothing. */
   start(): this {
     if (this.probes.length) this.running = this.loop();
     return this;
   }
 
   private async loop() {
+    await this.pause(undefined);
     while (!this.stopped) {
       const startedAt = performance.now();
       const results = await Promise.all(this.probes.map((p) => runProbe(p, this.runner)));
@@ -48,17 +50,22 @@ export class ProbeLoop {
         this.wakePending = false;
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          this.wake = undefined;
-          resolve();
-        };
-        const t = setTimeout(done, this.intervalMs);
-        this.wake = done;
-      });
+      await this.pause(this.intervalMs);
     }
     for (const w of this.roundWaiters.splice(0)) w();
+  }
+
+  /** Until a mark (or stop) wakes the loop, or `ms` passed. */
+  private pause(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+      const t = ms === undefined ? undefined : setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 
   /** Starts a round now, or right after the one in flight. */
@@ -73,10 +80,14 @@ export class ProbeLoop {
     return new Promise((resolve) => this.roundWaiters.push(resolve));
   }
 
-  /** The reload is being sent: count from now on, and start a round at once. */
+  /**
+   * The reload is being sent: count from now on, and start a round in the
+   * next turn of the event loop, so that a signal sent in this one leaves
+   * first (a slower trigger, a command, is probed while it runs).
+   */
   markWindowStart(): void {
     this.windowStart = performance.now();
-    this.startRoundSoon();
+    setImmediate(() => this.startRoundSoon());
   }
 
   /** The new generation serves: failures count from now on. */
