@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { plural } from "../common/plural.js";
 import { parseArgs } from "node:util";
 import { readConfigOrExit, reloadOnSighup, stopSignal, untilStopped } from "../common/daemon-lifecycle.js";
+import { useLeanAsyncResourceBind } from "../common/lean-async-bind.js";
 import { createLogger } from "../common/logger.js";
 import { ControllerLease, LeaseHeldError } from "./history/controller-lease.js";
 import type { Inventory } from "./inventory/inventory.js";
@@ -141,6 +142,8 @@ async function main(): Promise<number> {
   }
   let serving!: (apply: (next: Inventory) => void) => void;
   reloadOnSighup("inventory", () => readInventory(file), new Promise<(next: Inventory) => void>((resolve) => (serving = resolve)), logger);
+  // Every call to an agent is an http2 request: see lean-async-bind.ts.
+  useLeanAsyncResourceBind();
   const { core, observability, leaseLost } = await startController(inventory, logger, { restoredFrom });
 
   serving((next) => applyInventory(core, observability, next, logger));

@@ -2,6 +2,7 @@
 // measured rolling reload, the floor reload, and the statistics.
 import { readFileSync } from "node:fs";
 import { childrenOf, socketInodes } from "../../agent/process/proc-fs.js";
+import { useLeanAsyncResourceBind } from "../../common/lean-async-bind.js";
 import { silentLogger } from "../../common/logger.js";
 import { ControllerCore } from "../../controller/controller-core.js";
 import type { HistoryStore } from "../../controller/history/history-store.js";
@@ -9,8 +10,12 @@ import { SqliteHistoryStore } from "../../controller/history/sqlite-history-stor
 import { INVENTORY_DEFAULTS } from "../../controller/inventory/inventory.js";
 import { DEFAULT_POLICY } from "../../controller/rollout/rollout-policy.js";
 
-/** A controller with one group of `hosts` (insecure agents) and its history in `db` (or the given store). */
+/**
+ * A controller with one group of `hosts` (insecure agents) and its history in `db` (or the given
+ * store), in a process that runs as the daemon's does (its main replaces AsyncResource's bind).
+ */
 export function benchController(group: string, service: string, hosts: string[], db: string, store?: HistoryStore): ControllerCore {
+  useLeanAsyncResourceBind();
   return new ControllerCore(
     {
       controller: { listen: "unix:/nonexistent", db, operators: { read: [], operate: [] } },
