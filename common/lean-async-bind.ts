@@ -2,7 +2,7 @@
 // `asyncResource` accessor pair, each made by util.deprecate, which re-parents a
 // new function object (Object.setPrototypeOf) on every call. http2's client
 // binds one function per request, so every gRPC call a controller makes pays
-// for it: at 10,000 agents that was a third of the controller's CPU, most of it
+// for it: at 10,000 agents about an eighth of the controller's CPU, much of it
 // in the garbage collector (README, Benchmarks). Later Node versions stopped
 // re-parenting and then dropped the accessor; this does what they do, and only
 // where the running Node still adds it.
